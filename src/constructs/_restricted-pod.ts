@@ -1,5 +1,6 @@
 // Private helpers shared by every construct that creates pods: the Pod Security
 // Standards "restricted" profile in one place, so no workload can drift from it.
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 
@@ -56,7 +57,7 @@ export function restrictedPodSecurityContext(
  */
 export function mountScratchTmp(scope: Construct, container: kplus.Container, sizeMebibytes = 64): void {
   const volume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', {
-    sizeLimit: kplus.Size.mebibytes(sizeMebibytes),
+    sizeLimit: Size.mebibytes(sizeMebibytes),
   });
   container.mount('/tmp', volume);
 }

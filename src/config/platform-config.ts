@@ -1,0 +1,276 @@
+// The one typed config of the reference platform. Every field has the runbook's
+// default; a YAML file and cdk8s context override it (see load-config.ts).
+import { z } from 'zod';
+import {
+  cidr,
+  cpuQuantity,
+  dns1123Label,
+  labels,
+  memoryQuantity,
+  nonNegativeInt,
+  pinnedImage,
+  port,
+} from './validators';
+
+export const COLORS = ['blue', 'green'] as const;
+const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
+
+export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
+
+const resourcesSchema = z
+  .object({
+    /** CPU request. */
+    cpuRequest: cpuQuantity.default('250m'),
+    /** CPU limit. */
+    cpuLimit: cpuQuantity.default('1'),
+    /** Memory request. */
+    memoryRequest: memoryQuantity.default('256Mi'),
+    /** Memory limit (the memory alert fires at 85 % of it). */
+    memoryLimit: memoryQuantity.default('512Mi'),
+  })
+  .strict();
+
+const rolloutSchema = z
+  .object({
+    /** Extra pods allowed during a rolling update inside a colour ('25%' or a count). */
+    maxSurge: z.union([z.string().regex(/^\d+%$/, "expected a percentage like '25%' or a count"), nonNegativeInt]).default('25%'),
+    /** Pods that may be unavailable during a rolling update. */
+    maxUnavailable: z.union([z.string().regex(/^\d+%$/, "expected a percentage like '0%' or a count"), nonNegativeInt]).default(0),
+    /** Seconds before a stuck rollout is reported as failed. */
+    progressDeadlineSeconds: z.number().int().positive('expected a positive number of seconds').default(600),
+    /** Old ReplicaSets kept for `kubectl rollout undo`. */
+    revisionHistoryLimit: nonNegativeInt.default(5),
+    /** Seconds a new pod must be ready before it counts as available. */
+    minReadySeconds: nonNegativeInt.default(5),
+  })
+  .strict();
+
+const autoscalingSchema = z
+  .object({
+    minReplicas: z.number().int().min(1, 'expected at least 1 replica'),
+    maxReplicas: z.number().int().min(1, 'expected at least 1 replica'),
+    /** Average CPU utilisation (percent of request) the autoscaler aims for. */
+    targetCpuUtilizationPercent: z.number().int().min(1).max(100).default(70),
+  })
+  .strict()
+  .refine((a) => a.maxReplicas >= a.minReplicas, {
+    message: 'expected maxReplicas to be at least minReplicas',
+    path: ['maxReplicas'],
+  });
+
+const secretEnvSchema = z
+  .object({
+    /** Environment variable name in the container. */
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+    /** Logical secret name: a key of `secrets`. */
+    secret: z.string(),
+    /** Key inside the Secret. */
+    key: z.string().min(1),
+  })
+  .strict();
+
+export const serviceConfigSchema = z
+  .object({
+    /** Service name: the stable Service, `<name>-blue`/`<name>-green` Deployments, `<name>-preview`. */
+    name: dns1123Label,
+    /** Image of each colour. */
+    images: z.object({ blue: pinnedImage, green: pinnedImage }).strict(),
+    /** The colour the stable Service sends traffic to. Changing it is the blue-green switch. */
+    activeColor: color.default('blue'),
+    /** What happens to the colour that is not active: kept running, scaled to 0, or removed. */
+    idleColor: z
+      .enum(IDLE_COLOR_POLICIES, { errorMap: () => ({ message: "expected 'keep', 'scale-to-zero' or 'remove'" }) })
+      .default('keep'),
+    /** Container port serving HTTP, health and /metrics. */
+    port: port.default(8000),
+    /** Health endpoint used by probes and the smoke test. */
+    healthPath: z.string().startsWith('/', "expected a path starting with '/'").default('/health'),
+    /** Pods per colour (ignored for a colour under autoscaling). */
+    replicas: nonNegativeInt.default(2),
+    resources: resourcesSchema.default({}),
+    rollout: rolloutSchema.default({}),
+    /** PodDisruptionBudget minAvailable per colour. */
+    minAvailable: nonNegativeInt.default(1),
+    /** HorizontalPodAutoscaler per running colour; omitted for a fixed replica count. */
+    autoscaling: autoscalingSchema.optional(),
+    /** Plain environment variables (no secrets: use secretEnv). */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    /** Environment variables read from Secrets by reference. */
+    secretEnv: z.array(secretEnvSchema).default([]),
+    /** Reachable from the ingress controller. */
+    exposedToIngress: z.boolean().default(false),
+    /** Platform services and dependencies this service calls (NetworkPolicy egress). */
+    egressTo: z.array(z.string()).default([]),
+    /** External CIDR blocks this service may call on 443. */
+    externalEgressCidrs: z.array(cidr).default([]),
+  })
+  .strict();
+
+const dependencySchema = (defaults: { podLabels: Record<string, string>; port: number }) =>
+  z
+    .object({
+      /** Labels of the dependency's pods (NetworkPolicy peer). */
+      podLabels: labels.default(defaults.podLabels),
+      /** Port the dependency listens on. */
+      port: port.default(defaults.port),
+    })
+    .strict()
+    .default({});
+
+const IMAGE_REGISTRY = 'ghcr.io/aiaas';
+const referenceService = (name: string, extra: Partial<z.input<typeof serviceConfigSchema>> = {}) => ({
+  name,
+  images: { blue: `${IMAGE_REGISTRY}/${name}:1.0.0`, green: `${IMAGE_REGISTRY}/${name}:1.0.0` },
+  ...extra,
+});
+
+/** The runbook's four services and who talks to whom. */
+export const REFERENCE_SERVICES: z.input<typeof serviceConfigSchema>[] = [
+  referenceService('api-gateway', {
+    exposedToIngress: true,
+    egressTo: ['orchestrator', 'schema-registry', 'feature-flags', 'postgres', 'redis'],
+    secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
+  }),
+  referenceService('orchestrator', {
+    egressTo: ['tool-service', 'postgres', 'redis'],
+    secretEnv: [
+      { env: 'DATABASE_USER', secret: 'databaseCredentials', key: 'username' },
+      { env: 'DATABASE_PASSWORD', secret: 'databaseCredentials', key: 'password' },
+    ],
+  }),
+  referenceService('tool-service', {
+    egressTo: ['postgres', 'redis'],
+    externalEgressCidrs: ['0.0.0.0/0'],
+    secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
+  }),
+  referenceService('realtime-service', {
+    exposedToIngress: true,
+    egressTo: ['redis'],
+    autoscaling: { minReplicas: 3, maxReplicas: 10, targetCpuUtilizationPercent: 70 },
+  }),
+];
+
+export const platformConfigSchema = z
+  .object({
+    /** Namespace of the platform (labelled to enforce Pod Security "restricted"). */
+    namespace: dns1123Label.default('aiaas'),
+    /** UID/GID every platform container runs as. */
+    podSecurity: z
+      .object({
+        runAsUser: z.number().int().min(10000, 'expected a non-root UID of at least 10000').default(10001),
+        runAsGroup: z.number().int().min(10000, 'expected a non-root GID of at least 10000').default(10001),
+      })
+      .strict()
+      .default({}),
+    /** The blue-green services. */
+    services: z.array(serviceConfigSchema).default(REFERENCE_SERVICES),
+    /** Runbook toggles, rendered as environment variables of the service they concern. */
+    toggles: z
+      .object({
+        /** orchestrator FALLBACK_MODE (runbook TOOL_DOWN step 4). */
+        fallbackMode: z.boolean().default(false),
+        /** api-gateway STRICT_VALIDATION (runbook VALIDATION_FAIL recovery). */
+        strictValidation: z.boolean().default(true),
+        /** realtime-service WS_MAX_CONNECTIONS (runbook WS_OVERLOAD). */
+        maxWebSocketConnections: z.number().int().positive('expected a positive connection count').default(10000),
+      })
+      .strict()
+      .default({}),
+    /** Logical secret names → Secret objects in the namespace. Rotate by pointing at a new Secret. */
+    secrets: z.record(z.string(), dns1123Label).default({ apiKeys: 'api-keys', databaseCredentials: 'postgres-credentials' }),
+    /** The existing PostgreSQL (not deployed by this library). */
+    postgres: z
+      .object({
+        statefulSet: dns1123Label.default('postgres'),
+        /** Number of postgres pods (`postgres-0` …), for the database operator's exec Role. */
+        replicas: z.number().int().min(1).default(1),
+        database: z.string().default('aiaas'),
+        podLabels: labels.default({ app: 'postgres' }),
+        port: port.default(5432),
+      })
+      .strict()
+      .default({}),
+    /** The existing Redis. */
+    redis: dependencySchema({ podLabels: { app: 'redis' }, port: 6379 }),
+    /** Schema registry consulted by api-gateway (runbook VALIDATION_FAIL). */
+    schemaRegistry: dependencySchema({ podLabels: { app: 'schema-registry' }, port: 8080 }),
+    /** Feature-flag service consulted by api-gateway (runbook VALIDATION_FAIL). */
+    featureFlags: dependencySchema({ podLabels: { app: 'feature-flags' }, port: 8000 }),
+    network: z
+      .object({
+        /** Namespace of the ingress controller. */
+        ingressNamespace: dns1123Label.default('ingress-nginx'),
+        /** Labels of the ingress controller pods. */
+        ingressPodLabels: labels.default({ 'app.kubernetes.io/name': 'ingress-nginx' }),
+        /** Namespace Prometheus scrapes from. */
+        monitoringNamespace: dns1123Label.default('monitoring'),
+        /** Namespace and labels of cluster DNS. */
+        dnsNamespace: dns1123Label.default('kube-system'),
+        dnsPodLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+      })
+      .strict()
+      .default({}),
+    rbac: z
+      .object({
+        /** Groups bound to the on-call read-only Role. */
+        onCallGroups: z.array(z.string().min(1)).default(['aiaas-oncall']),
+        /** Groups bound to the deployer Role. */
+        deployerGroups: z.array(z.string().min(1)).default(['aiaas-deployers']),
+        /** Groups bound to the database operator Role. */
+        databaseOperatorGroups: z.array(z.string().min(1)).default(['aiaas-dba']),
+      })
+      .strict()
+      .default({}),
+    /** Image of the smoke-test Jobs (needs curl). */
+    smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
+  })
+  .strict();
+
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+export type PlatformConfig = z.output<typeof platformConfigSchema>;
+export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+export type ColorName = (typeof COLORS)[number];
+export type IdleColorPolicyName = (typeof IDLE_COLOR_POLICIES)[number];
+
+/** The names a service's egress may use besides other platform services. */
+export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'feature-flags'] as const;
+
+/**
+ * Checks that need the whole config: duplicate services, egress to unknown
+ * services, secret references to unknown logical secrets.
+ */
+export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((config, ctx) => {
+  const seen = new Map<string, number>();
+  config.services.forEach((service, index) => {
+    const first = seen.get(service.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['services', index, 'name'],
+        message: `duplicate service '${service.name}' (already defined at services.${first}); expected unique names`,
+      });
+    }
+    seen.set(service.name, index);
+  });
+  const known = [...config.services.map((s) => s.name), ...DEPENDENCY_NAMES];
+  config.services.forEach((service, index) => {
+    service.egressTo.forEach((target, t) => {
+      if (!known.includes(target)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['services', index, 'egressTo', t],
+          message: `unknown service '${target}'; expected one of ${known.join(', ')}`,
+        });
+      }
+    });
+    service.secretEnv.forEach((ref, r) => {
+      if (!(ref.secret in config.secrets)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['services', index, 'secretEnv', r, 'secret'],
+          message: `unknown secret '${ref.secret}'; expected a key of secrets (${Object.keys(config.secrets).join(', ')})`,
+        });
+      }
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import { Chart, ChartProps } from 'cdk8s';
+import { Construct } from 'constructs';
+import { parsePlatformConfig } from '../config/load-config';
+import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
+import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { PlatformNamespace } from './platform-namespace';
+import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
+import { PlatformRbac } from './platform-rbac';
+
+export interface PlatformChartProps extends ChartProps {
+  /**
+   * The platform config; validated (and defaulted) here, so a bad field fails
+   * before anything is synthesized.
+   * @default - the runbook's reference platform
+   */
+  readonly config?: PlatformConfigInput;
+}
+
+/**
+ * The reference platform of the runbook as one chart: namespace, blue-green
+ * services, network policies and RBAC, all derived from one config.
+ */
+export class PlatformChart extends Chart {
+  /** The validated config with defaults applied. */
+  public readonly config: PlatformConfig;
+  /** Blue-green services by name. */
+  public readonly services: Record<string, BlueGreenService> = {};
+
+  constructor(scope: Construct, id: string, props: PlatformChartProps = {}) {
+    const config = parsePlatformConfig(props.config ?? {});
+    super(scope, id, { ...props, namespace: config.namespace });
+    this.config = config;
+
+    new PlatformNamespace(this, 'Namespace', { name: config.namespace });
+
+    const workloads = new Construct(this, 'Services');
+    for (const service of config.services) {
+      this.services[service.name] = new BlueGreenService(workloads, service.name, {
+        name: service.name,
+        images: service.images,
+        activeColor: service.activeColor as Color,
+        idleColorPolicy: service.idleColor as IdleColorPolicy,
+        replicas: service.replicas,
+        port: service.port,
+        healthPath: service.healthPath,
+        resources: service.resources,
+        rollout: service.rollout,
+        minAvailable: service.minAvailable,
+        autoscaling: service.autoscaling,
+        env: { ...service.env, ...toggleEnv(config, service) },
+        secretEnv: service.secretEnv.map((ref) => ({ name: ref.env, secretName: config.secrets[ref.secret], key: ref.key })),
+        smokeTestImage: config.smokeTestImage,
+        identity: config.podSecurity,
+      });
+    }
+
+    new PlatformNetworkPolicies(this, 'NetworkPolicies', {
+      services: config.services.map((s) => ({
+        name: s.name,
+        podLabels: { app: s.name },
+        port: s.port,
+        exposedToIngress: s.exposedToIngress,
+        egressTo: s.egressTo,
+        externalEgressCidrs: s.externalEgressCidrs,
+      })),
+      dependencies: dependencyPeers(config),
+      ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
+      monitoringNamespace: config.network.monitoringNamespace,
+      dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
+    });
+
+    new PlatformRbac(this, 'Rbac', {
+      namespace: config.namespace,
+      ...config.rbac,
+      postgresPods: Array.from({ length: config.postgres.replicas }, (_, i) => `${config.postgres.statefulSet}-${i}`),
+    });
+  }
+
+  /** Files written beside the manifests by `npm run synth`, by file name. */
+  public extraFiles(): Record<string, string> {
+    return {};
+  }
+}
+
+/** The runbook's toggles, as env vars of the service each one concerns. */
+function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<string, string> {
+  switch (service.name) {
+    case 'orchestrator':
+      return { FALLBACK_MODE: String(config.toggles.fallbackMode) };
+    case 'api-gateway':
+      return { STRICT_VALIDATION: String(config.toggles.strictValidation) };
+    case 'realtime-service':
+      return { WS_MAX_CONNECTIONS: String(config.toggles.maxWebSocketConnections) };
+    default:
+      return {};
+  }
+}
+
+function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
+  return [
+    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.postgres.port },
+    { name: 'redis', ...config.redis },
+    { name: 'schema-registry', ...config.schemaRegistry },
+    { name: 'feature-flags', ...config.featureFlags },
+  ];
+}

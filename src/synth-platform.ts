@@ -1,0 +1,47 @@
+// Builds the reference platform and writes it to an output directory atomically.
+import * as fs from 'fs';
+import * as path from 'path';
+import { App } from 'cdk8s';
+import { LoadPlatformConfigOptions, loadPlatformConfig } from './config/load-config';
+import { PlatformChart } from './constructs/platform-chart';
+
+/** Id of the reference chart: cdk8s names its manifest `aiaas.k8s.yaml`. */
+export const REFERENCE_CHART_ID = 'aiaas';
+
+export interface SynthPlatformOptions extends LoadPlatformConfigOptions {
+  /** Directory replaced by the output. */
+  readonly outdir: string;
+}
+
+/**
+ * Loads the config, builds the chart, synthesizes into a staging directory and
+ * swaps it into place. Any error leaves `outdir` untouched. Returns the files written.
+ */
+export function synthPlatform(options: SynthPlatformOptions): string[] {
+  const config = loadPlatformConfig(options);
+  const outdir = path.resolve(options.outdir);
+  const staging = `${outdir}.staging-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  try {
+    const app = new App({ outdir: staging });
+    const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config });
+    app.synth();
+    for (const [name, content] of Object.entries(chart.extraFiles())) {
+      fs.writeFileSync(path.join(staging, name), content);
+    }
+    replaceDirectory(staging, outdir);
+  } catch (error) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return fs.readdirSync(outdir).sort().map((f) => path.join(options.outdir, f));
+}
+
+function replaceDirectory(source: string, target: string): void {
+  const previous = `${target}.previous-${process.pid}`;
+  if (fs.existsSync(target)) {
+    fs.renameSync(target, previous);
+  }
+  fs.renameSync(source, target);
+  fs.rmSync(previous, { recursive: true, force: true });
+}
