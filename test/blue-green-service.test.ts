@@ -1,0 +1,154 @@
+import { Testing } from 'cdk8s';
+import { BlueGreenService, BlueGreenServiceProps, Color, IdleColorPolicy } from '../src/constructs/blue-green-service';
+import { diffObjects, find, K8sObject, ofKind } from './support/synth';
+import { validateAll } from './support/validate-schema';
+
+const images = { blue: 'registry.example/api:1.0.0', green: 'registry.example/api:1.1.0' };
+
+function synth(props: Partial<BlueGreenServiceProps> = {}): K8sObject[] {
+  const chart = Testing.chart();
+  new BlueGreenService(chart, 'Api', { name: 'api', images, ...props });
+  return Testing.synth(chart) as K8sObject[];
+}
+
+describe('BlueGreenService', () => {
+  test('two Deployments, a stable and a preview Service selecting colours by app/version labels', () => {
+    // WHEN
+    const objects = synth();
+
+    // THEN
+    expect(Testing.synth(Testing.chart())).toEqual([]);
+    const blue = find(objects, 'Deployment', 'api-blue');
+    const green = find(objects, 'Deployment', 'api-green');
+    expect(blue.spec.selector.matchLabels).toEqual({ app: 'api', version: 'blue' });
+    expect(green.spec.selector.matchLabels).toEqual({ app: 'api', version: 'green' });
+    expect(blue.spec.template.metadata.labels).toMatchObject({ app: 'api', version: 'blue' });
+    expect(blue.spec.template.spec.containers[0].image).toBe(images.blue);
+    expect(green.spec.template.spec.containers[0].image).toBe(images.green);
+    expect(find(objects, 'Service', 'api').spec.selector).toEqual({ app: 'api', version: 'blue' });
+    expect(find(objects, 'Service', 'api-preview').spec.selector).toEqual({ app: 'api', version: 'green' });
+    validateAll(objects);
+    expect(objects).toMatchSnapshot();
+  });
+
+  test('promotion changes only the Services selectors', () => {
+    // GIVEN
+    const before = synth({ activeColor: Color.BLUE });
+    // WHEN
+    const after = synth({ activeColor: Color.GREEN });
+    // THEN
+    expect(diffObjects(before, after)).toEqual(['Service/api-preview:/spec/selector/version', 'Service/api:/spec/selector/version']);
+    expect(find(after, 'Service', 'api').spec.selector.version).toBe('green');
+    expect(find(after, 'Service', 'api-preview').spec.selector.version).toBe('blue');
+  });
+
+  test('rollback is the reverse of promotion and restores the original output', () => {
+    const original = synth({ activeColor: Color.BLUE });
+    const promoted = synth({ activeColor: Color.GREEN });
+    const rolledBack = synth({ activeColor: Color.BLUE });
+    expect(diffObjects(promoted, rolledBack)).toHaveLength(2);
+    expect(diffObjects(original, rolledBack)).toEqual([]);
+  });
+
+  test('cleanup by scale-to-zero changes only the old colour: replicas 0, its PDB and smoke test go', () => {
+    const promoted = synth({ activeColor: Color.GREEN });
+    const cleaned = synth({ activeColor: Color.GREEN, idleColorPolicy: IdleColorPolicy.SCALE_TO_ZERO });
+    const changes = diffObjects(promoted, cleaned);
+    expect(changes).toContain('Deployment/api-blue:/spec/replicas');
+    expect(changes).toContain('-PodDisruptionBudget/api-blue');
+    expect(changes.filter((c) => c.startsWith('-Job/'))).toHaveLength(1);
+    expect(changes.every((c) => c.includes('api-blue') || c.startsWith('-Job/'))).toBe(true);
+    expect(find(cleaned, 'Deployment', 'api-blue').spec.replicas).toBe(0);
+    expect(find(cleaned, 'Deployment', 'api-green').spec.replicas).toBe(2);
+  });
+
+  test('cleanup by removal drops the old Deployment; the preview Service stays (selecting nothing)', () => {
+    const cleaned = synth({ activeColor: Color.GREEN, idleColorPolicy: IdleColorPolicy.REMOVE });
+    expect(ofKind(cleaned, 'Deployment').map((d) => d.metadata.name)).toEqual(['api-green']);
+    expect(find(cleaned, 'Service', 'api').spec.selector.version).toBe('green');
+    expect(find(cleaned, 'Service', 'api-preview').spec.selector.version).toBe('blue');
+    expect(ofKind(cleaned, 'Job')).toEqual([]);
+  });
+
+  test('smoke-test Job calls the preview Service health path and is named by the images', () => {
+    const objects = synth();
+    const [job] = ofKind(objects, 'Job');
+    const container = job.spec.template.spec.containers[0];
+    expect(container.args).toContain('http://api-preview:8000/health');
+    expect(container.args).toContain('--fail');
+    expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    const newImage = ofKind(synth({ images: { ...images, green: 'registry.example/api:1.2.0' } }), 'Job')[0];
+    expect(newImage.metadata.name).not.toBe(job.metadata.name);
+  });
+
+  test('rolling update, probes, resources, PDB and spread inside a colour', () => {
+    const objects = synth({ rollout: { maxSurge: 1, maxUnavailable: '10%', progressDeadlineSeconds: 300, revisionHistoryLimit: 3 } });
+    const spec = find(objects, 'Deployment', 'api-blue').spec;
+    expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: '10%' });
+    expect(spec.progressDeadlineSeconds).toBe(300);
+    expect(spec.revisionHistoryLimit).toBe(3);
+    const container = spec.template.spec.containers[0];
+    expect(container.readinessProbe.httpGet.path).toBe('/health');
+    expect(container.livenessProbe).not.toEqual(container.readinessProbe);
+    expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    expect(spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+    expect(find(objects, 'PodDisruptionBudget', 'api-blue').spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'api', version: 'blue' } } });
+  });
+
+  test('autoscaling adds an HPA per running colour and leaves replicas to it', () => {
+    const objects = synth({ autoscaling: { minReplicas: 3, maxReplicas: 10 } });
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'api-blue');
+    expect(hpa.spec.minReplicas).toBe(3);
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-blue' });
+    expect(find(objects, 'Deployment', 'api-blue').spec.replicas).toBeUndefined();
+    const scaledDown = synth({ autoscaling: { minReplicas: 3, maxReplicas: 10 }, idleColorPolicy: IdleColorPolicy.SCALE_TO_ZERO });
+    expect(ofKind(scaledDown, 'HorizontalPodAutoscaler').map((h) => h.metadata.name)).toEqual(['api-blue']);
+    expect(find(scaledDown, 'Deployment', 'api-green').spec.replicas).toBe(0);
+  });
+
+  test('every pod meets Pod Security "restricted"', () => {
+    const objects = synth();
+    const podSpecs = [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')].map((o) => o.spec.template.spec);
+    expect(podSpecs).toHaveLength(3);
+    for (const pod of podSpecs) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001 });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const container of pod.containers) {
+        expect(container.securityContext).toEqual({
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          privileged: false,
+          readOnlyRootFilesystem: true,
+          runAsGroup: 10001,
+          runAsNonRoot: true,
+          runAsUser: 10001,
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+        expect(container.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'tmp' });
+      }
+    }
+  });
+
+  test('secrets are referenced by name; a new secret name changes the pod template', () => {
+    const ref = (secretName: string) => synth({ secretEnv: [{ name: 'API_KEY', secretName, key: 'key' }] });
+    const before = ref('api-keys');
+    const env = find(before, 'Deployment', 'api-blue').spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'api-keys', key: 'key' } } });
+    expect(ofKind(before, 'Secret')).toEqual([]);
+    const changes = diffObjects(before, ref('api-keys-v2'));
+    expect(changes.filter((c) => c.includes('/spec/template/'))).toHaveLength(2);
+  });
+
+  test.each([
+    ['name', { name: 'Api_Gateway' }, /'name' \(Api_Gateway\) must be a DNS-1123 label/],
+    ['replicas', { replicas: -1 }, /'replicas' \(-1\) must be a whole number of 0 or more/],
+    ['latest image', { images: { ...images, green: 'registry.example/api:latest' } }, /'images.green' .*':latest' is not reproducible/],
+    ['untagged image', { images: { ...images, blue: 'registry.example/api' } }, /'images.blue' .*explicit tag or digest/],
+    ['autoscaling bounds', { autoscaling: { minReplicas: 5, maxReplicas: 2 } }, /'autoscaling.maxReplicas' \(2\) must be at least/],
+  ])('fails if %s is invalid', (_, props, message) => {
+    expect(() => synth(props as Partial<BlueGreenServiceProps>)).toThrow(message);
+  });
+});
