@@ -13,10 +13,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** Formats zod issues as `dotted.path: message`. */
-export function formatIssues(issues: z.ZodIssue[]): string[] {
+/**
+ * Formats zod issues as `dotted.path: message`. Services are named rather than
+ * numbered (`services[api-gateway].replicas`): defaults and files are merged, so
+ * an index would not point into the user's file.
+ */
+export function formatIssues(issues: z.ZodIssue[], input?: unknown): string[] {
   return issues.map((issue) => {
-    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    const field = issue.path.length > 0 ? fieldName(issue.path, input) : '(root)';
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       return `${field}: unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
     }
@@ -24,11 +28,22 @@ export function formatIssues(issues: z.ZodIssue[]): string[] {
   });
 }
 
+function fieldName(path: (string | number)[], input: unknown): string {
+  const [head, index, ...rest] = path;
+  const services = isRecord(input) && Array.isArray(input.services) ? input.services : [];
+  const name = head === 'services' && typeof index === 'number' && isRecord(services[index]) ? services[index].name : undefined;
+  if (typeof name === 'string') {
+    return [`services[${name}]`, ...rest].join('.');
+  }
+  return path.join('.');
+}
+
 /** Validates a config object and applies defaults; throws ConfigError naming each bad field. */
-export function parsePlatformConfig(input: unknown = {}): PlatformConfig {
+export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
+  const input = isRecord(raw) ? mergeServicesOntoDefaults(raw) : raw;
   const result = validatedPlatformConfigSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues));
+    throw new ConfigError(formatIssues(result.error.issues, input));
   }
   return result.data;
 }
@@ -57,7 +72,7 @@ export function loadPlatformConfig(options: LoadPlatformConfigOptions = {}): Pla
   for (const [path, value] of Object.entries(options.context ?? {})) {
     input = setPath(input, path, parseScalar(value));
   }
-  return parsePlatformConfig(mergeServicesOntoDefaults(input));
+  return parsePlatformConfig(input);
 }
 
 function readYamlFile(file: string): Record<string, unknown> {
@@ -87,23 +102,30 @@ function parseScalar(value: string): unknown {
   }
 }
 
-/** Services given by name only are patches of the default services; a duplicate name inside the input is kept so validation reports it. */
+/**
+ * Entries of `services` patch the reference services by name (new names are
+ * added), unless `referenceServices: false`. A name repeated inside the input is
+ * kept twice so that validation reports the duplicate.
+ */
 function mergeServicesOntoDefaults(input: Record<string, unknown>): PlatformConfigInput {
   const services = input.services;
+  if (input.referenceServices === false) {
+    return { ...input, services: services ?? [] } as PlatformConfigInput;
+  }
   if (!Array.isArray(services)) {
     return input as PlatformConfigInput;
   }
   const merged: unknown[] = REFERENCE_SERVICES.map((s) => ({ ...s }));
-  const mergedOnce = new Set<string>();
+  const namesInInput = new Set<unknown>();
   for (const patch of services) {
     const name = isRecord(patch) ? patch.name : undefined;
-    const index = merged.findIndex((s) => isRecord(s) && s.name === name);
-    if (typeof name === 'string' && index >= 0 && !mergedOnce.has(name)) {
+    const index = namesInInput.has(name) ? -1 : merged.findIndex((s) => isRecord(s) && s.name === name);
+    if (index >= 0) {
       merged[index] = deepMerge(merged[index] as Record<string, unknown>, patch as Record<string, unknown>);
-      mergedOnce.add(name);
     } else {
       merged.push(patch);
     }
+    namesInInput.add(name);
   }
   return { ...input, services: merged } as PlatformConfigInput;
 }

@@ -162,6 +162,11 @@ export const platformConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Start from the runbook's four services, which `services` entries patch by
+     * name; false: only the services listed.
+     */
+    referenceServices: z.boolean().default(true),
     /** The blue-green services. */
     services: z.array(serviceConfigSchema).default(REFERENCE_SERVICES),
     /** Runbook toggles, rendered as environment variables of the service they concern. */
@@ -240,17 +245,16 @@ export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'featur
  * services, secret references to unknown logical secrets.
  */
 export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((config, ctx) => {
-  const seen = new Map<string, number>();
+  const seen = new Set<string>();
   config.services.forEach((service, index) => {
-    const first = seen.get(service.name);
-    if (first !== undefined) {
+    if (seen.has(service.name)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['services', index, 'name'],
-        message: `duplicate service '${service.name}' (already defined at services.${first}); expected unique names`,
+        message: `duplicate service '${service.name}' (defined twice); expected unique service names`,
       });
     }
-    seen.set(service.name, index);
+    seen.add(service.name);
   });
   const known = [...config.services.map((s) => s.name), ...DEPENDENCY_NAMES];
   config.services.forEach((service, index) => {

@@ -1,0 +1,134 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConfigError, loadPlatformConfig, parsePlatformConfig } from '../src/config/load-config';
+import { PlatformConfigInput } from '../src/config/platform-config';
+import { synthPlatform } from '../src/synth-platform';
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-config-'));
+}
+
+function problemsOf(input: unknown): string[] {
+  try {
+    parsePlatformConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const service = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  images: { blue: `r.example/${name}:1.0.0`, green: `r.example/${name}:1.0.0` },
+  ...extra,
+});
+
+describe('platform config', () => {
+  test('defaults are the runbook reference platform', () => {
+    const config = parsePlatformConfig();
+    expect(config.namespace).toBe('aiaas');
+    expect(config.services.map((s) => s.name)).toEqual(['api-gateway', 'orchestrator', 'tool-service', 'realtime-service']);
+    expect(config.services.every((s) => s.port === 8000 && s.healthPath === '/health')).toBe(true);
+    expect(config.postgres).toMatchObject({ statefulSet: 'postgres', port: 5432 });
+    expect(config.redis.port).toBe(6379);
+    expect(config.services.find((s) => s.name === 'realtime-service')!.autoscaling).toMatchObject({ minReplicas: 3 });
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['an unknown colour', { services: [service('api', { activeColor: 'purple' })] }, /^services\[api\]\.activeColor: expected 'blue' or 'green'/],
+    ['a name that is not DNS-1123', { services: [service('Api_Gateway')] }, /^services\[Api_Gateway\]\.name: expected a DNS-1123 label/],
+    ['negative replicas', { services: [service('api', { replicas: -2 })] }, /^services\[api\]\.replicas: expected 0 or more/],
+    ['an image without a tag', { services: [service('api', { images: { blue: 'r.example/api', green: 'r.example/api:1' } })] }, /^services\[api\]\.images\.blue: expected an image with an explicit tag/],
+    ['an image with :latest', { services: [service('api', { images: { blue: 'r.example/api:1', green: 'r.example/api:latest' } })] }, /^services\[api\]\.images\.green: expected a pinned tag/],
+    ['a duplicate service', { services: [service('api'), service('api')] }, /^services\[api\]\.name: duplicate service 'api'/],
+    ['a network rule naming an unknown service', { services: [service('api', { egressTo: ['billing'] })] }, /^services\[api\]\.egressTo\.0: unknown service 'billing'/],
+    ['a malformed CIDR', { services: [service('api', { externalEgressCidrs: ['10.0.0.0/33'] })] }, /^services\[api\]\.externalEgressCidrs\.0: expected a CIDR block/],
+    ['an unknown secret', { services: [service('api', { secretEnv: [{ env: 'X', secret: 'vault', key: 'k' }] })] }, /^services\[api\]\.secretEnv\.0\.secret: unknown secret 'vault'/],
+    ['an unknown field', { namespce: 'x' }, /^\(root\): unknown field\(s\) 'namespce'/],
+    ['a low UID', { podSecurity: { runAsUser: 1000 } }, /^podSecurity\.runAsUser: expected a non-root UID of at least 10000/],
+  ])('fails if the config has %s, naming the field', (_, input, message) => {
+    const problems = problemsOf(input);
+    expect(problems.some((p) => message.test(p))).toBe(true);
+  });
+
+  test('a YAML file patches default services by name and adds new ones', () => {
+    const file = path.join(tempDir(), 'platform.yaml');
+    fs.writeFileSync(
+      file,
+      ['namespace: aiaas-staging', 'services:', '  - name: orchestrator', '    activeColor: green', '    replicas: 4', '  - name: billing', '    images: { blue: "r.example/billing:2.0.0", green: "r.example/billing:2.0.0" }'].join('\n'),
+    );
+    const config = loadPlatformConfig({ file });
+    expect(config.namespace).toBe('aiaas-staging');
+    const orchestrator = config.services.find((s) => s.name === 'orchestrator')!;
+    expect(orchestrator).toMatchObject({ activeColor: 'green', replicas: 4, egressTo: ['tool-service', 'postgres', 'redis'] });
+    expect(config.services.map((s) => s.name)).toContain('billing');
+  });
+
+  test('context values override the file, addressing services by name', () => {
+    const file = path.join(tempDir(), 'platform.yaml');
+    fs.writeFileSync(file, 'services:\n  - name: api-gateway\n    activeColor: green\n');
+    const config = loadPlatformConfig({
+      file,
+      context: { 'services.api-gateway.activeColor': 'blue', 'services.orchestrator.replicas': '3', 'toggles.fallbackMode': 'true' },
+    });
+    expect(config.services.find((s) => s.name === 'api-gateway')!.activeColor).toBe('blue');
+    expect(config.services.find((s) => s.name === 'orchestrator')!.replicas).toBe(3);
+    expect(config.toggles.fallbackMode).toBe(true);
+  });
+
+  test('fails if the YAML file has a duplicate key or is not a mapping', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'dup.yaml'), 'namespace: a\nnamespace: b\n');
+    fs.writeFileSync(path.join(dir, 'list.yaml'), '- a\n');
+    expect(() => loadPlatformConfig({ file: path.join(dir, 'dup.yaml') })).toThrow(/Map keys must be unique/);
+    expect(() => loadPlatformConfig({ file: path.join(dir, 'list.yaml') })).toThrow(/expected a YAML mapping/);
+    expect(() => loadPlatformConfig({ file: path.join(dir, 'missing.yaml') })).toThrow(/cannot read config file/);
+  });
+
+  test('fails if a context key is not a field path', () => {
+    expect(() => loadPlatformConfig({ context: { 'services.api-gateway': 'x' } })).toThrow(/expected services.<service name>.<field>/);
+    expect(() => loadPlatformConfig({ context: { 'toggles..x': '1' } })).toThrow(/expected a dotted path/);
+  });
+
+  test('an invalid config writes no manifests and leaves the previous output intact', () => {
+    // GIVEN a previous good synth
+    const outdir = path.join(tempDir(), 'dist');
+    synthPlatform({ outdir });
+    const before = fs.readFileSync(path.join(outdir, 'aiaas.k8s.yaml'), 'utf8');
+    // WHEN synth runs with a bad config
+    const bad: PlatformConfigInput = { services: [service('api', { replicas: -1 })] as never };
+    const file = path.join(path.dirname(outdir), 'bad.yaml');
+    fs.writeFileSync(file, JSON.stringify(bad));
+    expect(() => synthPlatform({ outdir, file })).toThrow(/services\[api\]\.replicas: expected 0 or more/);
+    // THEN nothing changed and no staging directory is left behind
+    expect(fs.readFileSync(path.join(outdir, 'aiaas.k8s.yaml'), 'utf8')).toBe(before);
+    expect(fs.readdirSync(path.dirname(outdir)).sort()).toEqual(['bad.yaml', 'dist']);
+  });
+
+  test('an invalid config into an empty directory creates nothing', () => {
+    const outdir = path.join(tempDir(), 'dist');
+    expect(() => synthPlatform({ outdir, context: { 'services.api-gateway.activeColor': 'purple' } })).toThrow(/activeColor/);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+});
+
+describe('reference services', () => {
+  test('patching by name works the same for an object config as for a file', () => {
+    const config = parsePlatformConfig({ services: [{ name: 'orchestrator', activeColor: 'green' }] });
+    expect(config.services).toHaveLength(4);
+    expect(config.services.find((s) => s.name === 'orchestrator')!.activeColor).toBe('green');
+  });
+
+  test('referenceServices: false keeps only the listed services', () => {
+    const config = parsePlatformConfig({ referenceServices: false, services: [service('billing')] });
+    expect(config.services.map((s) => s.name)).toEqual(['billing']);
+    expect(parsePlatformConfig({ referenceServices: false }).services).toEqual([]);
+  });
+
+  test('a parsed config parses to itself', () => {
+    const config = parsePlatformConfig({ services: [{ name: 'orchestrator', replicas: 5 }] });
+    expect(parsePlatformConfig(config)).toEqual(config);
+  });
+});

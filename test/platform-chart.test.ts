@@ -1,0 +1,232 @@
+import { Chart, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { BlueGreenService, PlatformNetworkPolicies, PlatformRbac } from '../src';
+import { diffObjects, find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
+import { validateAll } from './support/validate-schema';
+
+const reference = synthPlatformObjects();
+
+function podSpecs(objects: K8sObject[]): any[] {
+  return objects.flatMap((o) => {
+    if (o.kind === 'CronJob') {
+      return [o.spec.jobTemplate.spec.template.spec];
+    }
+    return o.spec?.template?.spec ? [o.spec.template.spec] : [];
+  });
+}
+
+describe('PlatformChart (reference platform)', () => {
+  test('every synthesized object validates against its Kubernetes or prometheus-operator schema', () => {
+    expect(reference.length).toBeGreaterThan(40);
+    validateAll(reference);
+  });
+
+  test('the four runbook services, each blue and green, in namespace aiaas', () => {
+    for (const name of ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service']) {
+      for (const color of ['blue', 'green']) {
+        const deployment = find(reference, 'Deployment', `${name}-${color}`);
+        expect(deployment.metadata.namespace).toBe('aiaas');
+        expect(deployment.spec.template.spec.containers[0].ports).toEqual([{ containerPort: 8000, name: 'http' }]);
+      }
+      expect(find(reference, 'Service', name).spec.selector).toEqual({ app: name, version: 'blue' });
+    }
+  });
+
+  test('namespace enforces Pod Security "restricted" and every pod complies', () => {
+    const namespace = find(reference, 'Namespace', 'aiaas');
+    expect(namespace.metadata.namespace).toBeUndefined();
+    expect(namespace.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const pods = podSpecs(reference);
+    expect(pods.length).toBeGreaterThanOrEqual(8);
+    for (const pod of pods) {
+      expect(pod.securityContext.runAsNonRoot).toBe(true);
+      expect(pod.securityContext.runAsUser).toBeGreaterThanOrEqual(10000);
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect(container.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          seccompProfile: { type: 'RuntimeDefault' },
+        });
+      }
+    }
+  });
+
+  test('runbook toggles become env vars of the right services', () => {
+    const env = (deployment: string) => find(reference, 'Deployment', deployment).spec.template.spec.containers[0].env;
+    expect(env('orchestrator-blue')).toContainEqual({ name: 'FALLBACK_MODE', value: 'false' });
+    expect(env('api-gateway-blue')).toContainEqual({ name: 'STRICT_VALIDATION', value: 'true' });
+    expect(env('realtime-service-green')).toContainEqual({ name: 'WS_MAX_CONNECTIONS', value: '10000' });
+    const withFallback = synthPlatformObjects({ toggles: { fallbackMode: true } });
+    expect(diffObjects(reference, withFallback).every((c) => c.startsWith('Deployment/orchestrator-'))).toBe(true);
+  });
+
+  test('no Secret is created and no secret value appears: only secretKeyRef by name', () => {
+    expect(ofKind(reference, 'Secret')).toEqual([]);
+    const env = podSpecs(reference).flatMap((p) => p.containers.flatMap((c: any) => c.env ?? []));
+    const secretRefs = env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.name);
+    expect(new Set(secretRefs)).toEqual(new Set(['api-keys', 'postgres-credentials']));
+  });
+
+  test('rotating a secret is a new name in the config and rolls only the pods using it', () => {
+    const rotated = synthPlatformObjects({ secrets: { apiKeys: 'api-keys-2026-11', databaseCredentials: 'postgres-credentials' } });
+    const changed = new Set(diffObjects(reference, rotated).map((c) => c.split(':')[0]));
+    expect(changed).toEqual(new Set(['Deployment/api-gateway-blue', 'Deployment/api-gateway-green', 'Deployment/tool-service-blue', 'Deployment/tool-service-green']));
+  });
+
+  test('promoting one service via config changes only its two Services selectors', () => {
+    const promoted = synthPlatformObjects({ services: [{ name: 'orchestrator', activeColor: 'green' } as never] });
+    expect(diffObjects(reference, promoted)).toEqual([
+      'Service/orchestrator-preview:/spec/selector/version',
+      'Service/orchestrator:/spec/selector/version',
+    ]);
+  });
+
+  describe('network policies', () => {
+    const policy = (name: string) => find(reference, 'NetworkPolicy', name).spec;
+    const fromLabels = (spec: any) => spec.ingress[0].from.map((p: any) => p.podSelector?.matchLabels);
+
+    test('default deny of all ingress and egress, and DNS egress on UDP and TCP 53', () => {
+      expect(policy('default-deny-all')).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      const dns = policy('allow-dns');
+      expect(dns.egress[0].to).toEqual([
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+      ]);
+      expect(dns.egress[0].ports).toEqual([
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ]);
+    });
+
+    test('ingress controller reaches only api-gateway and realtime-service', () => {
+      const fromIngress = (name: string) =>
+        policy(name).ingress[0].from.some((p: any) => p.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'ingress-nginx');
+      expect(fromIngress('api-gateway')).toBe(true);
+      expect(fromIngress('realtime-service')).toBe(true);
+      expect(fromIngress('orchestrator')).toBe(false);
+      expect(fromIngress('tool-service')).toBe(false);
+    });
+
+    test('api-gateway → orchestrator → tool-service, and nothing else between services', () => {
+      expect(fromLabels(policy('orchestrator'))).toContainEqual({ app: 'api-gateway' });
+      expect(fromLabels(policy('tool-service'))).toContainEqual({ app: 'orchestrator' });
+      expect(fromLabels(policy('tool-service'))).not.toContainEqual({ app: 'api-gateway' });
+      const egressTargets = (name: string) => policy(name).egress.map((e: any) => [e.to[0].podSelector?.matchLabels ?? e.to[0].ipBlock, e.ports[0].port]);
+      expect(egressTargets('api-gateway')).toEqual([
+        [{ app: 'orchestrator' }, 8000],
+        [{ app: 'schema-registry' }, 8080],
+        [{ app: 'feature-flags' }, 8000],
+        [{ app: 'postgres' }, 5432],
+        [{ app: 'redis' }, 6379],
+      ]);
+      expect(egressTargets('tool-service')).toContainEqual([{ cidr: '0.0.0.0/0' }, 443]);
+      expect(egressTargets('realtime-service')).toEqual([[{ app: 'redis' }, 6379]]);
+    });
+
+    test('monitoring namespace reaches the metrics port; dependencies accept only their clients', () => {
+      expect(policy('orchestrator').ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
+      expect(policy('orchestrator').ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8000 }]);
+      expect(fromLabels(policy('redis-clients'))).toEqual(expect.arrayContaining([{ app: 'api-gateway' }, { app: 'realtime-service' }]));
+      expect(fromLabels(policy('schema-registry-clients'))).toEqual([{ app: 'api-gateway' }]);
+    });
+
+    test('peers and namespaces are configurable', () => {
+      const objects = synthPlatformObjects({
+        network: { ingressNamespace: 'traefik', ingressPodLabels: { app: 'traefik' }, monitoringNamespace: 'observability' },
+        redis: { podLabels: { 'app.kubernetes.io/name': 'redis' }, port: 6380 },
+      });
+      const gateway = find(objects, 'NetworkPolicy', 'api-gateway').spec;
+      expect(gateway.ingress[0].from[0]).toEqual({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'traefik' } },
+        podSelector: { matchLabels: { app: 'traefik' } },
+      });
+      expect(gateway.egress).toContainEqual({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }], ports: [{ protocol: 'TCP', port: 6380 }] });
+    });
+
+    test('fails if a flow names an unknown service', () => {
+      const chart = Testing.chart();
+      expect(
+        () =>
+          new PlatformNetworkPolicies(chart, 'Policies', {
+            services: [{ name: 'a', podLabels: { app: 'a' }, port: 80, egressTo: ['nope'] }],
+            ingressController: { namespace: 'ingress' },
+            monitoringNamespace: 'monitoring',
+          }),
+      ).toThrow(/'a.egressTo' names unknown service 'nope'; expected one of a/);
+      expect(
+        () =>
+          new PlatformNetworkPolicies(Testing.chart(), 'Policies', {
+            services: [],
+            dependencyClients: { postgres: [{ app: 'x' }] },
+            ingressController: { namespace: 'ingress' },
+            monitoringNamespace: 'monitoring',
+          }),
+      ).toThrow(/'dependencyClients.postgres' names unknown dependency/);
+    });
+  });
+
+  describe('RBAC', () => {
+    const roles = [...ofKind(reference, 'Role'), ...ofKind(reference, 'ClusterRole')];
+
+    test('no wildcard verbs, resources or API groups, and no access to Secrets', () => {
+      expect(roles.length).toBe(4);
+      for (const role of roles) {
+        for (const rule of role.rules) {
+          expect([...rule.verbs, ...rule.resources, ...rule.apiGroups]).not.toContain('*');
+          expect(rule.resources).not.toContain('secrets');
+        }
+      }
+    });
+
+    test('on-call reads what the runbook commands need, cluster-wide nodes and PVs', () => {
+      const oncall = find(reference, 'Role', 'aiaas-oncall');
+      const resources = oncall.rules.flatMap((r: any) => r.resources);
+      expect(resources).toEqual(expect.arrayContaining(['pods', 'pods/log', 'events', 'deployments', 'services', 'endpoints', 'networkpolicies', 'persistentvolumeclaims']));
+      expect(oncall.rules.find((r: any) => r.apiGroups.includes('metrics.k8s.io')).resources).toEqual(['pods']);
+      expect(oncall.rules.every((r: any) => r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)))).toBe(true);
+      const cluster = ofKind(reference, 'ClusterRole')[0];
+      expect(cluster.metadata.namespace).toBeUndefined();
+      expect(cluster.rules[0].resources).toEqual(['nodes', 'persistentvolumes']);
+      expect(find(reference, 'RoleBinding', 'aiaas-oncall').subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'aiaas-oncall' }]);
+    });
+
+    test('deployer can restart, scale and switch; database operator execs only into named postgres pods', () => {
+      const deployer = find(reference, 'Role', 'aiaas-deployer').rules;
+      expect(deployer).toContainEqual({ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] });
+      expect(deployer.find((r: any) => r.resources.includes('services')).verbs).toContain('patch');
+      const operator = find(reference, 'Role', 'aiaas-database-operator').rules;
+      expect(operator).toContainEqual({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'], resourceNames: ['postgres-0'] });
+      const twoPods = find(synthPlatformObjects({ postgres: { replicas: 2 } }), 'Role', 'aiaas-database-operator');
+      expect(twoPods.rules[1].resourceNames).toEqual(['postgres-0', 'postgres-1']);
+    });
+
+    test('groups are configurable', () => {
+      const objects = synthPlatformObjects({ rbac: { deployerGroups: ['ci-bots', 'release-team'] } });
+      expect(find(objects, 'RoleBinding', 'aiaas-deployer').subjects.map((s: any) => s.name)).toEqual(['ci-bots', 'release-team']);
+    });
+
+    test('fails if no postgres pod is named', () => {
+      expect(() => new PlatformRbac(Testing.chart(), 'Rbac', { namespace: 'x', onCallGroups: [], deployerGroups: [], databaseOperatorGroups: [], postgresPods: [] })).toThrow(
+        /'postgresPods' must name at least one pod/,
+      );
+    });
+  });
+});
+
+describe('using the constructs from another stack', () => {
+  test('a separate chart with its own namespace and one extra service synthesizes', () => {
+    // GIVEN another team's chart
+    const app = Testing.app();
+    const chart = new Chart(app, 'billing', { namespace: 'billing' });
+    // WHEN it adds our BlueGreenService next to its own cdk8s-plus workload
+    const billing = new BlueGreenService(chart, 'Billing', { name: 'billing', images: { blue: 'r.example/billing:3.1.0', green: 'r.example/billing:3.2.0' }, activeColor: 'green' as never });
+    new kplus.ConfigMap(chart, 'Settings', { metadata: { name: 'billing-settings' }, data: { currency: 'EUR' } });
+    const objects = Testing.synth(chart) as K8sObject[];
+    // THEN
+    expect(objects.every((o) => o.metadata.namespace === 'billing')).toBe(true);
+    expect(find(objects, 'Service', 'billing').spec.selector).toEqual({ app: 'billing', version: 'green' });
+    expect(billing.previewService.name).toBe('billing-preview');
+    validateAll(objects);
+  });
+});
