@@ -1,0 +1,379 @@
+// The `dbMaintenance` config section: the runbook's daily and weekly PostgreSQL
+// work, the database backup and the Kubernetes config backup as scheduled jobs.
+// Every field has the runbook's default; messages say what was expected (the
+// loader prefixes them with the dotted field path).
+import { z } from 'zod';
+import { cronProblem } from '../constructs/_cron';
+import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port } from './validators';
+
+/** A five-field cron expression, checked field by field. */
+const cronSchedule = z.string().superRefine((expression, ctx) => {
+  const problem = cronProblem(expression);
+  if (problem) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `invalid cron schedule: ${problem}` });
+  }
+});
+
+/** IANA time zone name as Kubernetes (Go's tz database) reads it: case-sensitive. */
+const timeZone = z.string().superRefine((zone, ctx) => {
+  if (!isTimeZone(zone)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `expected an IANA time zone name like 'Etc/UTC' or 'Europe/Berlin' (got '${zone}')`,
+    });
+  }
+});
+
+export function isTimeZone(zone: string): boolean {
+  if (!/^[A-Z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) {
+    return false;
+  }
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return false;
+  }
+  // Intl ignores case ('europe/berlin' → 'Europe/Berlin'); the zoneinfo files do not.
+  return resolved === zone || resolved.toLowerCase() !== zone.toLowerCase();
+}
+
+/** Storage quantity for a PersistentVolumeClaim. */
+const storageQuantity = z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, "expected a storage size like '512Mi', '20Gi' or '1Ti'");
+
+/** A PostgreSQL identifier the jobs pass on the command line (schema, table, database). */
+const sqlIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/, 'expected a PostgreSQL identifier: a letter or "_", then letters, digits, "_" or "$" (at most 63)');
+
+/** A table name, optionally schema-qualified (`users`, `public.users`). */
+const tableName = z
+  .string()
+  .regex(
+    /^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/,
+    'expected a table name like users or public.users (letters, digits, "_", "$")',
+  );
+
+const positiveInt = z.number().int('expected a whole number').min(1, 'expected 1 or more');
+const ratio = z.number().gt(0, 'expected a ratio above 0').max(1, 'expected a ratio of at most 1');
+const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
+
+/** Fields every task has. */
+const taskBase = (schedule: string) => ({
+  /** Five-field cron expression (minute hour day-of-month month day-of-week) in `timeZone`. */
+  schedule: cronSchedule.default(schedule),
+  /** Stops future runs without removing the CronJob (e.g. replication-lag on a single server). */
+  suspend: z.boolean().default(false),
+  /**
+   * Seconds a run may take before Kubernetes stops it; overrides `job.activeDeadlineSeconds`.
+   * @default - job.activeDeadlineSeconds
+   */
+  activeDeadlineSeconds: positiveInt.optional(),
+});
+
+const tasksSchema = z
+  .object({
+    /** Daily: pg_stat_database figures and connections in use (`db-health`). */
+    dbHealth: z
+      .object({
+        ...taskBase('0 1 * * *'),
+        /** Connections in use over max_connections above which it is a finding (runbook: 80 % of pool). */
+        maxConnectionRatio: ratio.default(0.8),
+      })
+      .strict()
+      .default({}),
+    /** Daily: top statements by mean execution time from pg_stat_statements (`slow-queries`). */
+    slowQueries: z
+      .object({
+        ...taskBase('15 1 * * *'),
+        /** Statements reported (runbook: LIMIT 10). */
+        limit: positiveInt.default(10),
+      })
+      .strict()
+      .default({}),
+    /** Daily: largest relations and their dead-tuple ratio (`table-sizes`). */
+    tableSizes: z
+      .object({
+        ...taskBase('30 1 * * *'),
+        /** Relations reported. */
+        limit: positiveInt.default(20),
+        /** Schema examined (runbook: public). */
+        schema: sqlIdentifier.default('public'),
+        /** Dead tuples over live + dead above which a table is a finding. */
+        maxDeadRatio: ratio.default(0.2),
+      })
+      .strict()
+      .default({}),
+    /** Daily: pg_dump in custom format to the backup volume, with retention (`backup`). */
+    backup: z
+      .object({
+        ...taskBase('0 2 * * *'),
+        /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
+        keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(7),
+        activeDeadlineSeconds: positiveInt.default(7200),
+      })
+      .strict()
+      .default({}),
+    /** Weekly: VACUUM (ANALYZE) table by table (`vacuum-analyze`). */
+    vacuumAnalyze: z
+      .object({
+        ...taskBase('30 3 * * 0'),
+        /** Tables vacuumed at the same time. */
+        parallel: positiveInt.default(2),
+        /** lock_timeout per table, in milliseconds: a locked table is skipped, not waited for. */
+        lockTimeoutMs: positiveInt.default(5000),
+        /** statement_timeout per table, in milliseconds. */
+        statementTimeoutMs: positiveInt.default(3_600_000),
+        /** Schema vacuumed. */
+        schema: sqlIdentifier.default('public'),
+        activeDeadlineSeconds: positiveInt.default(14_400),
+      })
+      .strict()
+      .default({}),
+    /** Weekly: transactions open longer than a threshold (`long-transactions`). */
+    longTransactions: z
+      .object({
+        ...taskBase('0 3 * * 0'),
+        /** Age in seconds from which a transaction is reported (runbook: 5 minutes). */
+        thresholdSeconds: positiveInt.default(300),
+        /** What to do with them: only report, or cancel the query, or terminate the backend. */
+        action: z
+          .enum(['report', 'cancel', 'terminate'], { errorMap: () => ({ message: "expected 'report', 'cancel' or 'terminate'" }) })
+          .default('report'),
+      })
+      .strict()
+      .default({}),
+    /** Weekly: standby lag in bytes and seconds (`replication-lag`). */
+    replicationLag: z
+      .object({
+        ...taskBase('15 3 * * 0'),
+        /** Lag in bytes above which a standby is a finding (16 MiB: one WAL segment). */
+        maxLagBytes: nonNegativeInt.default(16_777_216),
+        /** Replay lag in seconds above which a standby is a finding. */
+        maxLagSeconds: nonNegativeInt.default(60),
+        /** Standbys that must be connected; 0 for a server without replicas. */
+        expectedStandbys: nonNegativeInt.default(1),
+      })
+      .strict()
+      .default({}),
+    /** Weekly: restore the newest backup into a scratch database and compare row counts (`restore-verify`). */
+    restoreVerify: z
+      .object({
+        ...taskBase('0 4 * * 0'),
+        /** Tables whose row counts must match the source (runbook: users). */
+        tables: z.array(tableName).min(1, 'expected at least one table to compare').default(['users']),
+        /** Scratch database created, restored into and dropped: never the real database. */
+        scratchDatabase: sqlIdentifier.default('aiaas_restore_verify'),
+        activeDeadlineSeconds: positiveInt.default(7200),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** Resource names `ConfigBackup` may read, with their API group ('' is the core group). Secrets are deliberately absent. */
+export const CONFIG_BACKUP_RESOURCE_GROUPS: Readonly<Record<string, string>> = {
+  configmaps: '',
+  services: '',
+  serviceaccounts: '',
+  persistentvolumeclaims: '',
+  deployments: 'apps',
+  statefulsets: 'apps',
+  daemonsets: 'apps',
+  cronjobs: 'batch',
+  jobs: 'batch',
+  networkpolicies: 'networking.k8s.io',
+  ingresses: 'networking.k8s.io',
+  poddisruptionbudgets: 'policy',
+  horizontalpodautoscalers: 'autoscaling',
+  roles: 'rbac.authorization.k8s.io',
+  rolebindings: 'rbac.authorization.k8s.io',
+};
+
+const backupResourceType = z.string().superRefine((resource, ctx) => {
+  if (resource === 'secrets') {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: 'secrets cannot be backed up: plain YAML would expose their data; keep them in a secret manager',
+    });
+  } else if (!Object.prototype.hasOwnProperty.call(CONFIG_BACKUP_RESOURCE_GROUPS, resource)) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: `unknown resource '${resource}'; expected one of ${Object.keys(CONFIG_BACKUP_RESOURCE_GROUPS).join(', ')}`,
+    });
+  }
+});
+
+const configBackupSchema = z
+  .object({
+    /** When `kubectl get ... -o yaml` runs (daily, after the database backup). */
+    schedule: cronSchedule.default('30 2 * * *'),
+    /** Stops future runs without removing the CronJob. */
+    suspend: z.boolean().default(false),
+    /** Image with `kubectl`, `bash` and coreutils, pinned. */
+    image: pinnedImage.default('bitnami/kubectl:1.28.15'),
+    /** Resources written to the backup, by plural name. Secrets are refused. */
+    resourceTypes: z
+      .array(backupResourceType)
+      .min(1, 'expected at least one resource type')
+      .default([
+        'deployments',
+        'statefulsets',
+        'services',
+        'configmaps',
+        'cronjobs',
+        'networkpolicies',
+        'ingresses',
+        'poddisruptionbudgets',
+        'horizontalpodautoscalers',
+        'serviceaccounts',
+        'roles',
+        'rolebindings',
+        'persistentvolumeclaims',
+      ]),
+    /** Backup files kept; older ones are deleted after a successful backup. */
+    keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(14),
+    /** Its own volume (config YAML stays apart from database dumps and their retention). */
+    volume: z
+      .object({
+        /** Requested size. */
+        size: storageQuantity.default('1Gi'),
+        /**
+         * StorageClass of the claim.
+         * @default - the cluster's default StorageClass
+         */
+        storageClassName: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Where the Kubernetes API server is, for the NetworkPolicy egress rule. */
+    apiServer: z
+      .object({
+        /**
+         * CIDRs of the API server endpoints (control-plane addresses, after the
+         * `kubernetes` Service's DNAT). Narrow this to your control plane.
+         */
+        cidrs: z.array(cidr).min(1, 'expected at least one CIDR').default(['0.0.0.0/0']),
+        /** Ports of the API server: 443 (Service) and 6443 (endpoints). */
+        ports: z.array(port).min(1, 'expected at least one port').default([443, 6443]),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const dbMaintenanceConfigSchema = z
+  .object({
+    /** Image of the `aiaas-job` CLI (src/jobs/Dockerfile), pinned to a tag or digest. */
+    image: pinnedImage.default('ghcr.io/aiaas/aiaas-job:0.1.0'),
+    /** Time zone of every schedule (CronJob `timeZone`). */
+    timeZone: timeZone.default('Etc/UTC'),
+    /** The database the jobs connect to (libpq PGHOST, PGPORT, PGDATABASE, PGSSLMODE). */
+    database: z
+      .object({
+        /** Host name, usually the postgres Service. */
+        host: z.string().min(1, 'expected a host name').default('postgres'),
+        /** Port (also the NetworkPolicy egress port). */
+        port: port.default(5432),
+        /** Database maintained and backed up (runbook: aiaas). */
+        database: sqlIdentifier.default('aiaas'),
+        /** libpq sslmode. */
+        sslmode: z
+          .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], {
+            errorMap: () => ({ message: "expected one of 'disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'" }),
+          })
+          .default('prefer'),
+      })
+      .strict()
+      .default({}),
+    /** Existing Secret with the database credentials, referenced by name (PGUSER, PGPASSWORD); never created here. */
+    credentialsSecret: z
+      .object({
+        /** Secret name. Rotation: point at a new Secret. */
+        name: dns1123Label.default('postgres-credentials'),
+        /** Key holding the user name. */
+        usernameKey: secretKey.default('username'),
+        /** Key holding the password. */
+        passwordKey: secretKey.default('password'),
+      })
+      .strict()
+      .default({}),
+    /** PersistentVolumeClaim (ReadWriteOnce) mounted at /backups by `backup` and `restore-verify`. */
+    backupVolume: z
+      .object({
+        /** Requested size: room for `tasks.backup.keep` dumps plus one in progress. */
+        size: storageQuantity.default('20Gi'),
+        /**
+         * StorageClass of the claim.
+         * @default - the cluster's default StorageClass
+         */
+        storageClassName: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Prometheus Pushgateway the jobs push their metrics (last success) to. */
+    pushgateway: z
+      .object({
+        /** URL given to the jobs as PUSHGATEWAY_URL. */
+        url: z.string().url('expected a URL like http://prometheus-pushgateway.monitoring.svc:9091').default('http://prometheus-pushgateway.monitoring.svc:9091'),
+        /** Namespace of the pushgateway (NetworkPolicy egress peer). */
+        namespace: dns1123Label.default('monitoring'),
+        /** Labels of the pushgateway pods (NetworkPolicy egress peer). */
+        podLabels: labels.default({ 'app.kubernetes.io/name': 'prometheus-pushgateway' }),
+        /** Port of the pushgateway pods (NetworkPolicy egress port). */
+        port: port.default(9091),
+      })
+      .strict()
+      .default({}),
+    /** Settings shared by every CronJob. */
+    job: z
+      .object({
+        /** Seconds after a missed schedule during which the run may still start. */
+        startingDeadlineSeconds: z
+          .number()
+          .int('expected a whole number of seconds')
+          .min(10, 'expected at least 10 seconds: the CronJob controller checks every 10 seconds')
+          .default(600),
+        /** Seconds a run may take before it is stopped (tasks may override). */
+        activeDeadlineSeconds: positiveInt.default(3600),
+        /** Retries after a failure to run (exit 2); a finding (exit 1) is never retried. */
+        backoffLimit: nonNegativeInt.default(2),
+        /** Seconds a finished Job is kept (8 days: a weekly run stays visible until the next). */
+        ttlSecondsAfterFinished: nonNegativeInt.default(691_200),
+        /** Successful Jobs kept per CronJob. */
+        successfulJobsHistoryLimit: nonNegativeInt.default(3),
+        /** Failed Jobs kept per CronJob. */
+        failedJobsHistoryLimit: nonNegativeInt.default(3),
+      })
+      .strict()
+      .default({}),
+    /** Requests and limits of every job container. */
+    resources: z
+      .object({
+        cpuRequest: cpuQuantity.default('50m'),
+        cpuLimit: cpuQuantity.default('1'),
+        memoryRequest: memoryQuantity.default('128Mi'),
+        /** pg_dump and the Node process together (the backup streams, it does not buffer). */
+        memoryLimit: memoryQuantity.default('512Mi'),
+      })
+      .strict()
+      .default({}),
+    /** The tasks and their options. */
+    tasks: tasksSchema.default({}),
+    /** The runbook's `kubectl get ... -o yaml` backup, without Secrets. */
+    configBackup: configBackupSchema.default({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['tasks', 'restoreVerify', 'scratchDatabase'],
+        message: `'${config.database.database}' is the maintained database, which restore-verify would drop; expected another name`,
+      });
+    }
+  });
+
+export type DbMaintenanceConfigInput = z.input<typeof dbMaintenanceConfigSchema>;
+export type DbMaintenanceConfig = z.output<typeof dbMaintenanceConfigSchema>;
+export type ConfigBackupConfig = DbMaintenanceConfig['configBackup'];
