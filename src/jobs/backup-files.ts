@@ -1,0 +1,136 @@
+// The backup directory: names, manifests, which backups are complete, retention.
+// A backup is complete only when `<name>` and `<name>.manifest.json` both exist
+// and the file has the size the manifest records. Dumps are written as
+// `.<name>.partial` first, so an interrupted dump never looks complete.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+export const MANIFEST_FORMAT = 'aiaas-backup-manifest/1';
+export const MANIFEST_SUFFIX = '.manifest.json';
+export const DUMP_SUFFIX = '.dump';
+
+export interface Manifest {
+  readonly format: string;
+  readonly file: string;
+  readonly database: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly serverVersion: string;
+  readonly pgDumpVersion: string;
+  readonly durationSeconds: number;
+  readonly createdAt: string;
+  /** Exact row counts taken in the snapshot pg_dump used, keyed `schema.table`. */
+  readonly rowCounts: Record<string, number>;
+}
+
+export interface BackupEntry {
+  readonly name: string;
+  readonly manifest: Manifest;
+}
+
+export interface DirState {
+  /** Complete backups, newest first. */
+  readonly complete: BackupEntry[];
+  /** `.*.partial` leftovers of interrupted runs. */
+  readonly partials: string[];
+  /** Dump files without a manifest. */
+  readonly orphans: string[];
+  /** Manifests that do not match their file (missing, other size, unreadable). */
+  readonly invalid: { name: string; reason: string }[];
+}
+
+export function backupName(database: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `aiaas-${database.replace(/[^A-Za-z0-9_-]/g, '_')}-${stamp}${DUMP_SUFFIX}`;
+}
+
+export function partialName(name: string): string {
+  return `.${name}.partial`;
+}
+
+export function isManifest(v: unknown): v is Manifest {
+  const m = v as Manifest;
+  return typeof m === 'object' && m !== null && m.format === MANIFEST_FORMAT && typeof m.file === 'string'
+    && typeof m.sizeBytes === 'number' && typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256)
+    && typeof m.createdAt === 'string';
+}
+
+export async function readDir(dir: string): Promise<DirState> {
+  const names = await fs.readdir(dir);
+  const set = new Set(names);
+  const complete: BackupEntry[] = [];
+  const invalid: { name: string; reason: string }[] = [];
+  const withManifest = new Set<string>();
+  for (const n of names.filter((x) => x.endsWith(DUMP_SUFFIX + MANIFEST_SUFFIX) && !x.startsWith('.'))) {
+    const dump = n.slice(0, -MANIFEST_SUFFIX.length);
+    withManifest.add(dump);
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(await fs.readFile(path.join(dir, n), 'utf8'));
+    } catch {
+      invalid.push({ name: dump, reason: 'manifest unreadable' });
+      continue;
+    }
+    if (!isManifest(manifest) || manifest.file !== dump) {
+      invalid.push({ name: dump, reason: 'manifest malformed' });
+      continue;
+    }
+    if (!set.has(dump)) {
+      invalid.push({ name: dump, reason: 'dump file missing' });
+      continue;
+    }
+    const st = await fs.stat(path.join(dir, dump));
+    if (st.size !== manifest.sizeBytes) {
+      invalid.push({ name: dump, reason: `size ${st.size} differs from manifest ${manifest.sizeBytes}` });
+      continue;
+    }
+    complete.push({ name: dump, manifest });
+  }
+  complete.sort((a, b) => (a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1
+    : a.name < b.name ? 1 : -1));
+  return {
+    complete,
+    partials: names.filter((n) => n.startsWith('.') && n.endsWith('.partial')),
+    orphans: names.filter((n) => n.endsWith(DUMP_SUFFIX) && !n.startsWith('.') && !withManifest.has(n)),
+    invalid,
+  };
+}
+
+/** Complete backups to delete: all but the newest `keep` (keep >= 1, so never the newest). */
+export function planRetention(completeNewestFirst: BackupEntry[], keep: number): BackupEntry[] {
+  return completeNewestFirst.slice(Math.max(1, keep));
+}
+
+export async function fsyncPath(p: string, flags: string = 'r'): Promise<void> {
+  const fh = await fs.open(p, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function sha256File(p: string): Promise<{ sha256: string; sizeBytes: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(p, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), sizeBytes: size };
+}
+
+/** Write JSON durably: temp file, fsync, rename, fsync the directory. */
+export async function writeFileDurable(dir: string, name: string, content: string): Promise<void> {
+  const tmp = path.join(dir, partialName(name));
+  await fs.writeFile(tmp, content, { mode: 0o600 });
+  await fsyncPath(tmp);
+  await fs.rename(tmp, path.join(dir, name));
+  await fsyncPath(dir);
+}
+
+export async function removeQuietly(p: string): Promise<void> {
+  await fs.rm(p, { force: true });
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// aiaas-job <task> [flags]: the runbook's PostgreSQL maintenance and backups as
+// scheduled jobs. One JSON report on stdout, JSON logs on stderr; exit 0
+// healthy, 1 a finding beyond a threshold, 2 could not do its work.
+import { randomUUID } from 'node:crypto';
+import { Config, parseConfig, TaskName, TASKS, UsageError } from './config';
+import type { Task } from './context';
+import { createPool } from './db';
+import { createLogger, Logger } from './logger';
+import { Metrics } from './metrics';
+import { addSecret, redact } from './redact';
+import { exitCodeOf, Report, statusOf, TaskResult, writeReport } from './report';
+import { backup } from './tasks/backup';
+import { dbHealth } from './tasks/db-health';
+import { longTransactions } from './tasks/long-transactions';
+import { replicationLag } from './tasks/replication-lag';
+import { restoreVerify } from './tasks/restore-verify';
+import { slowQueries } from './tasks/slow-queries';
+import { tableSizes } from './tasks/table-sizes';
+import { vacuumAnalyze } from './tasks/vacuum-analyze';
+
+const TASK_FUNCTIONS: Record<TaskName, Task> = {
+  'db-health': dbHealth,
+  'slow-queries': slowQueries,
+  'table-sizes': tableSizes,
+  'vacuum-analyze': vacuumAnalyze,
+  'long-transactions': longTransactions,
+  'replication-lag': replicationLag,
+  'backup': backup,
+  'restore-verify': restoreVerify,
+};
+
+function poolSize(config: Config): number {
+  // vacuum workers + the advisory-lock session; backup: lock + snapshot session
+  return config.task === 'vacuum-analyze' ? Number(config.options.parallel) + 1 : 3;
+}
+
+function usageFailure(message: string, runId: string, started: Date): void {
+  const level = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(process.env.LOG_LEVEL ?? '')
+    ? process.env.LOG_LEVEL! : 'info';
+  const task = process.argv.slice(2).find((a) => (TASKS as readonly string[]).includes(a)) ?? 'unknown';
+  const log = createLogger(level, { task, runId });
+  log.error({ usage: true }, redact(message));
+  const finished = new Date();
+  writeReport({
+    task, runId, status: 'error', exitCode: 2,
+    startedAt: started.toISOString(), finishedAt: finished.toISOString(),
+    durationSeconds: (finished.getTime() - started.getTime()) / 1000,
+    findings: [], errors: [redact(message)], data: {},
+  });
+  process.exitCode = 2;
+}
+
+async function runTask(config: Config, log: Logger, metrics: Metrics, signal: AbortSignal): Promise<TaskResult> {
+  const pool = createPool(config.connection, `aiaas-job/${config.task}`, poolSize(config), log);
+  try {
+    return await TASK_FUNCTIONS[config.task]({ config, pool, log, metrics, signal });
+  } catch (err) {
+    log.error({ err }, 'task could not do its work');
+    return { findings: [], errors: [redact(err instanceof Error ? err.message : String(err))], data: {} };
+  } finally {
+    await pool.end().catch((err) => log.warn({ err }, 'closing the pool failed'));
+  }
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const runId = randomUUID().slice(0, 8);
+  addSecret(process.env.PGPASSWORD);
+
+  let config: Config;
+  try {
+    const parsed = parseConfig(process.argv.slice(2), {
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: () => undefined, // usage errors are logged as JSON below
+    });
+    if (parsed.kind === 'exit') {
+      process.exitCode = parsed.exitCode;
+      return;
+    }
+    config = parsed.config;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      usageFailure(e.message, runId, started);
+      return;
+    }
+    throw e;
+  }
+
+  const log = createLogger(config.logLevel, { task: config.task, runId });
+  const metrics = new Metrics();
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) return;
+    log.warn({ signal: sig, graceMs: config.shutdownGraceMs }, 'stopping on signal');
+    abort.abort();
+    // pod termination: finish cleanup within the grace period, then force
+    setTimeout(() => {
+      log.error({ signal: sig }, 'grace period over, forcing exit');
+      process.exit(2);
+    }, config.shutdownGraceMs).unref();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const { host, port, database, user } = config.connection;
+  log.info({ host, port, database, user }, 'task starting');
+  const result = await runTask(config, log, metrics, abort.signal);
+  const errors = [...(result.errors ?? [])];
+  if (abort.signal.aborted && errors.length === 0) errors.push('stopped by signal');
+  const exitCode = exitCodeOf({ findings: result.findings, errors });
+  const finished = new Date();
+  const durationSeconds = (finished.getTime() - started.getTime()) / 1000;
+
+  metrics.recordRun(exitCode, durationSeconds, result.findings.length, finished);
+  if (config.pushgatewayUrl) {
+    try {
+      await metrics.push(config.pushgatewayUrl, config.task, log);
+    } catch (err) {
+      log.warn({ err }, 'pushing metrics to the pushgateway failed');
+    }
+  }
+
+  const report: Report = {
+    task: config.task,
+    runId,
+    status: statusOf(exitCode),
+    exitCode,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds,
+    database: { host, port, database, user },
+    findings: result.findings,
+    errors,
+    data: result.data,
+  };
+  for (const f of result.findings) log.warn({ finding: f.code }, f.message);
+  log.info({ status: report.status, exitCode, durationSeconds, findings: result.findings.length }, 'task finished');
+  writeReport(report);
+  process.exitCode = exitCode;
+}
+
+main().catch((e) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: redact(e instanceof Error ? e.stack ?? e.message : String(e)) })}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,28 @@
+// What every task receives.
+import type { Pool } from 'pg';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { TaskResult } from './report';
+
+export interface TaskContext {
+  readonly config: Config;
+  readonly pool: Pool;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  /** Aborted on SIGTERM/SIGINT: stop starting new work, clean up, fail. */
+  readonly signal: AbortSignal;
+}
+
+export type Task = (ctx: TaskContext) => Promise<TaskResult>;
+
+/** Number or null from a pg numeric/bigint column (returned as string). */
+export function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new Error('stopped by signal before the work was done');
+}

@@ -1,0 +1,150 @@
+// backup: pg_dump -Fc streamed to `<dir>/.<name>.partial` while its sha256 is
+// computed, fsync, rename to `<name>`, fsync the directory, then write
+// `<name>.manifest.json`. Row counts of chosen tables are taken in the very
+// snapshot pg_dump uses (exported snapshot), for restore-verify to compare.
+// Retention keeps the newest `keep` complete backups. On any failure the
+// partial file is removed and earlier backups are untouched.
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  backupName, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, planRetention, readDir,
+  removeQuietly, writeFileDurable,
+} from '../backup-files';
+import { runPg, versionOf } from '../child';
+import type { BackupOptions } from '../config';
+import { num, TaskContext, throwIfAborted } from '../context';
+import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
+import type { TaskResult } from '../report';
+
+export function qualifiedKey(table: string): string {
+  return table.includes('.') ? table : `public.${table}`;
+}
+
+export async function backup(ctx: TaskContext): Promise<TaskResult> {
+  const opts = ctx.config.options as unknown as BackupOptions;
+  const conn = ctx.config.connection;
+  const dir = path.resolve(opts.dir);
+  await fs.mkdir(dir, { recursive: true });
+
+  return withAdvisoryLock(ctx.pool, `aiaas-job:backup:${conn.database}`, ctx.log, async () => {
+    // leftovers of interrupted runs (this run holds the lock, so none is in progress)
+    const before = await readDir(dir);
+    for (const n of [...before.partials, ...before.orphans]) {
+      await removeQuietly(path.join(dir, n));
+      ctx.log.warn({ file: n }, 'removed leftover of an interrupted backup');
+    }
+    for (const i of before.invalid) ctx.log.warn({ file: i.name, reason: i.reason }, 'backup with an invalid manifest is not counted');
+    throwIfAborted(ctx.signal);
+
+    const started = new Date();
+    const t0 = process.hrtime.bigint();
+    const name = backupName(conn.database, started);
+    const finalPath = path.join(dir, name);
+    const partialPath = path.join(dir, partialName(name));
+    const pgDumpVersion = await versionOf('pg_dump');
+
+    const { manifest } = await withClient(ctx.pool, async (snap) => {
+      await snap.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const { rows: [{ snapshot, version }] } = await snap.query(
+          `SELECT pg_export_snapshot() AS snapshot, current_setting('server_version') AS version`);
+        const rowCounts: Record<string, number> = {};
+        for (const t of opts.countTables) {
+          const key = qualifiedKey(t);
+          const { rows: [{ exists }] } = await snap.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
+          if (!exists) {
+            ctx.log.warn({ table: key }, 'table to count does not exist; not in manifest');
+            continue;
+          }
+          const { rows: [{ n }] } = await snap.query(`SELECT count(*) AS n FROM ${quoteQualified(snap, key)}`);
+          rowCounts[key] = num(n) ?? 0;
+        }
+
+        ctx.log.info({ file: name }, 'backup starting');
+        const dump = runPg('pg_dump', ['--format=custom', `--snapshot=${snapshot}`, '--no-password'],
+          childEnv(conn), ctx.signal, 'pipe');
+        const hash = createHash('sha256');
+        let size = 0;
+        const tap = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            hash.update(chunk);
+            size += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        try {
+          await Promise.all([
+            pipeline(dump.child.stdout!, tap, createWriteStream(partialPath, { flags: 'wx', mode: 0o600 })),
+            dump.done,
+          ]);
+          throwIfAborted(ctx.signal);
+          await fsyncPath(partialPath, 'r+');
+          const st = await fs.stat(partialPath);
+          if (st.size !== size) throw new Error(`wrote ${size} bytes but the file has ${st.size}`);
+          await fs.rename(partialPath, finalPath);
+          await fsyncPath(dir);
+          const m: Manifest = {
+            format: MANIFEST_FORMAT,
+            file: name,
+            database: conn.database,
+            sizeBytes: size,
+            sha256: hash.digest('hex'),
+            serverVersion: String(version),
+            pgDumpVersion,
+            durationSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
+            createdAt: started.toISOString(),
+            rowCounts,
+          };
+          await writeFileDurable(dir, name + MANIFEST_SUFFIX, `${JSON.stringify(m, null, 2)}\n`);
+          return { manifest: m };
+        } catch (e) {
+          dump.kill();
+          await dump.done.catch(() => undefined);
+          await removeQuietly(partialPath);
+          await removeQuietly(finalPath); // a dump without its manifest would look complete
+          await removeQuietly(path.join(dir, partialName(name + MANIFEST_SUFFIX)));
+          throw e;
+        }
+      } finally {
+        await snap.query('COMMIT').catch(() => undefined);
+      }
+    });
+    ctx.log.info({ file: name, sizeBytes: manifest.sizeBytes, seconds: manifest.durationSeconds }, 'backup complete');
+
+    // retention, only after a new complete backup exists
+    const after = await readDir(dir);
+    const deleted: string[] = [];
+    for (const old of planRetention(after.complete, opts.keep)) {
+      if (old.name === name) continue; // belt and braces: never the one just made
+      await removeQuietly(path.join(dir, old.name + MANIFEST_SUFFIX)); // manifest first: no longer complete
+      await removeQuietly(path.join(dir, old.name));
+      deleted.push(old.name);
+    }
+    if (deleted.length > 0) await fsyncPath(dir);
+    const kept = after.complete.filter((c) => !deleted.includes(c.name)).map((c) => c.name);
+
+    const m = ctx.metrics;
+    m.set('aiaas_backup_size_bytes', 'Size of the last backup file', manifest.sizeBytes);
+    m.set('aiaas_backup_duration_seconds', 'Duration of the last pg_dump', manifest.durationSeconds);
+    m.set('aiaas_backup_throughput_bytes_per_second', 'Backup bytes written per second', manifest.sizeBytes / Math.max(manifest.durationSeconds, 1e-3));
+    m.set('aiaas_backup_complete_count', 'Complete backups in the backup directory after retention', kept.length);
+    m.set('aiaas_backup_last_complete_timestamp_seconds', 'Creation time of the newest complete backup', started.getTime() / 1000);
+
+    return {
+      findings: [],
+      data: {
+        dir,
+        file: name,
+        manifest,
+        kept,
+        deleted,
+        removedLeftovers: [...before.partials, ...before.orphans],
+        invalid: before.invalid,
+      },
+    };
+  });
+}
