@@ -110,6 +110,7 @@ const tasksSchema = z
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
         keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(7),
+        /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
       .strict()
@@ -126,6 +127,7 @@ const tasksSchema = z
         statementTimeoutMs: positiveInt.default(3_600_000),
         /** Schema vacuumed. */
         schema: sqlIdentifier.default('public'),
+        /** Seconds the whole vacuum may take (each table is bounded by statementTimeoutMs). */
         activeDeadlineSeconds: positiveInt.default(14_400),
       })
       .strict()
@@ -164,6 +166,7 @@ const tasksSchema = z
         tables: z.array(tableName).min(1, 'expected at least one table to compare').default(['users']),
         /** Scratch database created, restored into and dropped: never the real database. */
         scratchDatabase: sqlIdentifier.default('aiaas_restore_verify'),
+        /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
       .strict()
@@ -315,7 +318,11 @@ export const dbMaintenanceConfigSchema = z
     pushgateway: z
       .object({
         /** URL given to the jobs as PUSHGATEWAY_URL. */
-        url: z.string().url('expected a URL like http://prometheus-pushgateway.monitoring.svc:9091').default('http://prometheus-pushgateway.monitoring.svc:9091'),
+        url: z
+          .string()
+          .url('expected an http(s) URL like http://prometheus-pushgateway.monitoring.svc:9091')
+          .regex(/^https?:\/\//, 'expected an http(s) URL like http://prometheus-pushgateway.monitoring.svc:9091')
+          .default('http://prometheus-pushgateway.monitoring.svc:9091'),
         /** Namespace of the pushgateway (NetworkPolicy egress peer). */
         namespace: dns1123Label.default('monitoring'),
         /** Labels of the pushgateway pods (NetworkPolicy egress peer). */

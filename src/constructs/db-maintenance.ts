@@ -134,7 +134,12 @@ const TASKS: readonly TaskDefinition[] = [
     id: 'Backup',
     cronJobName: 'db-backup',
     usesBackupVolume: true,
-    flags: (c) => ['--dir', BACKUP_MOUNT_PATH, '--keep', String(c.tasks.backup.keep)],
+    // The row counts restore-verify compares are taken in the dump's own snapshot.
+    flags: (c) => [
+      '--dir', BACKUP_MOUNT_PATH,
+      '--keep', String(c.tasks.backup.keep),
+      '--count-tables', c.tasks.restoreVerify.tables.join(','),
+    ],
   },
   {
     task: DbTask.VACUUM_ANALYZE,
