@@ -1,0 +1,2 @@
+export * from './kubernetes-object';
+export * from './platform-component';
