@@ -7,3 +7,6 @@ export * from './constructs/platform-network-policies';
 export * from './constructs/platform-rbac';
 export * from './constructs/platform-chart';
 export * from './synth-platform';
+export * from './config/db-maintenance-config';
+export * from './constructs/db-maintenance';
+export * from './constructs/config-backup';

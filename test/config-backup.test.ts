@@ -9,7 +9,7 @@ import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { PersistentVolumeClaim, ServiceAccount } from 'kubernetes-models/v1';
 import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfigInput, dbMaintenanceConfigSchema } from '../src/config/db-maintenance-config';
 import { ConfigBackup, ConfigBackupProps } from '../src/constructs/config-backup';
-import { K8sObject, find, ofKind } from './support/synth';
+import { K8sObject, find } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
 function synth(config: DbMaintenanceConfigInput = {}, props: Partial<ConfigBackupProps> = {}) {
