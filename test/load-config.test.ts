@@ -31,7 +31,8 @@ describe('platform config', () => {
     expect(config.namespace).toBe('aiaas');
     expect(config.services.map((s) => s.name)).toEqual(['api-gateway', 'orchestrator', 'tool-service', 'realtime-service']);
     expect(config.services.every((s) => s.port === 8000 && s.healthPath === '/health')).toBe(true);
-    expect(config.postgres).toMatchObject({ statefulSet: 'postgres', port: 5432 });
+    expect(config.postgres).toMatchObject({ statefulSet: 'postgres', replicas: 1 });
+    expect(config.dbMaintenance.database).toMatchObject({ host: 'postgres', port: 5432, database: 'aiaas' });
     expect(config.redis.port).toBe(6379);
     expect(config.services.find((s) => s.name === 'realtime-service')!.autoscaling).toMatchObject({ minReplicas: 3 });
   });

@@ -11,6 +11,7 @@ import {
   pinnedImage,
   port,
 } from './validators';
+import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 
 export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
@@ -186,12 +187,12 @@ export const platformConfigSchema = z
     /** The existing PostgreSQL (not deployed by this library). */
     postgres: z
       .object({
+        /** StatefulSet name; its pods are `<statefulSet>-0` …. */
         statefulSet: dns1123Label.default('postgres'),
-        /** Number of postgres pods (`postgres-0` …), for the database operator's exec Role. */
+        /** Number of postgres pods, for the database operator's exec Role. */
         replicas: z.number().int().min(1).default(1),
-        database: z.string().default('aiaas'),
+        /** Labels of the postgres pods (NetworkPolicy peer). Host, port and database are in `dbMaintenance.database`. */
         podLabels: labels.default({ app: 'postgres' }),
-        port: port.default(5432),
       })
       .strict()
       .default({}),
@@ -226,6 +227,8 @@ export const platformConfigSchema = z
       })
       .strict()
       .default({}),
+    /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
+    dbMaintenance: dbMaintenanceConfigSchema.default({}),
     /** Image of the smoke-test Jobs (needs curl). */
     smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
   })

@@ -3,6 +3,8 @@ import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
 import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { ConfigBackup } from './config-backup';
+import { AIAAS_JOB_POD_LABELS, DbMaintenance, ScheduledJob } from './db-maintenance';
 import { PlatformNamespace } from './platform-namespace';
 import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
@@ -25,6 +27,8 @@ export class PlatformChart extends Chart {
   public readonly config: PlatformConfig;
   /** Blue-green services by name. */
   public readonly services: Record<string, BlueGreenService> = {};
+  /** Every CronJob of the platform (database tasks and config backup). */
+  public readonly scheduledJobs: ScheduledJob[];
 
   constructor(scope: Construct, id: string, props: PlatformChartProps = {}) {
     const config = parsePlatformConfig(props.config ?? {});
@@ -54,6 +58,24 @@ export class PlatformChart extends Chart {
       });
     }
 
+    const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
+      config: config.dbMaintenance,
+      postgresPodLabels: config.postgres.podLabels,
+      // The platform's postgres policy below admits the job pods, next to the services.
+      allowPostgresIngress: false,
+      dnsNamespace: config.network.dnsNamespace,
+      dnsPodLabels: config.network.dnsPodLabels,
+      identity: config.podSecurity,
+    });
+    this.scheduledJobs = [...dbMaintenance.cronJobs];
+    const configBackup = new ConfigBackup(this, 'ConfigBackup', {
+      config: config.dbMaintenance,
+      dnsNamespace: config.network.dnsNamespace,
+      dnsPodLabels: config.network.dnsPodLabels,
+      identity: config.podSecurity,
+    });
+    this.scheduledJobs.push(configBackup.cronJob);
+
     new PlatformNetworkPolicies(this, 'NetworkPolicies', {
       services: config.services.map((s) => ({
         name: s.name,
@@ -64,6 +86,7 @@ export class PlatformChart extends Chart {
         externalEgressCidrs: s.externalEgressCidrs,
       })),
       dependencies: dependencyPeers(config),
+      dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
       dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
@@ -98,7 +121,7 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
 
 function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
   return [
-    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.postgres.port },
+    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.dbMaintenance.database.port },
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },
