@@ -459,7 +459,7 @@ export function alertDefinitions(props: PlatformAlertsProps): AlertDefinition[] 
     for: f.crashLooping,
     severity: AlertSeverity.WARNING,
     summary: 'Pod {{ $labels.pod }} is crash looping.',
-    description: `Container {{ $labels.container }} of pod {{ $labels.pod }} in {{ $labels.namespace }} has been in CrashLoopBackOff for ${f.crashLooping}.`,
+    description: `Container {{ $labels.container }} of pod {{ $labels.pod }} in {{ $labels.namespace }} has been in CrashLoopBackOff for ${f.crashLooping} (waiting: {{ $value }}).`,
     threshold: 1,
     thresholdText: 'container waiting in CrashLoopBackOff',
   });
@@ -486,7 +486,7 @@ export function alertDefinitions(props: PlatformAlertsProps): AlertDefinition[] 
       severity: AlertSeverity.WARNING,
       extraLabels: { cronjob: job.name, task: job.task },
       summary: `Scheduled database job ${job.task} failed.`,
-      description: `Job {{ $labels.job_name }} of CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }} failed.`,
+      description: `Job {{ $labels.job_name }} of CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }} failed ({{ $value }} failed Job).`,
       threshold: 0,
       thresholdText: 'a Job of the CronJob failed',
       scope: { services: [], cronJob: job.name, task: job.task },
@@ -539,7 +539,7 @@ export function alertDefinitions(props: PlatformAlertsProps): AlertDefinition[] 
     severity: AlertSeverity.CRITICAL,
     extraLabels: { escalation: 'senior' },
     summary: `{{ $labels.escalated_alert }} has been firing for ${e.senior.after}: escalate to the senior engineer.`,
-    description: `{{ $labels.escalated_alert }} in {{ $labels.namespace }} is unresolved after ${e.senior.after} (level 2: ${e.senior.contact}).`,
+    description: `{{ $labels.escalated_alert }} in {{ $labels.namespace }} is unresolved after ${e.senior.after} (level 2: ${e.senior.contact}; firing: {{ $value }}).`,
     threshold: durationSeconds(e.senior.after),
     thresholdText: `a ${e.severities.join('/')} alert firing > ${e.senior.after}`,
   });
@@ -551,7 +551,7 @@ export function alertDefinitions(props: PlatformAlertsProps): AlertDefinition[] 
     severity: AlertSeverity.CRITICAL,
     extraLabels: { escalation: 'manager' },
     summary: `{{ $labels.escalated_alert }} has been firing for ${e.manager.after}: escalate to the engineering manager.`,
-    description: `{{ $labels.escalated_alert }} in {{ $labels.namespace }} is unresolved after ${e.manager.after} (level 3: ${e.manager.contact}); consider rollback.`,
+    description: `{{ $labels.escalated_alert }} in {{ $labels.namespace }} is unresolved after ${e.manager.after} (level 3: ${e.manager.contact}; firing: {{ $value }}); consider rollback.`,
     threshold: durationSeconds(e.manager.after),
     thresholdText: `a ${e.severities.join('/')} alert firing > ${e.manager.after}`,
   });
