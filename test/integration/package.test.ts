@@ -70,8 +70,9 @@ beforeAll(() => {
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
   fs.writeFileSync(
     path.join(project, 'tsconfig.json'),
-    // module commonjs with the default (node10) resolution: 'aiaas-ops/pulumi' resolves through typesVersions.
-    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, skipLibCheck: true, outDir: 'out' } }),
+    // module commonjs with the default (node10) resolution: 'aiaas-ops/pulumi' resolves through typesVersions;
+    // skipLibCheck false: the packed declarations must type-check too.
+    JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, skipLibCheck: false, outDir: 'out' } }),
   );
   npmInstall(project, [tarball, installed('cdk8s'), installed('constructs'), installed('cdk8s-plus-28'), installed('typescript'), installed('@types/node')]);
 });
