@@ -120,6 +120,7 @@ export function buildPlainSameOutput(app: App, n: number): void {
               cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(1000) },
               memory: { request: Size.mebibytes(256), limit: Size.mebibytes(512) },
             },
+            imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
             securityContext: containerSecurity,
           },
         ],
@@ -164,6 +165,7 @@ export function buildPlainSameOutput(app: App, n: number): void {
           name: 'smoke-test',
           image: 'curlimages/curl:8.10.1',
           args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', `http://${name}-preview:${PORT}/health`],
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           securityContext: containerSecurity,
           resources: {
             cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },

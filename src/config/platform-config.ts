@@ -259,14 +259,14 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     }
     seen.add(service.name);
   });
-  const known = [...config.services.map((s) => s.name), ...DEPENDENCY_NAMES];
+  const known = new Set<string>([...config.services.map((s) => s.name), ...DEPENDENCY_NAMES]);
   config.services.forEach((service, index) => {
     service.egressTo.forEach((target, t) => {
-      if (!known.includes(target)) {
+      if (!known.has(target)) {
         ctx.addIssue({
           code: z.ZodIssueCode.custom,
           path: ['services', index, 'egressTo', t],
-          message: `unknown service '${target}'; expected one of ${known.join(', ')}`,
+          message: `unknown service '${target}'; expected one of ${[...known].join(', ')}`,
         });
       }
     });

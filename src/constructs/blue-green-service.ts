@@ -273,6 +273,8 @@ export class BlueGreenService extends Construct {
             cpu: { request: cpu(resources.cpuRequest ?? '250m'), limit: cpu(resources.cpuLimit ?? '1') },
             memory: { request: memory(resources.memoryRequest ?? '256Mi'), limit: memory(resources.memoryLimit ?? '512Mi') },
           },
+          // Images are pinned to tags, so a node's cached copy is the right one.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           securityContext: restrictedContainerSecurityContext(identity),
         },
       ],

@@ -93,7 +93,13 @@ export class PlatformNetworkPolicies extends Construct {
       }
     }
     const dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
-    const callersOf = (name: string) => props.services.filter((s) => (s.egressTo ?? []).includes(name));
+    const callers = new Map<string, ServiceFlows[]>();
+    for (const service of props.services) {
+      for (const target of service.egressTo ?? []) {
+        callers.set(target, [...(callers.get(target) ?? []), service]);
+      }
+    }
+    const callersOf = (name: string) => callers.get(name) ?? [];
 
     this.policy('DefaultDeny', 'default-deny-all', {}, ['Ingress', 'Egress'], {});
     this.policy('AllowDns', 'allow-dns', {}, ['Egress'], {

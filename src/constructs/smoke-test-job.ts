@@ -54,6 +54,8 @@ export class SmokeTestJob extends Construct {
           image: props.image ?? 'curlimages/curl:8.10.1',
           // -f turns any non-2xx into a failure; retries cover pods that are still starting.
           args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
+          // Images are pinned to tags, so a node's cached copy is the right one.
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           securityContext: restrictedContainerSecurityContext(identity),
           resources: {
             cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
