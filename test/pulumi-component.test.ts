@@ -225,11 +225,14 @@ describe('AiaasPlatform', () => {
     expect(now.get('Service/aiaas/api-gateway-preview').spec.selector).toEqual({ app: 'api-gateway', version: 'blue' });
   });
 
-  test('fails if the config is invalid, naming the field', () => {
+  test('fails if the config is invalid, naming the field, before registering anything', async () => {
+    const before = registrations.length;
     expect(() => new AiaasPlatform('bad', { config: { namespace: 'Not_A_Label' } })).toThrow(/namespace/);
     expect(() => new AiaasPlatform('bad-color', { config: { services: [{ ...REFERENCE_SERVICES[0], activeColor: 'red' as any }] } })).toThrow(
       /activeColor: expected 'blue' or 'green'/,
     );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registrations.slice(before).filter((r) => r.name.startsWith('bad'))).toEqual([]);
   });
 
   test('fails if two objects map to the same resource name', () => {

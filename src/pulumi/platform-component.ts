@@ -46,13 +46,15 @@ export class AiaasPlatform extends pulumi.ComponentResource {
   public readonly resourceNames: pulumi.Output<string[]>;
 
   constructor(name: string, args: AiaasPlatformArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super(AIAAS_PLATFORM_TYPE, name, {}, opts);
-
-    // The chart id of `npm run synth`, so every generated name matches dist/.
+    // Synthesize before registering anything: a bad config fails with nothing registered.
+    // The chart id is the one of `npm run synth`, so every generated name matches dist/.
     const app = new App();
     const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config: args.config });
+    const manifests = app.charts.flatMap((c) => c.toJson() as ManifestObject[]);
+
+    super(AIAAS_PLATFORM_TYPE, name, {}, opts);
     this.config = chart.config;
-    this.manifests = app.charts.flatMap((c) => c.toJson() as ManifestObject[]);
+    this.manifests = manifests;
     this.objects = manifestResources(name, this.manifests, { parent: this, provider: args.provider });
 
     const namespaceIndex = this.manifests.findIndex(
