@@ -121,12 +121,11 @@ export function renderRunbook(ctx: RunbookContext): string {
     out.push(`### ${def.heading}`);
     out.push('');
     out.push(`- **Severity:** ${def.severity}${def.incident ? ` · **Incident:** ${def.incident}` : ''}`);
-    out.push(`- **Fires when:** ${all.map((a) => `${escapeCell(a.thresholdText)}${a.scope.cronJob ? ` (CronJob \`${a.scope.cronJob}\`)` : ''}`).join('; ')} for ${def.for}`);
+    out.push(`- **Fires when:** ${all.map((a) => `${a.thresholdText}${a.scope.cronJob ? ` (CronJob \`${a.scope.cronJob}\`)` : ''}`).join('; ')} for ${def.for}`);
     const overrides = Object.entries(def.scope.serviceThresholds ?? {}).filter(([, v]) => v !== def.threshold);
     if (overrides.length) {
       out.push(`- **Per-service thresholds:** ${overrides.map(([s, v]) => `${s}: ${v}`).join(', ')}`);
     }
-    out.push(`- **Summary:** ${def.summary}`);
     out.push('');
     out.push('**Symptoms:**');
     out.push('');
