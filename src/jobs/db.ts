@@ -20,6 +20,9 @@ function sslOf(mode: string | undefined): PoolConfig['ssl'] {
   }
 }
 
+/** Sessions wait at most this long for a lock (vacuum-analyze sets its own). */
+export const DEFAULT_LOCK_TIMEOUT = '30s';
+
 export function createPool(conn: ConnectionConfig, applicationName: string, max: number, log: Logger,
   database: string = conn.database): Pool {
   const pool = new Pool({
@@ -30,6 +33,7 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
     password: conn.password,
     ssl: sslOf(conn.sslmode),
     application_name: applicationName,
+    options: `-c lock_timeout=${DEFAULT_LOCK_TIMEOUT}`,
     max,
     connectionTimeoutMillis: 10000,
     idleTimeoutMillis: 10000,

@@ -12,7 +12,7 @@ export async function longTransactions(ctx: TaskContext): Promise<TaskResult> {
   return withClient(ctx.pool, async (client) => {
     const { rows } = await client.query(
       `SELECT pid, usename, datname, application_name, client_addr::text AS client_addr, state, backend_type,
-              xact_start, extract(epoch FROM now() - xact_start) AS age_seconds,
+              xact_start, xact_start::text AS xact_start_exact, extract(epoch FROM now() - xact_start) AS age_seconds,
               wait_event_type, wait_event, left(query, 500) AS query, pg_backend_pid() AS own_pid
          FROM pg_stat_activity
         WHERE xact_start IS NOT NULL
@@ -28,8 +28,8 @@ export async function longTransactions(ctx: TaskContext): Promise<TaskResult> {
         const fn = opts.action === 'cancel' ? 'pg_cancel_backend' : 'pg_terminate_backend';
         const { rows: done } = await client.query(
           `SELECT ${fn}(pid) AS ok FROM pg_stat_activity
-            WHERE pid = $1 AND xact_start = $2 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-          [r.pid, r.xact_start]);
+            WHERE pid = $1 AND xact_start = $2::timestamptz AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+          [r.pid, r.xact_start_exact]);
         actionResult = done.length > 0 && done[0].ok === true;
         ctx.log.warn({ pid: r.pid, action: opts.action, ok: actionResult }, 'acted on long transaction');
       }

@@ -17,12 +17,13 @@ interface TableResult {
 export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
   const opts = ctx.config.options as unknown as VacuumOptions;
   const tables = await withClient(ctx.pool, async (client) => {
-    const { rows } = await client.query<{ relname: string; bytes: string }>(
-      `SELECT c.relname, pg_total_relation_size(c.oid) AS bytes
+    // relpages, not pg_total_relation_size(): sizing a table would wait for its lock
+    const { rows } = await client.query<{ relname: string; pages: string }>(
+      `SELECT c.relname, c.relpages AS pages
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
-        ORDER BY pg_total_relation_size(c.oid) DESC, c.relname`, [opts.schema]);
-    return rows.map((r) => ({ name: r.relname, bytes: num(r.bytes) ?? 0 }));
+        ORDER BY c.relpages DESC, c.relname`, [opts.schema]);
+    return rows.map((r) => ({ name: r.relname, pages: num(r.pages) ?? 0 }));
   });
   ctx.log.info({ tables: tables.length, parallel: opts.parallel }, 'vacuum analyze starting');
 
