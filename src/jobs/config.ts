@@ -199,6 +199,7 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
     .exitOverride()
     .allowExcessArguments(false)
     .showHelpAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
     .addOption(opt('--host <host>', 'PostgreSQL host', 'PGHOST'))
     .addOption(opt('--port <port>', 'PostgreSQL port', 'PGPORT', parsePort, DEFAULTS.port))
     .addOption(opt('--username <user>', 'PostgreSQL user', 'PGUSER'))
