@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   log.info({ host, port, database, user }, 'task starting');
   const result = await runTask(config, log, metrics, abort.signal);
   const errors = [...(result.errors ?? [])];
-  if (abort.signal.aborted && errors.length === 0) errors.push('stopped by signal');
+  if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
   const exitCode = exitCodeOf({ findings: result.findings, errors });
   const finished = new Date();
   const durationSeconds = (finished.getTime() - started.getTime()) / 1000;
