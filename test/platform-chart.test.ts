@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { BlueGreenService, PlatformNetworkPolicies, PlatformRbac } from '../src';
+import { BlueGreenService, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
 import { diffObjects, find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
@@ -211,6 +211,47 @@ describe('PlatformChart (reference platform)', () => {
         /'postgresPods' must name at least one pod/,
       );
     });
+  });
+});
+
+describe('monitoring of the reference platform', () => {
+  const chart = new PlatformChart(Testing.app(), 'aiaas');
+  const objects = chart.toJson() as K8sObject[];
+
+  test('one PrometheusRule, one AlertmanagerConfig and a ServiceMonitor per service', () => {
+    const rule = find(objects, 'PrometheusRule', 'aiaas-alerts');
+    expect(rule.metadata.namespace).toBe('aiaas');
+    const alerts = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
+    for (const incident of ['TIMEOUT', 'TOOL_DOWN', 'VALIDATION_FAIL', 'WS_OVERLOAD']) {
+      expect(rule.spec.groups.flatMap((g: any) => g.rules).some((r: any) => r.labels.incident === incident)).toBe(true);
+    }
+    expect(alerts).toContain('AiaasBackupTooOld');
+    expect(find(objects, 'AlertmanagerConfig', 'aiaas-escalation').metadata.namespace).toBe('aiaas');
+    expect(ofKind(objects, 'ServiceMonitor').map((m) => m.metadata.name).sort()).toEqual(['api-gateway', 'orchestrator', 'realtime-service', 'tool-service']);
+  });
+
+  test('job alerts cover every CronJob the chart schedules, the backup by age', () => {
+    const rules = find(objects, 'PrometheusRule', 'aiaas-alerts').spec.groups.flatMap((g: any) => g.rules);
+    const cronJobs = ofKind(objects, 'CronJob').map((c) => c.metadata.name);
+    expect(cronJobs).toContain('db-backup');
+    for (const name of cronJobs) {
+      expect(rules.some((r: any) => r.alert === 'AiaasDatabaseJobFailed' && r.labels.cronjob === name)).toBe(true);
+    }
+    const backup = rules.find((r: any) => r.alert === 'AiaasBackupTooOld');
+    expect(backup.expr).toContain('db-backup');
+    expect(backup.expr).toContain('absent(');
+  });
+
+  test('every runbook_url anchor resolves to a heading of the generated RUNBOOK.md, which uses real names', () => {
+    const runbook = chart.extraFiles()['RUNBOOK.md'];
+    const anchors = new Set([...runbook.matchAll(/^#+ (.+)$/gm)].map((m) => headingAnchor(m[1])));
+    const urls = find(objects, 'PrometheusRule', 'aiaas-alerts').spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.annotations.runbook_url));
+    expect(urls.length).toBeGreaterThan(20);
+    for (const url of urls) {
+      expect(anchors).toContain(url.split('#')[1]);
+    }
+    expect(runbook).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
+    expect(runbook).toContain('create job --from=cronjob/db-backup');
   });
 });
 

@@ -12,6 +12,7 @@ import {
   port,
 } from './validators';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
+import { monitoringConfigSchema } from './monitoring-config';
 
 export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
@@ -227,6 +228,8 @@ export const platformConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Alerts, their thresholds and metric names, runbook links and escalation (see README "Alerts"). */
+    monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
     /** Image of the smoke-test Jobs (needs curl). */

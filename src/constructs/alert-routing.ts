@@ -22,6 +22,11 @@ export interface AlertRoutingProps {
   readonly namespace: string;
   /** The parsed `monitoring` config section (escalation levels and receivers). */
   readonly monitoring: MonitoringConfig;
+  /**
+   * Name of the AlertmanagerConfig.
+   * @default 'aiaas-escalation'
+   */
+  readonly name?: string;
 }
 
 interface Route {
@@ -192,7 +197,7 @@ export class AlertRouting extends Construct {
     this.resource = new ApiObject(this, 'Resource', {
       apiVersion: 'monitoring.coreos.com/v1alpha1',
       kind: 'AlertmanagerConfig',
-      metadata: { namespace: props.namespace },
+      metadata: { name: props.name ?? 'aiaas-escalation', namespace: props.namespace },
       spec: {
         route: toOperatorRoute(route),
         receivers: receivers.map(toOperatorReceiver),

@@ -125,6 +125,11 @@ export interface PlatformAlertsProps {
    * @default - descriptions say 'PostgreSQL'
    */
   readonly database?: { readonly statefulSet: string };
+  /**
+   * Name of the PrometheusRule.
+   * @default 'aiaas-alerts'
+   */
+  readonly name?: string;
 }
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -581,7 +586,7 @@ export function ruleGroups(defs: AlertDefinition[]): { name: string; rules: Reco
 
 /**
  * The runbook's alerts as one `monitoring.coreos.com/v1` PrometheusRule
- * (`<id in lower case>` in the namespace, child id `Resource`).
+ * (`aiaas-alerts` in the namespace, child id `Resource`).
  */
 export class PlatformAlerts extends Construct {
   /** The alert definitions behind the rules, in rule order. */
@@ -596,6 +601,7 @@ export class PlatformAlerts extends Construct {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
       metadata: {
+        name: props.name ?? 'aiaas-alerts',
         namespace: props.namespace,
         labels: { ...props.monitoring.ruleLabels },
       },

@@ -3,11 +3,15 @@ import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
 import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
+import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
-import { AIAAS_JOB_POD_LABELS, DbMaintenance, ScheduledJob } from './db-maintenance';
+import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
+import { PlatformAlerts } from './platform-alerts';
 import { PlatformNamespace } from './platform-namespace';
 import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
+import { ServiceMonitors } from './service-monitors';
 
 export interface PlatformChartProps extends ChartProps {
   /**
@@ -29,6 +33,8 @@ export class PlatformChart extends Chart {
   public readonly services: Record<string, BlueGreenService> = {};
   /** Every CronJob of the platform (database tasks and config backup). */
   public readonly scheduledJobs: ScheduledJob[];
+  /** The PrometheusRule of the runbook's alerts. */
+  public readonly alerts: PlatformAlerts;
 
   constructor(scope: Construct, id: string, props: PlatformChartProps = {}) {
     const config = parsePlatformConfig(props.config ?? {});
@@ -76,6 +82,19 @@ export class PlatformChart extends Chart {
     });
     this.scheduledJobs.push(configBackup.cronJob);
 
+    const monitoring = new Construct(this, 'Monitoring');
+    new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
+    const backup = this.scheduledJobs.find((job) => job.task === DbTask.BACKUP);
+    this.alerts = new PlatformAlerts(monitoring, 'Alerts', {
+      namespace: config.namespace,
+      services: Object.keys(this.services),
+      monitoring: config.monitoring,
+      cronJobs: this.scheduledJobs,
+      backupCronJob: backup,
+      database: { statefulSet: config.postgres.statefulSet },
+    });
+    new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
+
     new PlatformNetworkPolicies(this, 'NetworkPolicies', {
       services: config.services.map((s) => ({
         name: s.name,
@@ -101,7 +120,39 @@ export class PlatformChart extends Chart {
 
   /** Files written beside the manifests by `npm run synth`, by file name. */
   public extraFiles(): Record<string, string> {
-    return {};
+    return {
+      'RUNBOOK.md': renderRunbook(this.runbookContext()),
+      'alertmanager.yaml': renderAlertmanagerYaml(this.config.monitoring, this.config.namespace),
+    };
+  }
+
+  /** This deployment's real names, for the generated runbook. */
+  public runbookContext(): RunbookContext {
+    const { config } = this;
+    return {
+      namespace: config.namespace,
+      services: Object.values(this.services).map((s) => ({
+        name: s.name,
+        activeColor: s.activeColor,
+        idleColor: s.idleColor,
+        service: s.service.name,
+        previewService: s.previewService.name,
+        deployments: { blue: `${s.name}-${Color.BLUE}`, green: `${s.name}-${Color.GREEN}` },
+        port: s.port,
+        healthPath: s.healthPath,
+        smokeTestJob: s.smokeTest?.job.name,
+      })),
+      database: {
+        statefulSet: config.postgres.statefulSet,
+        pod: `${config.postgres.statefulSet}-0`,
+        database: config.dbMaintenance.database.database,
+      },
+      cronJobs: this.scheduledJobs.map(({ task, name, schedule }) => ({ task, name, schedule })),
+      alerts: this.alerts.definitions,
+      escalation: config.monitoring.escalation,
+      schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,
+      featureFlags: `feature-flags:${config.featureFlags.port}`,
+    };
   }
 }
 
