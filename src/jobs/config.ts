@@ -293,6 +293,7 @@ export function parseConfig(argv: string[], output?: Output): ParseResult {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return { kind: 'exit', exitCode: 0 };
+      if (e.code === 'commander.help') throw new UsageError(`missing task: use one of ${TASKS.join(', ')} (see --help)`);
       throw new UsageError(e.message.replace(/^error: /, ''));
     }
     throw e;

@@ -1,0 +1,96 @@
+import { DEFAULTS, parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
+
+const BASE = { PGHOST: 'db', PGUSER: 'ops', PGPASSWORD: 'secret' };
+let saved: NodeJS.ProcessEnv;
+
+beforeEach(() => {
+  saved = process.env;
+  process.env = { PATH: saved.PATH, ...BASE };
+});
+afterEach(() => {
+  process.env = saved;
+});
+
+const quiet = { writeOut: () => undefined, writeErr: () => undefined };
+function run(args: string[]): any {
+  const r = parseConfig(args, quiet);
+  if (r.kind !== 'run') throw new Error('expected a run');
+  return r.config;
+}
+
+describe('value parsers', () => {
+  test.each(['10', '0', ' 7 '])('non-negative int %j', (v) => expect(parseNonNegativeInt(v)).toBe(Number(v)));
+  test.each(['-1', '1.5', '10abc', '', '0x10', '1e3'])('fails on non-integer %j', (v) => {
+    expect(() => parseNonNegativeInt(v)).toThrow(/expected a non-negative integer/);
+  });
+  test('positive int refuses 0', () => expect(() => parsePositiveInt('0')).toThrow(/expected a positive integer/));
+  test.each([['0.8', 0.8], ['1', 1], ['0', 0], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
+  test.each(['1.01', '-0.1', 'abc', '80%'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/between 0 and 1/));
+  test('table list', () => expect(parseTableList('users, public.orders')).toEqual(['users', 'public.orders']));
+  test('fails on a table name that is not an identifier', () => {
+    expect(() => parseTableList('users;drop')).toThrow(/expected table names like users or public.users, got 'users;drop'/);
+  });
+});
+
+describe('parseConfig', () => {
+  test('defaults from one place', () => {
+    const c = run(['vacuum-analyze']);
+    expect(c.task).toBe('vacuum-analyze');
+    expect(c.options).toEqual({
+      parallel: DEFAULTS.parallel,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
+      statementTimeoutMs: DEFAULTS.statementTimeoutMs,
+      schema: 'public',
+    });
+    expect(c.connection).toEqual({ host: 'db', port: 5432, user: 'ops', database: 'ops', password: 'secret', sslmode: undefined });
+    expect(c.logLevel).toBe('info');
+  });
+
+  test('flags over environment over defaults', () => {
+    process.env.VACUUM_PARALLEL = '4';
+    process.env.VACUUM_SCHEMA = 'app';
+    process.env.PGPORT = '6432';
+    const c = run(['vacuum-analyze', '--parallel', '3', '--port', '7000']);
+    expect(c.options.parallel).toBe(3);
+    expect(c.options.schema).toBe('app');
+    expect(c.connection.port).toBe(7000);
+  });
+
+  test('every task with its options', () => {
+    expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
+      .toEqual({ action: 'cancel', thresholdSeconds: 60 });
+    expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'] });
+    process.env.BACKUP_DIR = '/b';
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify' });
+    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
+    expect(run(['slow-queries']).options).toEqual({ limit: 10 });
+    expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
+  });
+
+  test('--help is not an error', () => {
+    expect(parseConfig(['backup', '--help'], quiet)).toEqual({ kind: 'exit', exitCode: 0 });
+  });
+
+  test.each([
+    [['slow-queries', '--limit', '0'], /option '--limit <n>' argument '0' is invalid. expected a positive integer/],
+    [['db-health', 'extra'], /too many arguments/],
+    [[], /missing task/],
+    [['backup'], /backup directory missing: set BACKUP_DIR or use --dir/],
+    [['restore-verify', '--dir', '/b', '--scratch-database', 'template1'], /throwaway database, not 'template1'/],
+    [['db-health', '--pushgateway-url', 'ftp://x'], /expected an http\(s\) URL/],
+  ])('fails on %j', (args, message) => {
+    expect(() => parseConfig(args as string[], quiet)).toThrow(UsageError);
+    expect(() => parseConfig(args as string[], quiet)).toThrow(message);
+  });
+
+  test('fails with an actionable message when PGHOST is missing', () => {
+    delete process.env.PGHOST;
+    expect(() => parseConfig(['db-health'], quiet)).toThrow('PostgreSQL host missing: set PGHOST or use --host');
+  });
+
+  test('fails naming the environment variable of a bad twin', () => {
+    process.env.LONG_TX_ACTION = 'kill';
+    expect(() => parseConfig(['long-transactions'], quiet)).toThrow(/env 'LONG_TX_ACTION'.*Allowed choices are report, cancel, terminate/);
+  });
+});

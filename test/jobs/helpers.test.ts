@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { backupName, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
+import { addSecret, redact } from '../../src/jobs/redact';
+import { exitCodeOf, statusOf } from '../../src/jobs/report';
+
+describe('redact', () => {
+  test('removes connection strings, password settings, SQL password literals and registered secrets', () => {
+    addSecret('hunter2-xyz');
+    expect(redact('postgresql://u:pw@h/db failed')).toBe('postgresql://[redacted] failed');
+    expect(redact('host=h password=abc user=u')).toBe('host=h password=[redacted] user=u');
+    expect(redact("ALTER ROLE x PASSWORD 'it''s secret'")).toBe("ALTER ROLE x PASSWORD '[redacted]'");
+    expect(redact('oops hunter2-xyz leaked')).toBe('oops [redacted] leaked');
+  });
+});
+
+describe('report', () => {
+  test('exit codes', () => {
+    expect(exitCodeOf({ findings: [] })).toBe(0);
+    expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }] })).toBe(1);
+    expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }], errors: ['e'] })).toBe(2);
+    expect([statusOf(0), statusOf(1), statusOf(2)]).toEqual(['ok', 'finding', 'error']);
+  });
+});
+
+describe('backup files', () => {
+  const entry = (name: string, createdAt: string): any => ({ name, manifest: { createdAt } });
+
+  test('names sort by time and are safe', () => {
+    expect(backupName('my db', new Date('2026-01-02T03:04:05.678Z'))).toBe('aiaas-my_db-20260102T030405678Z.dump');
+  });
+
+  test('retention keeps the newest N and never the newest one', () => {
+    const all = [entry('c', '3'), entry('b', '2'), entry('a', '1')];
+    expect(planRetention(all, 2).map((e) => e.name)).toEqual(['a']);
+    expect(planRetention(all, 7)).toEqual([]);
+    expect(planRetention(all, 0).map((e) => e.name)).toEqual(['b', 'a']);
+  });
+
+  test('only a dump with a matching manifest is complete', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-unit-'));
+    try {
+      const manifest = (file: string, sizeBytes: number, createdAt: string): string => JSON.stringify({
+        format: MANIFEST_FORMAT, file, sizeBytes, sha256: 'a'.repeat(64), createdAt,
+      });
+      fs.writeFileSync(path.join(d, 'ok1.dump'), 'abc');
+      fs.writeFileSync(path.join(d, 'ok1.dump.manifest.json'), manifest('ok1.dump', 3, '2026-01-01'));
+      fs.writeFileSync(path.join(d, 'ok2.dump'), 'abcd');
+      fs.writeFileSync(path.join(d, 'ok2.dump.manifest.json'), manifest('ok2.dump', 4, '2026-01-02'));
+      fs.writeFileSync(path.join(d, 'short.dump'), 'ab');
+      fs.writeFileSync(path.join(d, 'short.dump.manifest.json'), manifest('short.dump', 3, '2026-01-03'));
+      fs.writeFileSync(path.join(d, 'gone.dump.manifest.json'), manifest('gone.dump', 3, '2026-01-04'));
+      fs.writeFileSync(path.join(d, 'bad.dump'), 'x');
+      fs.writeFileSync(path.join(d, 'bad.dump.manifest.json'), '{not json');
+      fs.writeFileSync(path.join(d, 'orphan.dump'), 'x');
+      fs.writeFileSync(path.join(d, '.x.dump.partial'), 'x');
+      return readDir(d).then((s) => {
+        expect(s.complete.map((c) => c.name)).toEqual(['ok2.dump', 'ok1.dump']);
+        expect(s.orphans).toEqual(['orphan.dump']);
+        expect(s.partials).toEqual(['.x.dump.partial']);
+        expect(s.invalid.map((i) => i.name).sort()).toEqual(['bad.dump', 'gone.dump', 'short.dump']);
+      }).finally(() => fs.rmSync(d, { recursive: true, force: true }));
+    } catch (e) {
+      fs.rmSync(d, { recursive: true, force: true });
+      throw e;
+    }
+  });
+});
