@@ -72,3 +72,9 @@ describe.each(CONFIGS)('amtool with %s', (_label, input) => {
     expect(output).toContain('nobody');
   });
 });
+
+test('amtool check-config accepts the committed dist/alertmanager.yaml', () => {
+  const { status, output } = amtool(['check-config', path.join(__dirname, '..', '..', 'dist', 'alertmanager.yaml')]);
+  expect(output).toContain('SUCCESS');
+  expect(status).toBe(0);
+});

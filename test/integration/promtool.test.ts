@@ -9,6 +9,7 @@ import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { MonitoringConfig, parseMonitoringConfig } from '../../src/config/monitoring-config';
 import { AlertDefinition, PlatformAlerts, PlatformAlertsProps } from '../../src/constructs/platform-alerts';
+import { PlatformChart } from '../../src/constructs/platform-chart';
 import { promtoolTests, PromtoolTestCase } from './_alert-fixtures';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
@@ -30,13 +31,19 @@ function promtool(args: string[], cwd: string): { status: number; output: string
 }
 
 /** Synthesizes the PrometheusRule and returns its rule groups and the definitions. */
-function synthRules(monitoring: MonitoringConfig): { groups: any[]; defs: AlertDefinition[] } {
+function synthRules(monitoring: MonitoringConfig, source: 'construct' | 'platform' = 'construct'): { groups: any[]; defs: AlertDefinition[]; backup: string } {
+  if (source === 'platform') {
+    // The reference platform exactly as `npm run synth` writes it to dist/.
+    const platform = new PlatformChart(Testing.app(), 'aiaas', { config: { monitoring } });
+    const rule = platform.toJson().find((o: any) => o.kind === 'PrometheusRule');
+    return { groups: rule.spec.groups, defs: platform.alerts.definitions, backup: 'db-backup' };
+  }
   const chart = Testing.chart();
   const props: PlatformAlertsProps = { namespace: NAMESPACE, services: SERVICES, monitoring, cronJobs: CRON_JOBS, backupCronJob: BACKUP };
   const alerts = new PlatformAlerts(chart, 'Alerts', props);
   const rule = Testing.synth(chart).find((o) => o.kind === 'PrometheusRule');
   expect(rule).toBeDefined();
-  return { groups: rule.spec.groups, defs: alerts.definitions };
+  return { groups: rule.spec.groups, defs: alerts.definitions, backup: BACKUP.name };
 }
 
 function withoutAnnotations(groups: any[]): any[] {
@@ -49,8 +56,9 @@ function writeTestFile(dir: string, file: string, tests: PromtoolTestCase[]): st
   return file;
 }
 
-describe.each([
-  ['runbook defaults', {}],
+describe.each<[string, object, 'construct' | 'platform']>([
+  ['runbook defaults', {}, 'construct'],
+  ['the reference platform chart (dist/)', {}, 'platform'],
   [
     'per-service overrides',
     {
@@ -58,10 +66,11 @@ describe.each([
       for: { crashLooping: '10m' },
       escalation: { senior: { after: '10m' }, manager: { after: '20m' } },
     },
+    'construct',
   ],
-])('promtool with %s', (_label, input) => {
+])('promtool with %s', (_label, input, source) => {
   const monitoring = parseMonitoringConfig(input);
-  const { groups, defs } = synthRules(monitoring);
+  const { groups, defs, backup } = synthRules(monitoring, source);
   let dir: string;
 
   beforeAll(() => {
@@ -80,7 +89,7 @@ describe.each([
   });
 
   test('every alert fires just above its threshold after its for, and stays silent just below', () => {
-    const cases = promtoolTests(defs, monitoring, NAMESPACE, BACKUP.name);
+    const cases = promtoolTests(defs, monitoring, NAMESPACE, backup);
     // Every alert has at least one firing and one silent scenario.
     for (const name of new Set(defs.map((d) => d.name))) {
       expect(cases.filter((c) => c.alert === name && c.scenario.startsWith('fires')).length).toBeGreaterThan(0);
@@ -95,7 +104,7 @@ describe.each([
   });
 
   test('the harness can fail: a wrong expectation makes promtool test rules exit non-zero', () => {
-    const cases = promtoolTests(defs, monitoring, NAMESPACE, BACKUP.name);
+    const cases = promtoolTests(defs, monitoring, NAMESPACE, backup);
     const silent = cases.find((c) => c.alert === 'AiaasHighErrorRate' && c.scenario.startsWith('silent'))!;
     const checks = silent.test.alert_rule_test as any[];
     // Claim the just-below series fire: promtool must disagree.
