@@ -108,6 +108,18 @@ describe('platform config', () => {
     expect(fs.readdirSync(path.dirname(outdir)).sort()).toEqual(['bad.yaml', 'dist']);
   });
 
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['an error ratio above 1', { 'monitoring.thresholds.errorRatio': '1.5' }, /monitoring\.thresholds\.errorRatio/],
+    ['a negative duration', { 'monitoring.for.errorRate': '-5m' }, /monitoring\.for\.errorRate/],
+    ['a malformed duration', { 'monitoring.for.memory': '5 minutes' }, /monitoring\.for\.memory/],
+    ['an unknown service in a per-service override', { 'monitoring.perService.billing.errorRatio': '0.1' }, /monitoring\.perService\.billing: unknown service 'billing'/],
+    ['a cron schedule with four fields', { 'dbMaintenance.tasks.backup.schedule': '0 2 * *' }, /dbMaintenance\.tasks\.backup\.schedule/],
+  ])('synth fails on %s, naming the field, and writes nothing', (_, context, message) => {
+    const outdir = path.join(tempDir(), 'dist');
+    expect(() => synthPlatform({ outdir, context })).toThrow(message);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
   test('an invalid config into an empty directory creates nothing', () => {
     const outdir = path.join(tempDir(), 'dist');
     expect(() => synthPlatform({ outdir, context: { 'services.api-gateway.activeColor': 'purple' } })).toThrow(/activeColor/);
