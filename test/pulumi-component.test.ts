@@ -7,7 +7,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import * as YAML from 'yaml';
 import { REFERENCE_SERVICES } from '../src/config/platform-config';
-import { AiaasPlatform, KubernetesObject, ManifestObject, kubernetesTypeToken } from '../src/pulumi';
+import { AiaasPlatform, KubernetesObject, ManifestObject, isBuiltInApiVersion, kubernetesTypeToken } from '../src/pulumi';
 import { manifestResources, orderTierOf } from '../src/pulumi/_manifest-resources';
 import { synthPlatform } from '../src/synth-platform';
 
@@ -166,7 +166,7 @@ describe('AiaasPlatform', () => {
     expect(names).toContain(`outputs-clusterrole-${clusterRole.metadata.name}`);
   });
 
-  test('every namespaced object depends on the Namespace', async () => {
+  test('every namespaced object depends on the Namespace, and objects of CRD kinds on the built-in ones', async () => {
     const platform = new AiaasPlatform('ordered', {});
     const { regs, urns } = await settle(platform.objects);
 
@@ -177,6 +177,15 @@ describe('AiaasPlatform', () => {
       expect(requests.get(reg.name)!.dependencies).toContain(namespaceUrn);
     }
     expect(requests.get('ordered-namespace-aiaas')!.dependencies).toEqual([]);
+
+    // prometheus-operator objects (PrometheusRule, ServiceMonitor, …) wait for every built-in object
+    const urnOf = new Map(urns.map((u) => [u.split('::').pop()!, u]));
+    const builtIn = regs.filter((r) => isBuiltInApiVersion(r.inputs.apiVersion)).map((r) => urnOf.get(r.name));
+    const custom = regs.filter((r) => !isBuiltInApiVersion(r.inputs.apiVersion));
+    expect(custom.map((r) => r.inputs.apiVersion)).toContain('monitoring.coreos.com/v1');
+    for (const reg of custom) {
+      expect([...requests.get(reg.name)!.dependencies].sort()).toEqual([...builtIn].sort());
+    }
   });
 
   test('objects of CRD kinds come after Namespaces, CRDs and built-in objects, whatever the manifest order', async () => {
