@@ -41,9 +41,27 @@ export interface DirState {
   readonly invalid: { name: string; reason: string }[];
 }
 
+/** File name prefix of one database's backups: several databases may share a directory. */
+export function backupPrefix(database: string): string {
+  return `aiaas-${database.replace(/[^A-Za-z0-9_-]/g, '_')}-`;
+}
+
 export function backupName(database: string, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace('.', '');
-  return `aiaas-${database.replace(/[^A-Za-z0-9_-]/g, '_')}-${stamp}${DUMP_SUFFIX}`;
+  return `${backupPrefix(database)}${stamp}${DUMP_SUFFIX}`;
+}
+
+/** The part of a directory's state that belongs to one database. */
+export function forDatabase(state: DirState, database: string): DirState {
+  // prefix + timestamp, so that database "a" does not claim the files of database "a-b"
+  const escaped = backupPrefix(database).replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+  const mine = new RegExp(`^\\.?${escaped}\\d{8}T\\d{9}Z\\${DUMP_SUFFIX}`);
+  return {
+    complete: state.complete.filter((c) => c.manifest.database === database),
+    partials: state.partials.filter((n) => mine.test(n)),
+    orphans: state.orphans.filter((n) => mine.test(n)),
+    invalid: state.invalid.filter((i) => mine.test(i.name)),
+  };
 }
 
 export function partialName(name: string): string {

@@ -1,27 +1,33 @@
 // Metrics of one run, pushed to a Prometheus Pushgateway (job `aiaas_job`,
 // grouping label `task`) with POST, so that a failed run does not erase the
-// last-success timestamp of the previous good run.
-import { Gauge, Pushgateway, Registry } from 'prom-client';
+// last-success timestamp of the previous good run. Values are collected in a
+// plain map; prom-client is loaded only when there is something to push, which
+// keeps the start of the CLI short.
 import type { Logger } from './logger';
 
 export const PUSH_JOB = 'aiaas_job';
 
-export class Metrics {
-  public readonly registry = new Registry();
-  private readonly gauges = new Map<string, Gauge<string>>();
+interface Series {
+  readonly help: string;
+  readonly labelNames: string[];
+  readonly values: Map<string, { labels: Record<string, string>; value: number }>;
+}
 
-  /** Get or create a gauge of this run. */
-  public gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
-    let g = this.gauges.get(name);
-    if (!g) {
-      g = new Gauge({ name, help, labelNames, registers: [this.registry] });
-      this.gauges.set(name, g);
-    }
-    return g;
-  }
+export class Metrics {
+  private readonly series = new Map<string, Series>();
 
   public set(name: string, help: string, value: number, labels: Record<string, string> = {}): void {
-    this.gauge(name, help, Object.keys(labels)).set(labels, value);
+    let s = this.series.get(name);
+    if (!s) {
+      s = { help, labelNames: Object.keys(labels), values: new Map() };
+      this.series.set(name, s);
+    }
+    s.values.set(JSON.stringify(labels), { labels, value });
+  }
+
+  /** Current value of a metric without labels (for tests and reports). */
+  public get(name: string, labels: Record<string, string> = {}): number | undefined {
+    return this.series.get(name)?.values.get(JSON.stringify(labels))?.value;
   }
 
   /** The metrics every task reports. */
@@ -37,7 +43,13 @@ export class Metrics {
   }
 
   public async push(url: string, task: string, log: Logger): Promise<void> {
-    const gateway = new Pushgateway(url, { timeout: 10000 }, this.registry);
+    const { Gauge, Pushgateway, Registry } = await import('prom-client');
+    const registry = new Registry();
+    for (const [name, s] of this.series) {
+      const g = new Gauge({ name, help: s.help, labelNames: s.labelNames, registers: [registry] });
+      for (const { labels, value } of s.values.values()) g.set(labels, value);
+    }
+    const gateway = new Pushgateway(url, { timeout: 10000 }, registry);
     await gateway.pushAdd({ jobName: PUSH_JOB, groupings: { task } });
     log.debug({ task }, 'metrics pushed');
   }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backupName, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
+import { backupName, forDatabase, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
 import { addSecret, redact } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
@@ -29,6 +29,21 @@ describe('backup files', () => {
 
   test('names sort by time and are safe', () => {
     expect(backupName('my db', new Date('2026-01-02T03:04:05.678Z'))).toBe('aiaas-my_db-20260102T030405678Z.dump');
+  });
+
+  test('each database only sees its own backups and leftovers in a shared directory', () => {
+    const state = {
+      complete: [{ name: 'aiaas-a-1.dump', manifest: { database: 'a' } }, { name: 'aiaas-b-1.dump', manifest: { database: 'b' } }] as any,
+      partials: ['.aiaas-a-20260101T000000000Z.dump.partial', '.aiaas-b-20260101T000000000Z.dump.partial'],
+      orphans: ['aiaas-a-20260101T000000001Z.dump', 'aiaas-a-b-20260101T000000001Z.dump'],
+      invalid: [],
+    };
+    expect(forDatabase(state, 'a')).toEqual({
+      complete: [state.complete[0]],
+      partials: ['.aiaas-a-20260101T000000000Z.dump.partial'],
+      orphans: ['aiaas-a-20260101T000000001Z.dump'],
+      invalid: [],
+    });
   });
 
   test('retention keeps the newest N and never the newest one', () => {

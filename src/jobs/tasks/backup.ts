@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  backupName, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, planRetention, readDir,
+  backupName, forDatabase, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, planRetention, readDir,
   removeQuietly, writeFileDurable,
 } from '../backup-files';
 import { runPg, versionOf } from '../child';
@@ -50,8 +50,8 @@ export async function backup(ctx: TaskContext): Promise<TaskResult> {
   await fs.mkdir(dir, { recursive: true });
 
   return withAdvisoryLock(ctx.pool, `aiaas-job:backup:${conn.database}`, ctx.log, async () => {
-    // leftovers of interrupted runs (this run holds the lock, so none is in progress)
-    const before = await readDir(dir);
+    // leftovers of interrupted runs of this database (this run holds its lock, so none is in progress)
+    const before = forDatabase(await readDir(dir), conn.database);
     for (const n of [...before.partials, ...before.orphans]) {
       await removeQuietly(path.join(dir, n));
       ctx.log.warn({ file: n }, 'removed leftover of an interrupted backup');
@@ -142,7 +142,7 @@ export async function backup(ctx: TaskContext): Promise<TaskResult> {
     ctx.log.info({ file: name, sizeBytes: manifest.sizeBytes, seconds: manifest.durationSeconds }, 'backup complete');
 
     // retention, only after a new complete backup exists
-    const after = await readDir(dir);
+    const after = forDatabase(await readDir(dir), conn.database);
     const deleted: string[] = [];
     for (const old of planRetention(after.complete, opts.keep)) {
       if (old.name === name) continue; // belt and braces: never the one just made

@@ -4,7 +4,7 @@
 // backup recorded in its snapshot (or, for tables it did not count, with the
 // live source). The scratch database is dropped in `finally`.
 import * as path from 'node:path';
-import { readDir, sha256File } from '../backup-files';
+import { forDatabase, readDir, sha256File } from '../backup-files';
 import { runPg } from '../child';
 import type { RestoreVerifyOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
@@ -38,9 +38,9 @@ export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
     return { findings, data };
   };
 
-  const state = await readDir(dir);
+  const state = forDatabase(await readDir(dir), conn.database);
   if (state.complete.length === 0) {
-    return fail([{ code: 'no_complete_backup', message: `no complete backup (dump with matching manifest) in ${dir}` }],
+    return fail([{ code: 'no_complete_backup', message: `no complete backup of "${conn.database}" (dump with matching manifest) in ${dir}` }],
       { dir, invalid: state.invalid });
   }
   const newest = state.complete[0];

@@ -170,7 +170,13 @@ test('backup killed halfway (SIGKILL): no complete-looking file, earlier backups
   expect(snapshot(dir)).toEqual(before); // nothing new that looks complete, nothing old changed
   expect(listing(dir).filter((n) => n.startsWith('.'))).toEqual([partial]); // hidden, named .partial
 
-  const next = await runCli(['backup', '--dir', dir, '--keep', '7'], pg.env());
+  // a backup of another database in the same directory leaves it alone ...
+  const other = await runCli(['backup', '--dir', dir, '--keep', '7'], pg.env());
+  expectContract(other, pg.password, 0);
+  expect(other.report.data.removedLeftovers).toEqual([]);
+  expect(listing(dir).filter((n) => n.startsWith('.'))).toEqual([partial]);
+  // ... the next backup of the same database removes it
+  const next = await runCli(['backup', '--dir', dir, '--keep', '7'], pg.env(undefined, { PGDATABASE: 'big' }));
   expectContract(next, pg.password, 0);
   expect(next.report.data.removedLeftovers).toEqual([partial]);
   expect(listing(dir).filter((n) => n.startsWith('.'))).toEqual([]);
