@@ -50,7 +50,7 @@ function sampleHwm(pid: number): () => number {
   };
 }
 
-async function backupTask(pg: PgCluster, env: Record<string, string>, dir: string): Promise<{ seconds: number; peakRssMb: number; bytes: number }> {
+async function backupTask(env: Record<string, string>, dir: string): Promise<{ seconds: number; peakRssMb: number; bytes: number }> {
   const t0 = now();
   const run = startCli(['backup', '--dir', dir, '--keep', '1'], env);
   const stop = sampleHwm(run.pid);
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       const task: { seconds: number; peakRssMb: number; bytes: number }[] = [];
       for (let i = 0; i < REPS; i++) {
         plain.push(await pgDumpToFile(env, plainFile));
-        task.push(await backupTask(pg, env, dir));
+        task.push(await backupTask(env, dir));
         console.error(`#   rep ${i + 1}: pg_dump ${plain[i].toFixed(2)} s, backup task ${task[i].seconds.toFixed(2)} s, peak RSS ${task[i].peakRssMb.toFixed(1)} MB`);
       }
       const dbBytes = Number(size);
