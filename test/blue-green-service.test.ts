@@ -2,6 +2,7 @@ import { Testing } from 'cdk8s';
 import { BlueGreenService, BlueGreenServiceProps, Color, IdleColorPolicy } from '../src/constructs/blue-green-service';
 import { diffObjects, find, K8sObject, ofKind } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
 
 const images = { blue: 'registry.example/api:1.0.0', green: 'registry.example/api:1.1.0' };
 
@@ -117,16 +118,7 @@ describe('BlueGreenService', () => {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001 });
       expect(pod.automountServiceAccountToken).toBe(false);
       for (const container of pod.containers) {
-        expect(container.securityContext).toEqual({
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: ['ALL'] },
-          privileged: false,
-          readOnlyRootFilesystem: true,
-          runAsGroup: 10001,
-          runAsNonRoot: true,
-          runAsUser: 10001,
-          seccompProfile: { type: 'RuntimeDefault' },
-        });
+        expect(container.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
         expect(container.volumeMounts).toContainEqual({ mountPath: '/tmp', name: 'tmp' });
       }
     }

@@ -11,6 +11,7 @@ import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfigInput, dbMaintenanceC
 import { ConfigBackup, ConfigBackupProps } from '../src/constructs/config-backup';
 import { K8sObject, find } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
 
 function synth(config: DbMaintenanceConfigInput = {}, props: Partial<ConfigBackupProps> = {}) {
   const chart = Testing.chart();
@@ -110,16 +111,7 @@ describe('ConfigBackup', () => {
 
   test('the pod meets Pod Security "restricted", with a token for the API only', () => {
     expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, fsGroupChangePolicy: 'OnRootMismatch' });
-    expect(container.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      runAsGroup: 10001,
-      runAsNonRoot: true,
-      runAsUser: 10001,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(container.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
     expect(pod.serviceAccountName).toEqual('config-backup');
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(find(objects, 'ServiceAccount', 'config-backup').automountServiceAccountToken).toBe(true);

@@ -6,6 +6,7 @@ import { DbMaintenanceConfigInput, dbMaintenanceConfigSchema } from '../src/conf
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbMaintenanceProps } from '../src/constructs/db-maintenance';
 import { K8sObject, find, ofKind } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
 
 function synth(
   config: DbMaintenanceConfigInput = {},
@@ -164,16 +165,7 @@ describe('DbMaintenance', () => {
       expect(pod.serviceAccountName).toEqual('aiaas-job');
       expect(pod.hostNetwork).toBe(false);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
-        expect(c.securityContext).toEqual({
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: ['ALL'] },
-          privileged: false,
-          readOnlyRootFilesystem: true,
-          runAsGroup: 10001,
-          runAsNonRoot: true,
-          runAsUser: 10001,
-          seccompProfile: { type: 'RuntimeDefault' },
-        });
+        expect(c.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
         expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
       }
     }

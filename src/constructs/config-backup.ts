@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
+import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { storageSize } from './_storage';
 import { MAX_AGE_SLACK_SECONDS, ScheduledJob } from './db-maintenance';
@@ -175,18 +176,7 @@ export class ConfigBackup extends Construct {
             to: backup.apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
             ports: backup.apiServer.ports.map((p) => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(p) })),
           },
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.dnsNamespace } },
-                podSelector: { matchLabels: { ...this.dnsPodLabels } },
-              },
-            ],
-            ports: [
-              { protocol: 'UDP', port: kplus.k8s.IntOrString.fromNumber(53) },
-              { protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(53) },
-            ],
-          },
+          dnsEgressRule(this.dnsNamespace, this.dnsPodLabels),
         ],
       },
     });

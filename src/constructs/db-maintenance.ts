@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
+import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { storageSize } from './_storage';
 
@@ -333,18 +334,7 @@ export class DbMaintenance extends Construct {
         policyTypes: ['Ingress', 'Egress'],
         egress: [
           { to: [{ podSelector: { matchLabels: { ...this.postgresPodLabels } } }], ports: [postgresPort] },
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': this.dnsNamespace } },
-                podSelector: { matchLabels: { ...this.dnsPodLabels } },
-              },
-            ],
-            ports: [
-              { protocol: 'UDP', port: kplus.k8s.IntOrString.fromNumber(53) },
-              { protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(53) },
-            ],
-          },
+          dnsEgressRule(this.dnsNamespace, this.dnsPodLabels),
           {
             to: [
               {
