@@ -44,11 +44,20 @@ export const ESCALATION_MANAGER_ALERT = `${ALERT_PREFIX}EscalationManager`;
 export interface AlertScope {
   /** Services (the `service` label) this rule covers; empty for namespace-wide rules. */
   readonly services: string[];
-  /** Per-service rules: the threshold in force for each service (overrides applied). */
+  /**
+   * Per-service rules: the threshold in force for each service (overrides applied).
+   * @default - not a per-service rule
+   */
   readonly serviceThresholds?: Record<string, number>;
-  /** The CronJob this rule watches, for job rules. */
+  /**
+   * The CronJob this rule watches, for job rules.
+   * @default - not a job rule
+   */
   readonly cronJob?: string;
-  /** The maintenance task of that CronJob, for job rules. */
+  /**
+   * The maintenance task of that CronJob, for job rules.
+   * @default - not a job rule
+   */
   readonly task?: string;
 }
 
@@ -63,7 +72,10 @@ export interface AlertDefinition {
   /** How long `expr` must hold before the alert fires. */
   readonly for: string;
   readonly severity: AlertSeverity;
-  /** The runbook's incident code, where the runbook names one. */
+  /**
+   * The runbook's incident code, where the runbook names one.
+   * @default - no incident label
+   */
   readonly incident?: IncidentCode;
   /** Static labels of the rule besides severity and incident (e.g. escalation, task). */
   readonly extraLabels: Record<string, string>;

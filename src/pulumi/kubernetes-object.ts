@@ -6,6 +6,7 @@ export interface ManifestObject {
   readonly kind: string;
   readonly metadata: {
     readonly name: string;
+    /** @default - cluster-scoped object */
     readonly namespace?: string;
     readonly [field: string]: unknown;
   };
