@@ -58,7 +58,8 @@ describe('BlueGreenService', () => {
     expect(changes).toContain('Deployment/api-blue:/spec/replicas');
     expect(changes).toContain('-PodDisruptionBudget/api-blue');
     expect(changes.filter((c) => c.startsWith('-Job/'))).toHaveLength(1);
-    expect(changes.every((c) => c.includes('api-blue') || c.startsWith('-Job/'))).toBe(true);
+    expect(changes).toContain('-ServiceAccount/api-smoke-test');
+    expect(changes.every((c) => c.includes('api-blue') || c.startsWith('-Job/') || c === '-ServiceAccount/api-smoke-test')).toBe(true);
     expect(find(cleaned, 'Deployment', 'api-blue').spec.replicas).toBe(0);
     expect(find(cleaned, 'Deployment', 'api-green').spec.replicas).toBe(2);
   });
@@ -78,6 +79,8 @@ describe('BlueGreenService', () => {
     expect(container.args).toContain('http://api-preview:8000/health');
     expect(container.args).toContain('--fail');
     expect(job.spec.template.spec.restartPolicy).toBe('Never');
+    expect(job.spec.template.spec.serviceAccountName).toBe('api-smoke-test');
+    expect(find(objects, 'ServiceAccount', 'api-smoke-test').automountServiceAccountToken).toBe(false);
     const newImage = ofKind(synth({ images: { ...images, green: 'registry.example/api:1.2.0' } }), 'Job')[0];
     expect(newImage.metadata.name).not.toBe(job.metadata.name);
   });

@@ -36,16 +36,23 @@ export interface SmokeTestJobProps {
  */
 export class SmokeTestJob extends Construct {
   public readonly job: kplus.Job;
+  /** The Job's own ServiceAccount, without a token: the test needs no API access. */
+  public readonly serviceAccount: kplus.ServiceAccount;
 
   constructor(scope: Construct, id: string, props: SmokeTestJobProps) {
     super(scope, id);
     const identity = props.identity ?? DEFAULT_IDENTITY;
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: `${props.serviceName}-smoke-test`, labels: { [SMOKE_TEST_OF_LABEL]: props.serviceName } },
+      automountToken: false,
+    });
     this.job = new kplus.Job(this, 'Resource', {
       metadata: { name: props.name, labels: { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName } },
       podMetadata: { labels: { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName } },
       backoffLimit: props.backoffLimit ?? 2,
       activeDeadline: Duration.minutes(5),
       restartPolicy: kplus.RestartPolicy.NEVER,
+      serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(identity),
       containers: [
