@@ -152,8 +152,13 @@ export function buildPlainSameOutput(app: App, n: number): void {
       service.selectLabel('version', color);
     }
     const jobLabels = { 'app.kubernetes.io/component': 'smoke-test', 'aiaas.io/smoke-test-of': name };
+    const smokeAccount = new kplus.ServiceAccount(chart, `${name}-smoke-sa`, {
+      metadata: { name: `${name}-smoke-test`, labels: { 'aiaas.io/smoke-test-of': name } },
+      automountToken: false,
+    });
     const job = new kplus.Job(chart, `${name}-smoke`, {
       metadata: { name: `${name}-smoke-0123abcd`, labels: jobLabels },
+      serviceAccount: smokeAccount,
       podMetadata: { labels: jobLabels },
       backoffLimit: 2,
       activeDeadline: Duration.minutes(5),
