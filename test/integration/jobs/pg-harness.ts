@@ -13,7 +13,19 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 const execFileP = promisify(execFile);
-export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_BIN = process.env.PG_BIN ?? newestDebianPostgresBin();
+
+/** Debian installs each major under /usr/lib/postgresql/<major>/bin: take the newest with a server. */
+function newestDebianPostgresBin(): string {
+  const root = '/usr/lib/postgresql';
+  const majors = fs.existsSync(root)
+    ? fs.readdirSync(root).filter((v) => fs.existsSync(path.join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (majors.length === 0) {
+    throw new Error(`no PostgreSQL server under ${root}: install the Debian packages postgresql and postgresql-contrib, or set PG_BIN`);
+  }
+  return path.join(root, majors[0], 'bin');
+}
 export const ROLE = 'aiaas_ops';
 export const REPO = path.resolve(__dirname, '../../..');
 export const CLI = path.join(REPO, 'lib/jobs/aiaas-job.js');
