@@ -4,7 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
-import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port } from './validators';
+import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
 const cronSchedule = z.string().superRefine((expression, ctx) => {
@@ -54,8 +54,6 @@ const tableName = z
     'expected a table name like users or public.users (letters, digits, "_", "$")',
   );
 
-const positiveInt = z.number().int('expected a whole number').min(1, 'expected 1 or more');
-const ratio = z.number().gt(0, 'expected a ratio above 0').max(1, 'expected a ratio of at most 1');
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
 /** Fields every task has. */

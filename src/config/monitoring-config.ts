@@ -3,6 +3,9 @@
 // overrides and the escalation levels. Every field carries the runbook's default.
 // Messages say what was expected; the loader prefixes them with the dotted path.
 import { z } from 'zod';
+import { dns1123Label, ratio } from './validators';
+
+export { ratio };
 
 /** A Prometheus duration such as `30s`, `5m` or `1h30m` (no sign, no fraction). */
 export const PROMETHEUS_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
@@ -39,13 +42,6 @@ export const promDuration = z
     message: `expected a Prometheus duration like '30s', '5m' or '1h30m' (got '${value}')`,
   }));
 
-/** A ratio in (0, 1], e.g. 0.05 for 5 %. */
-export const ratio = z
-  .number({ invalid_type_error: 'expected a ratio between 0 (exclusive) and 1 (inclusive), e.g. 0.05 for 5 %' })
-  .refine((value) => value > 0 && value <= 1, (value) => ({
-    message: `expected a ratio in (0, 1], e.g. 0.05 for 5 % (got ${value})`,
-  }));
-
 /** A strictly positive number (seconds, per-second rates). */
 const positive = (what: string) =>
   z.number({ invalid_type_error: `expected ${what}` }).refine((value) => value > 0 && Number.isFinite(value), (value) => ({
@@ -62,11 +58,6 @@ const matcherValue = z
   .string()
   .min(1, 'expected a non-empty label value')
   .regex(/^[^"\\\n]*$/, 'expected a label value without quotes, backslashes or newlines');
-
-const dns1123Label = z
-  .string()
-  .max(63, 'expected a DNS-1123 label of at most 63 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label: lower-case letters, digits and "-"');
 
 /** The metric names the alerts query: the contract services and exporters must expose. */
 export const metricsSchema = z

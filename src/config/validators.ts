@@ -67,3 +67,12 @@ export const labels = z.record(z.string().min(1), z.string());
 export const port = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 
 export const nonNegativeInt = z.number().int('expected a whole number').min(0, 'expected 0 or more');
+
+export const positiveInt = z.number().int('expected a whole number').min(1, 'expected 1 or more');
+
+/** A ratio in (0, 1], e.g. 0.05 for 5 %. */
+export const ratio = z
+  .number({ invalid_type_error: 'expected a ratio between 0 (exclusive) and 1 (inclusive), e.g. 0.05 for 5 %' })
+  .refine((value) => value > 0 && value <= 1, (value) => ({
+    message: `expected a ratio in (0, 1], e.g. 0.05 for 5 % (got ${value})`,
+  }));
