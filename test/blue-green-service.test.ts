@@ -2,7 +2,7 @@ import { Testing } from 'cdk8s';
 import { BlueGreenService, BlueGreenServiceProps, Color, IdleColorPolicy } from '../src/constructs/blue-green-service';
 import { diffObjects, find, K8sObject, ofKind } from './support/synth';
 import { validateAll } from './support/validate-schema';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/expected';
 
 const images = { blue: 'registry.example/api:1.0.0', green: 'registry.example/api:1.1.0' };
 

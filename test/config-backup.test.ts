@@ -11,7 +11,7 @@ import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfigInput, dbMaintenanceC
 import { ConfigBackup, ConfigBackupProps } from '../src/constructs/config-backup';
 import { K8sObject, find } from './support/synth';
 import { validateAll } from './support/validate-schema';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
+import { KUBE_DNS_EGRESS, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/expected';
 
 function synth(config: DbMaintenanceConfigInput = {}, props: Partial<ConfigBackupProps> = {}) {
   const chart = Testing.chart();
@@ -149,18 +149,7 @@ describe('ConfigBackup', () => {
           { protocol: 'TCP', port: 6443 },
         ],
       },
-      {
-        to: [
-          {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-          },
-        ],
-        ports: [
-          { protocol: 'UDP', port: 53 },
-          { protocol: 'TCP', port: 53 },
-        ],
-      },
+      KUBE_DNS_EGRESS,
     ]);
     // Not the aiaas-job labels: the database jobs' policy must not apply here.
     expect(cronJob.spec.jobTemplate.spec.template.metadata.labels['app.kubernetes.io/name']).toEqual('aiaas-config-backup');

@@ -6,7 +6,7 @@ import { DbMaintenanceConfigInput, dbMaintenanceConfigSchema } from '../src/conf
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbMaintenanceProps } from '../src/constructs/db-maintenance';
 import { K8sObject, find, ofKind } from './support/synth';
 import { validateAll } from './support/validate-schema';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/restricted';
+import { KUBE_DNS_EGRESS, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/expected';
 
 function synth(
   config: DbMaintenanceConfigInput = {},
@@ -200,18 +200,7 @@ describe('DbMaintenance', () => {
     expect(policy.spec.ingress ?? []).toEqual([]);
     expect(policy.spec.egress).toEqual([
       { to: [{ podSelector: { matchLabels: { app: 'postgres' } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
-      {
-        to: [
-          {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-          },
-        ],
-        ports: [
-          { protocol: 'UDP', port: 53 },
-          { protocol: 'TCP', port: 53 },
-        ],
-      },
+      KUBE_DNS_EGRESS,
       {
         to: [
           {
