@@ -10,7 +10,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { BlueGreenService } from '../src/constructs/blue-green-service';
 import { PlatformChart } from '../src/constructs/platform-chart';
 
-export const VARIANTS = ['plain', 'bgs', 'platform', 'plain-same-output'] as const;
+export const VARIANTS = ['plain', 'bgs', 'platform', 'plain-same-output', 'plain-same-deployments'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface CaseResult {
@@ -65,11 +65,13 @@ export function buildPlain(app: App, n: number): void {
  * Plain cdk8s-plus written by hand to emit what BlueGreenService emits (ServiceAccount,
  * two hardened Deployments with probes, resources, /tmp emptyDir, spread constraints,
  * two PDBs, two Services, a smoke Job), flat in the chart: it separates the cost of
- * the extra output from the cost of our construct itself.
+ * the extra output from the cost of our construct itself. With `extras: false` it
+ * emits only the Deployments and Services, identical to BlueGreenService's, and none
+ * of the objects it adds around them (ServiceAccounts, PDBs, smoke-test Job).
  */
-export function buildPlainSameOutput(app: App, n: number): void {
+export function buildPlainSameOutput(app: App, n: number, extras = true): void {
   // A chart id as long as 'bgs', so the cdk8s address labels weigh the same in both outputs.
-  const chart = new Chart(app, 'pso', { namespace: 'bench' });
+  const chart = new Chart(app, extras ? 'pso' : 'psd', { namespace: 'bench' });
   const podSecurity = { ensureNonRoot: true, user: 10001, group: 10001, fsGroup: 10001 };
   const containerSecurity: kplus.ContainerSecurityContextProps = {
     ensureNonRoot: true,
@@ -83,10 +85,9 @@ export function buildPlainSameOutput(app: App, n: number): void {
   };
   for (let i = 0; i < n; i++) {
     const name = serviceName(i);
-    const serviceAccount = new kplus.ServiceAccount(chart, `${name}-sa`, {
-      metadata: { name, labels: { app: name } },
-      automountToken: false,
-    });
+    const serviceAccount = extras
+      ? new kplus.ServiceAccount(chart, `${name}-sa`, { metadata: { name, labels: { app: name } }, automountToken: false })
+      : kplus.ServiceAccount.fromServiceAccountName(chart, `${name}-sa`, name);
     for (const color of ['blue', 'green']) {
       const labels = { app: name, version: color };
       const deployment = new kplus.Deployment(chart, `${name}-${color}`, {
@@ -135,6 +136,7 @@ export function buildPlainSameOutput(app: App, n: number): void {
           { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: labels } },
         ]),
       );
+      if (!extras) continue;
       new ApiObject(chart, `${name}-${color}-pdb`, {
         apiVersion: 'policy/v1',
         kind: 'PodDisruptionBudget',
@@ -151,6 +153,7 @@ export function buildPlainSameOutput(app: App, n: number): void {
       service.selectLabel('app', name);
       service.selectLabel('version', color);
     }
+    if (!extras) continue;
     const jobLabels = { 'app.kubernetes.io/component': 'smoke-test', 'aiaas.io/smoke-test-of': name };
     const smokeAccount = new kplus.ServiceAccount(chart, `${name}-smoke-sa`, {
       metadata: { name: `${name}-smoke-test`, labels: { 'aiaas.io/smoke-test-of': name } },
@@ -224,6 +227,7 @@ function main(): void {
   const build = {
     'plain': buildPlain,
     'plain-same-output': buildPlainSameOutput,
+    'plain-same-deployments': (a: App, count: number) => buildPlainSameOutput(a, count, false),
     'bgs': buildBlueGreen,
     'platform': buildPlatform,
   }[variant as Variant];
