@@ -31,8 +31,8 @@ const TASK_FUNCTIONS: Record<TaskName, Task> = {
 };
 
 function poolSize(config: Config): number {
-  // vacuum workers + the advisory-lock session; backup: lock + snapshot session
-  return config.task === 'vacuum-analyze' ? Number(config.options.parallel) + 1 : 3;
+  // vacuum-analyze: one session per worker; backup: advisory-lock + snapshot session, one spare
+  return config.task === 'vacuum-analyze' ? Number(config.options.parallel) : 3;
 }
 
 function usageFailure(message: string, runId: string, started: Date): void {

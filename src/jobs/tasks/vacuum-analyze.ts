@@ -1,10 +1,9 @@
 // vacuum-analyze: VACUUM (ANALYZE) table by table, N at a time, each under
 // lock_timeout and statement_timeout, so one locked table is skipped and
 // reported instead of failing (or blocking) the rest.
-import { DatabaseError } from 'pg';
+import { DatabaseError, PoolClient } from 'pg';
 import type { VacuumOptions } from '../config';
 import { num, TaskContext } from '../context';
-import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
 
 interface TableResult {
@@ -16,62 +15,68 @@ interface TableResult {
 
 export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
   const opts = ctx.config.options as unknown as VacuumOptions;
-  const tables = await withClient(ctx.pool, async (client) => {
+  // Every worker's session is opened at once, while the first one lists the tables.
+  const sessions = Array.from({ length: Math.max(opts.parallel, 1) }, () => ctx.pool.connect());
+  const settled = await Promise.allSettled(sessions);
+  const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    for (const c of clients) c.release();
+    throw failed.reason;
+  }
+  const results: TableResult[] = [];
+  const queue: { name: string; pages: number }[] = [];
+  const broken = new Set<PoolClient>();
+  try {
     // relpages, not pg_total_relation_size(): sizing a table would wait for its lock
-    const { rows } = await client.query<{ relname: string; pages: string }>(
+    const { rows } = await clients[0].query<{ relname: string; pages: string }>(
       `SELECT c.relname, c.relpages AS pages
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
         ORDER BY c.relpages DESC, c.relname`, [opts.schema]);
-    return rows.map((r) => ({ name: r.relname, pages: num(r.pages) ?? 0 }));
-  });
-  ctx.log.info({ tables: tables.length, parallel: opts.parallel }, 'vacuum analyze starting');
+    queue.push(...rows.map((r) => ({ name: r.relname, pages: num(r.pages) ?? 0 })));
+    ctx.log.info({ tables: queue.length, parallel: opts.parallel }, 'vacuum analyze starting');
 
-  // largest first, pulled from one queue by `parallel` workers with one connection each
-  const queue = [...tables];
-  const results: TableResult[] = [];
-  const worker = async (): Promise<void> => withClient(ctx.pool, async (client) => {
-    await client.query(
-      `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)`,
-      [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`]);
-    for (;;) {
-      if (ctx.signal.aborted) return;
-      const t = queue.shift();
-      if (!t) return;
-      const qualified = `${client.escapeIdentifier(opts.schema)}.${client.escapeIdentifier(t.name)}`;
-      const label = `${opts.schema}.${t.name}`;
-      const started = process.hrtime.bigint();
-      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        await client.query(`VACUUM (ANALYZE) ${qualified}`);
-        results.push({ table: label, result: 'vacuumed', seconds: seconds() });
-        ctx.log.debug({ table: label }, 'vacuumed');
-      } catch (e) {
-        if (!(e instanceof DatabaseError)) throw e;
-        if (e.code === '55P03') { // lock_not_available: lock_timeout
-          results.push({ table: label, result: 'skipped', seconds: seconds(), reason: 'lock_timeout: table locked by another session' });
-        } else if (e.code === '42P01') { // dropped since listed
-          results.push({ table: label, result: 'skipped', seconds: seconds(), reason: 'table no longer exists' });
-        } else if (e.code === '57014') { // query_canceled: statement_timeout
-          results.push({ table: label, result: 'failed', seconds: seconds(), reason: `statement_timeout (${opts.statementTimeoutMs} ms)` });
-        } else {
-          results.push({ table: label, result: 'failed', seconds: seconds(), reason: `${e.code}: ${e.message}` });
-        }
-        ctx.log.warn({ table: label, code: e.code, err: e }, 'vacuum of table did not complete');
+    // largest first, pulled from one queue by `parallel` workers with one session each
+    const schema = clients[0].escapeIdentifier(opts.schema);
+    let stopped = false;
+    const worker = async (client: PoolClient): Promise<void> => {
+      // An empty search_path, as vacuumdb sets: names are qualified, so no function of a
+      // user-writable schema can run inside the vacuum (CVE-2018-1058); it also spares
+      // the server a search-path lookup per table.
+      await client.query(
+        `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), set_config('search_path', '', false)`,
+        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`]);
+      for (;;) {
+        if (ctx.signal.aborted || stopped) return;
+        const t = queue.shift();
+        if (!t) return;
+        results.push(await vacuumTable(client, schema, opts, t.name, ctx));
       }
-    }
-  });
-  await Promise.all(Array.from({ length: Math.min(opts.parallel, Math.max(tables.length, 1)) }, worker));
+    };
+    const workers = clients.slice(0, Math.min(clients.length, Math.max(queue.length, 1)));
+    const outcomes = await Promise.allSettled(workers.map((c) => worker(c).catch((e) => {
+      // a lost session, not a table's SQL error: let the other workers stop too
+      stopped = true;
+      broken.add(c);
+      throw e;
+    })));
+    const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (lost) throw lost.reason;
+  } finally {
+    // anything but a server-side SQL error may leave a session unusable: discard it
+    for (const c of clients) c.release(broken.has(c) || undefined);
+  }
 
   const skipped = results.filter((r) => r.result === 'skipped');
-  const failed = results.filter((r) => r.result === 'failed');
+  const failedTables = results.filter((r) => r.result === 'failed');
   const vacuumed = results.filter((r) => r.result === 'vacuumed');
   const notStarted = queue.map((t) => `${opts.schema}.${t.name}`);
-  for (const [result, list] of [['vacuumed', vacuumed], ['skipped', skipped], ['failed', failed]] as const) {
+  for (const [result, list] of [['vacuumed', vacuumed], ['skipped', skipped], ['failed', failedTables]] as const) {
     ctx.metrics.set('aiaas_vacuum_tables', 'Tables per result of the last vacuum-analyze run', list.length, { result });
   }
   const findings: Finding[] = skipped.map((s) => ({ code: 'table_skipped', message: `${s.table} skipped: ${s.reason}`, table: s.table }));
-  const errors = failed.map((f) => `${f.table}: ${f.reason}`);
+  const errors = failedTables.map((f) => `${f.table}: ${f.reason}`);
   if (notStarted.length > 0) errors.push(`stopped by signal: ${notStarted.length} tables not vacuumed`);
   return {
     findings,
@@ -82,8 +87,33 @@ export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
       tables: results,
       vacuumed: vacuumed.length,
       skipped: skipped.map((s) => s.table),
-      failed: failed.map((f) => f.table),
+      failed: failedTables.map((f) => f.table),
       notStarted,
     },
   };
+}
+
+/** One table's VACUUM (ANALYZE): a lock or statement timeout is a result, not an error. */
+async function vacuumTable(client: PoolClient, schema: string, opts: VacuumOptions, name: string, ctx: TaskContext): Promise<TableResult> {
+  const label = `${opts.schema}.${name}`;
+  const started = process.hrtime.bigint();
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  try {
+    await client.query(`VACUUM (ANALYZE) ${schema}.${client.escapeIdentifier(name)}`);
+    ctx.log.debug({ table: label }, 'vacuumed');
+    return { table: label, result: 'vacuumed', seconds: seconds() };
+  } catch (e) {
+    if (!(e instanceof DatabaseError)) throw e;
+    ctx.log.warn({ table: label, code: e.code, err: e }, 'vacuum of table did not complete');
+    switch (e.code) {
+      case '55P03': // lock_not_available: lock_timeout
+        return { table: label, result: 'skipped', seconds: seconds(), reason: 'lock_timeout: table locked by another session' };
+      case '42P01': // dropped since listed
+        return { table: label, result: 'skipped', seconds: seconds(), reason: 'table no longer exists' };
+      case '57014': // query_canceled: statement_timeout
+        return { table: label, result: 'failed', seconds: seconds(), reason: `statement_timeout (${opts.statementTimeoutMs} ms)` };
+      default:
+        return { table: label, result: 'failed', seconds: seconds(), reason: `${e.code}: ${e.message}` };
+    }
+  }
 }

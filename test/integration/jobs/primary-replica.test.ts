@@ -1,8 +1,10 @@
 // The monitoring tasks against a real primary with pg_stat_statements and a
 // streaming replica: each healthy case and each finding.
+import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { Client } from 'pg';
-import { ensureBundle, expectContract, PgCluster, runCli } from './pg-harness';
+import { ensureBundle, expectContract, PG_BIN, PgCluster, runCli } from './pg-harness';
 
 jest.setTimeout(120000);
 
@@ -140,6 +142,33 @@ describe('vacuum-analyze', () => {
     const [row] = await pg.primary.query(`SELECT n_dead_tup, last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'bloated'`, [], pg.database);
     expect(row.last_vacuum).not.toBeNull();
     expect(row.last_analyze).not.toBeNull();
+  });
+
+  test('runs with an empty search_path, as vacuumdb does: an index expression cannot reach a function of a user schema', async () => {
+    // wrap() calls helper() unqualified; only a session whose search_path includes public finds it
+    await pg.primary.query(`
+      CREATE SCHEMA trap AUTHORIZATION aiaas_ops;
+      CREATE FUNCTION public.helper(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+      CREATE FUNCTION trap.wrap(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT helper($1)';
+      CREATE TABLE trap.guarded (v int);
+      INSERT INTO trap.guarded SELECT g FROM generate_series(1, 100) g;
+      CREATE INDEX ON trap.guarded (trap.wrap(v));
+      CREATE TABLE trap.plain (v int);
+    `, [], pg.database);
+    try {
+      const res = await runCli(['vacuum-analyze', '--schema', 'trap'], pg.env());
+      expectContract(res, password(), 2);
+      expect(res.report.data.failed).toEqual(['trap.guarded']);
+      expect(res.report.data.tables.find((t: any) => t.table === 'trap.guarded').reason).toMatch(/^42883: function helper\(integer\) does not exist/);
+      expect(res.report.data.skipped).toEqual([]);
+      expect(res.report.data.vacuumed).toBe(1);
+      // the reference tool fails on the same table for the same reason
+      const vacuumdb = spawnSync(path.join(PG_BIN, 'vacuumdb'), ['--analyze', '--table=trap.guarded'], { env: { ...process.env, ...pg.env() }, encoding: 'utf8' });
+      expect(vacuumdb.status).not.toBe(0);
+      expect(vacuumdb.stderr).toMatch(/function helper\(integer\) does not exist/);
+    } finally {
+      await pg.primary.query('DROP SCHEMA trap CASCADE; DROP FUNCTION public.helper(int)', [], pg.database);
+    }
   });
 });
 
