@@ -5,7 +5,7 @@
 // measures each tool's fixed cost (start, connect, list, exit) on one empty table and
 // a bare `node -e 0`, so the ratio can be split into fixed cost and vacuuming.
 // Not part of npm test.
-//   npx ts-node --transpile-only bench/vacuum.ts [--tables 500] [--rows 2000,20000] [--reps 3]
+//   npx ts-node --transpile-only bench/vacuum.ts [--tables 500] [--rows 2000,20000] [--reps 5]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,7 +17,7 @@ const arg = (name: string, def: string): string => {
 };
 const TABLES = Number(arg('tables', '500'));
 const ROW_COUNTS = arg('rows', '2000,20000').split(',').map(Number);
-const REPS = Number(arg('reps', '3'));
+const REPS = Number(arg('reps', '5'));
 const TARGET_RATIO = 1.1;
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
