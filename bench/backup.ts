@@ -1,7 +1,7 @@
 // bench:backup — the backup task against plain `pg_dump -Fc > file`, in one run,
-// on the same databases (~100 MB and ~1 GB of table data): throughput ratio and
+// on the same databases (at least 100 MB and 1 GB by pg_database_size): throughput ratio and
 // the Node process's peak RSS (VmHWM sampled from /proc). Not part of npm test.
-//   npx ts-node --transpile-only bench/backup.ts [--sizes 100,1000] [--reps 2]
+//   npx ts-node --transpile-only bench/backup.ts [--sizes 100,1024] [--reps 2]
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,9 +12,8 @@ const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const SIZES_MB = arg('sizes', '100,1000').split(',').map(Number);
+const SIZES_MB = arg('sizes', '100,1024').split(',').map(Number);
 const REPS = Number(arg('reps', '2'));
-const BYTES_PER_ROW = 130; // measured heap bytes per row of the table below, roughly
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -70,15 +69,19 @@ async function main(): Promise<void> {
     for (const mb of SIZES_MB) {
       const db = `bench_${mb}mb`;
       await pg.primary.query(`CREATE DATABASE ${db} OWNER aiaas_ops`);
-      const rows = Math.round((mb * 1024 * 1024) / BYTES_PER_ROW);
+      // chunks of rows until pg_database_size reaches the size asked for
       const tLoad = now();
-      const chunk = 1_000_000;
-      for (let start = 1; start <= rows; start += chunk) {
+      const chunk = 500_000;
+      let rows = 0;
+      for (;;) {
         await pg.primary.query(
-          `${start === 1 ? 'CREATE TABLE events AS' : 'INSERT INTO events'}
+          `${rows === 0 ? 'CREATE TABLE events AS' : 'INSERT INTO events'}
            SELECT g::bigint AS id, md5(g::text) AS a, (g % 1000)::int AS b,
                   timestamptz '2026-01-01' + g * interval '1 second' AS at, repeat(chr((65 + g % 26)::int), 20) AS note
-             FROM generate_series($1::bigint, $2::bigint) g`, [start, Math.min(rows, start + chunk - 1)], db);
+             FROM generate_series($1::bigint, $2::bigint) g`, [rows + 1, rows + chunk], db);
+        rows += chunk;
+        const [{ size: loaded }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], db);
+        if (Number(loaded) >= mb * 1048576) break;
       }
       await pg.primary.query('VACUUM ANALYZE events', [], db);
       const [{ size }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], db);
