@@ -2,6 +2,7 @@
 // Standards "restricted" profile in one place, so no workload can drift from it.
 import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 
 /** Default non-root identity of every platform container (PSS restricted wants non-root; we also keep it >= 10000). */
@@ -51,13 +52,41 @@ export function restrictedPodSecurityContext(
   };
 }
 
+/** Size of the /tmp emptyDir every restricted pod gets. */
+const SCRATCH_TMP_MEBIBYTES = 64;
+
 /**
  * Mounts a writable emptyDir at /tmp: with a read-only root filesystem, it is the
  * only place a process may write scratch files.
  */
-export function mountScratchTmp(scope: Construct, container: kplus.Container, sizeMebibytes = 64): void {
+export function mountScratchTmp(scope: Construct, container: kplus.Container, sizeMebibytes = SCRATCH_TMP_MEBIBYTES): void {
   const volume = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', {
     sizeLimit: Size.mebibytes(sizeMebibytes),
   });
   container.mount('/tmp', volume);
 }
+
+// The same profile for L1 (k8s.Kube*) objects, which take the Kubernetes API's own shapes.
+
+/** restrictedContainerSecurityContext() as the Kubernetes API spells it. */
+export function restrictedContainerSecurityContextSpec(identity: RestrictedIdentity = DEFAULT_IDENTITY): k8s.SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: identity.runAsUser,
+    runAsGroup: identity.runAsGroup,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** restrictedPodSecurityContext() as the Kubernetes API spells it. */
+export function restrictedPodSecurityContextSpec(identity: RestrictedIdentity = DEFAULT_IDENTITY): k8s.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: identity.runAsUser, runAsGroup: identity.runAsGroup, fsGroup: identity.runAsGroup };
+}
+
+/** mountScratchTmp() for an L1 pod spec: the /tmp mount of a container and the volume behind it. */
+export const SCRATCH_TMP_MOUNT: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+export const SCRATCH_TMP_VOLUME: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(`${SCRATCH_TMP_MEBIBYTES}Mi`) } };

@@ -172,8 +172,8 @@ export class BlueGreenService extends Construct {
   public readonly service: kplus.Service;
   /** The Service selecting the idle colour. */
   public readonly previewService: kplus.Service;
-  /** The ServiceAccount the pods of both colours use. */
-  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The ServiceAccount the pods of both colours use (its own, without a token). */
+  public readonly serviceAccount: kplus.IServiceAccount;
   /** Deployments by colour (the idle one is absent under IdleColorPolicy.REMOVE). */
   public readonly deployments: Partial<Record<Color, kplus.Deployment>> = {};
   /** The smoke-test Job, when the idle colour is running. */
@@ -189,10 +189,12 @@ export class BlueGreenService extends Construct {
     this.healthPath = props.healthPath ?? '/health';
     validateProps(props);
 
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    // L1, like the smoke-test Job's: one per service, and cdk8s-plus adds nothing to it
+    const serviceAccount = new kplus.k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: props.name, labels: { app: props.name } },
-      automountToken: false,
+      automountServiceAccountToken: false,
     });
+    this.serviceAccount = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', serviceAccount.name);
 
     for (const color of [Color.BLUE, Color.GREEN]) {
       const isIdle = color === this.idleColor;
@@ -292,11 +294,9 @@ export class BlueGreenService extends Construct {
     );
 
     if (replicas > 0) {
-      new ApiObject(group, 'DisruptionBudget', {
-        apiVersion: 'policy/v1',
-        kind: 'PodDisruptionBudget',
+      new kplus.k8s.KubePodDisruptionBudget(group, 'DisruptionBudget', {
         metadata: { name: `${props.name}-${color}`, labels: selector },
-        spec: { minAvailable: props.minAvailable ?? 1, selector: { matchLabels: selector } },
+        spec: { minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1), selector: { matchLabels: selector } },
       });
     }
     if (autoscaled && props.autoscaling) {

@@ -1,7 +1,13 @@
-import { Duration, Size } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
+import {
+  DEFAULT_IDENTITY,
+  RestrictedIdentity,
+  SCRATCH_TMP_MOUNT,
+  SCRATCH_TMP_VOLUME,
+  restrictedContainerSecurityContextSpec,
+  restrictedPodSecurityContextSpec,
+} from './_restricted-pod';
 
 /** Label carried by smoke-test pods, so network policies can let them reach the service they test. */
 export const SMOKE_TEST_OF_LABEL = 'aiaas.io/smoke-test-of';
@@ -33,44 +39,55 @@ export interface SmokeTestJobProps {
 /**
  * A Job that calls a health URL and fails unless it answers 2xx, so a pipeline can
  * `kubectl wait --for=condition=complete job/<name>` before switching traffic.
+ *
+ * Built from the L1 Job and ServiceAccount: cdk8s-plus adds nothing to one container
+ * with every field set, and there is one of these per service, so its synth cost adds up.
  */
 export class SmokeTestJob extends Construct {
-  public readonly job: kplus.Job;
+  public readonly job: k8s.KubeJob;
   /** The Job's own ServiceAccount, without a token: the test needs no API access. */
-  public readonly serviceAccount: kplus.ServiceAccount;
+  public readonly serviceAccount: k8s.KubeServiceAccount;
 
   constructor(scope: Construct, id: string, props: SmokeTestJobProps) {
     super(scope, id);
     const identity = props.identity ?? DEFAULT_IDENTITY;
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    const labels = { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName };
+    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: `${props.serviceName}-smoke-test`, labels: { [SMOKE_TEST_OF_LABEL]: props.serviceName } },
-      automountToken: false,
-    });
-    this.job = new kplus.Job(this, 'Resource', {
-      metadata: { name: props.name, labels: { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName } },
-      podMetadata: { labels: { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName } },
-      backoffLimit: props.backoffLimit ?? 2,
-      activeDeadline: Duration.minutes(5),
-      restartPolicy: kplus.RestartPolicy.NEVER,
-      serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
-      securityContext: restrictedPodSecurityContext(identity),
-      containers: [
-        {
-          name: 'smoke-test',
-          image: props.image ?? 'curlimages/curl:8.10.1',
-          // -f turns any non-2xx into a failure; retries cover pods that are still starting.
-          args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
-          // Images are pinned to tags, so a node's cached copy is the right one.
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          securityContext: restrictedContainerSecurityContext(identity),
-          resources: {
-            cpu: { request: kplus.Cpu.millis(10), limit: kplus.Cpu.millis(100) },
-            memory: { request: Size.mebibytes(16), limit: Size.mebibytes(32) },
+    });
+    this.job = new k8s.KubeJob(this, 'Resource', {
+      metadata: { name: props.name, labels },
+      spec: {
+        backoffLimit: props.backoffLimit ?? 2,
+        activeDeadlineSeconds: 300,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'Never',
+            serviceAccountName: this.serviceAccount.name,
+            automountServiceAccountToken: false,
+            securityContext: restrictedPodSecurityContextSpec(identity),
+            containers: [
+              {
+                name: 'smoke-test',
+                image: props.image ?? 'curlimages/curl:8.10.1',
+                // -f turns any non-2xx into a failure; retries cover pods that are still starting.
+                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
+                // Images are pinned to tags, so a node's cached copy is the right one.
+                imagePullPolicy: 'IfNotPresent',
+                securityContext: restrictedContainerSecurityContextSpec(identity),
+                resources: {
+                  requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('16Mi') },
+                  limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+                },
+                volumeMounts: [SCRATCH_TMP_MOUNT],
+              },
+            ],
+            volumes: [SCRATCH_TMP_VOLUME],
           },
         },
-      ],
+      },
     });
-    mountScratchTmp(this, this.job.containers[0]);
   }
 }
