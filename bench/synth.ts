@@ -1,7 +1,7 @@
 // Synth time and peak memory of our constructs against plain cdk8s-plus, for
 // 4, 40 and 400 services:
 //   npm run bench:synth                      (or npx ts-node --transpile-only bench/synth.ts)
-//   npm run bench:synth -- --repeats 3 --sizes 4,40
+//   npm run bench:synth -- --repeats 3 --sizes 4,40     (default: 9 repeats; fewer make the 4-service case noisy)
 // Each case runs in a fresh process (bench/_synth-case.ts), so its peak RSS is its own;
 // cases are interleaved round by round so drift on the machine hits every variant alike,
 // and each figure is the median of the repeats. Not a test: it prints a report.
@@ -27,7 +27,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  let repeats = 5;
+  let repeats = 9;
   let sizes = [4, 40, 400];
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
