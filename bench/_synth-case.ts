@@ -1,6 +1,6 @@
 // One measurement of bench/synth.ts, run in a fresh process so its peak RSS
 // belongs to this case alone:
-//   node -r ts-node/register/transpile-only bench/_synth-case.ts <variant> <services>
+//   node --expose-gc -r ts-node/register/transpile-only bench/_synth-case.ts <variant> <services>
 // Prints one JSON line: construct and synth wall time, peak RSS (VmHWM), the RSS
 // after imports (the baseline every variant pays) and the objects synthesized.
 import * as fs from 'fs';
@@ -218,6 +218,15 @@ function residentMb(field: 'VmRSS' | 'VmHWM'): number {
   return field === 'VmHWM' ? process.resourceUsage().maxRSS / 1024 : process.memoryUsage().rss / 1024 / 1024;
 }
 
+/** Linux: restart VmHWM from the current RSS, so the peak is the case's own, not module loading's. */
+function resetPeakRss(): void {
+  try {
+    fs.writeFileSync('/proc/self/clear_refs', '5');
+  } catch {
+    // not Linux: the peak includes module loading, the same for every variant
+  }
+}
+
 function main(): void {
   const [variant, count] = process.argv.slice(2);
   const n = Number(count);
@@ -232,6 +241,9 @@ function main(): void {
     'platform': buildPlatform,
   }[variant as Variant];
 
+  // Start every variant from a collected heap, so none pays for the garbage module loading left behind.
+  (globalThis as { gc?: () => void }).gc?.();
+  resetPeakRss();
   const baselineMb = residentMb('VmRSS');
   const cpuStart = process.cpuUsage();
   const start = performance.now();

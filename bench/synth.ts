@@ -43,7 +43,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 function runCase(variant: Variant, services: number): CaseResult {
-  const stdout = execFileSync(process.execPath, ['-r', 'ts-node/register/transpile-only', CASE_SCRIPT, variant, String(services)], {
+  const stdout = execFileSync(process.execPath, ['--expose-gc', '-r', 'ts-node/register/transpile-only', CASE_SCRIPT, variant, String(services)], {
     cwd: path.join(__dirname, '..'),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -138,8 +138,9 @@ function main(): void {
       `1-minute load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after: other work on the machine inflates wall time).`,
     'Time: wall time of building the constructs plus `app.synthYaml()` (validation, resolution, YAML), not module loading;',
     'CPU-time ratio: the same ratio on user+system CPU time, which a busy machine disturbs less.',
-    'Peak MB: the process\' peak RSS (VmHWM), which includes ~125 MB of Node, ts-node and the loaded modules that every variant pays;',
-    'own MB: that peak minus the RSS after imports, i.e. what the case itself allocated.',
+    'Each case starts after a full GC with its peak RSS reset (Linux /proc/self/clear_refs), so neither module loading nor its garbage is measured.',
+    'Peak MB: the process\' peak RSS (VmHWM) during the case, which includes the ~150 MB resident of Node, ts-node and the loaded modules;',
+    'own MB: that peak minus the RSS at the start of the case, i.e. what the case itself allocated.',
     '',
     '### Variants and what each emits per service',
     '',
