@@ -4,6 +4,7 @@
 import { DatabaseError, PoolClient } from 'pg';
 import type { VacuumOptions } from '../config';
 import { num, TaskContext } from '../context';
+import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
 
 interface TableResult {
@@ -15,58 +16,46 @@ interface TableResult {
 
 export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
   const opts = ctx.config.options as unknown as VacuumOptions;
-  // Every worker's session is opened at once, while the first one lists the tables.
-  const sessions = Array.from({ length: Math.max(opts.parallel, 1) }, () => ctx.pool.connect());
-  const settled = await Promise.allSettled(sessions);
-  const clients = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    for (const c of clients) c.release();
-    throw failed.reason;
-  }
-  const results: TableResult[] = [];
-  const queue: { name: string; pages: number }[] = [];
-  const broken = new Set<PoolClient>();
-  try {
+  // The listing and the workers connect at once (the pool holds `parallel` sessions:
+  // a worker finding it full takes over the listing's session when it is released).
+  const listing = withClient(ctx.pool, async (client) => {
     // relpages, not pg_total_relation_size(): sizing a table would wait for its lock
-    const { rows } = await clients[0].query<{ relname: string; pages: string }>(
+    const { rows } = await client.query<{ relname: string; pages: string }>(
       `SELECT c.relname, c.relpages AS pages
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
         ORDER BY c.relpages DESC, c.relname`, [opts.schema]);
-    queue.push(...rows.map((r) => ({ name: r.relname, pages: num(r.pages) ?? 0 })));
-    ctx.log.info({ tables: queue.length, parallel: opts.parallel }, 'vacuum analyze starting');
+    ctx.log.info({ tables: rows.length, parallel: opts.parallel }, 'vacuum analyze starting');
+    return rows.map((r) => ({ name: r.relname, pages: num(r.pages) ?? 0 }));
+  });
 
-    // largest first, pulled from one queue by `parallel` workers with one session each
-    const schema = clients[0].escapeIdentifier(opts.schema);
-    let stopped = false;
-    const worker = async (client: PoolClient): Promise<void> => {
-      // An empty search_path, as vacuumdb sets: names are qualified, so no function of a
-      // user-writable schema can run inside the vacuum (CVE-2018-1058); it also spares
-      // the server a search-path lookup per table.
-      await client.query(
-        `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), set_config('search_path', '', false)`,
-        [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`]);
-      for (;;) {
-        if (ctx.signal.aborted || stopped) return;
-        const t = queue.shift();
-        if (!t) return;
-        results.push(await vacuumTable(client, schema, opts, t.name, ctx));
-      }
-    };
-    const workers = clients.slice(0, Math.min(clients.length, Math.max(queue.length, 1)));
-    const outcomes = await Promise.allSettled(workers.map((c) => worker(c).catch((e) => {
-      // a lost session, not a table's SQL error: let the other workers stop too
-      stopped = true;
-      broken.add(c);
-      throw e;
-    })));
-    const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (lost) throw lost.reason;
-  } finally {
-    // anything but a server-side SQL error may leave a session unusable: discard it
-    for (const c of clients) c.release(broken.has(c) || undefined);
-  }
+  // largest first, pulled from one queue by `parallel` workers with one session each
+  const results: TableResult[] = [];
+  let stopped = false;
+  const worker = async (): Promise<void> => withClient(ctx.pool, async (client) => {
+    // An empty search_path, as vacuumdb sets: names are qualified, so no function of a
+    // user-writable schema can run inside the vacuum (CVE-2018-1058); it also spares
+    // the server a search-path lookup per table.
+    await client.query(
+      `SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false), set_config('search_path', '', false)`,
+      [`${opts.lockTimeoutMs}ms`, `${opts.statementTimeoutMs}ms`]);
+    const queue = await listing;
+    const schema = client.escapeIdentifier(opts.schema);
+    for (;;) {
+      if (ctx.signal.aborted || stopped) return;
+      const t = queue.shift();
+      if (!t) return;
+      results.push(await vacuumTable(client, schema, opts, t.name, ctx));
+    }
+  }).catch((e) => {
+    // a lost session, not a table's SQL error: let the other workers stop too
+    stopped = true;
+    throw e;
+  });
+  const outcomes = await Promise.allSettled([listing, ...Array.from({ length: Math.max(opts.parallel, 1) }, worker)]);
+  const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (lost) throw lost.reason;
+  const queue = await listing;
 
   const skipped = results.filter((r) => r.result === 'skipped');
   const failedTables = results.filter((r) => r.result === 'failed');
