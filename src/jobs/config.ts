@@ -1,6 +1,6 @@
 // The command line of `aiaas-job`, built from the contract (contract.ts): flags over
 // environment over defaults. Parsing is strict: a bad value names the flag (or the
-// environment variable) and what is expected, and the run ends with exit code 2.
+// environment variable) and what is expected, and the run ends with exit code 64.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   FlagSpec, GLOBAL_OPTIONS, GlobalOptions, IntFlag, LogLevel, SslMode, TASK_SPECS, TASKS, TaskName, TaskOptions, flagOf,
@@ -44,7 +44,7 @@ export type ReplicationOptions = TaskOptions<'replication-lag'>;
 export type BackupOptions = TaskOptions<'backup'>;
 export type RestoreVerifyOptions = TaskOptions<'restore-verify'>;
 
-/** Thrown for bad input; the CLI reports it and exits with 2. */
+/** Thrown for bad input; the CLI reports it and exits with 64 (EX_USAGE). */
 export class UsageError extends Error {}
 
 /** Result of parsing: either a config to run, or help/version text was shown. */
@@ -82,6 +82,11 @@ export function parseRatio(value: string): number {
 
 export function parseIdentifierName(value: string): string {
   const s = value.trim();
+  // libpq would read these as a connection string, password included; we take the password from PGPASSWORD only
+  if (/^postgres(ql)?:\/\//i.test(s) || /=/.test(s)) {
+    throw new InvalidArgumentError('expected a name, not a connection string: give host, port and user with their flags '
+      + 'and the password in PGPASSWORD');
+  }
   if (s.length === 0 || s.length > 63 || s.includes('\0')) {
     throw new InvalidArgumentError('expected a PostgreSQL name of 1 to 63 characters');
   }
@@ -150,7 +155,7 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
   program
     .description('Scheduled PostgreSQL maintenance and backup jobs of the AIaaS platform.\n'
       + 'Prints one JSON report on stdout, JSON logs on stderr.\n'
-      + 'Exit codes: 0 healthy, 1 a finding beyond a threshold, 2 could not do its work.\n'
+      + 'Exit codes: 0 healthy, 1 a finding beyond a threshold, 2 could not do its work, 64 usage error.\n'
       + 'The password is read from PGPASSWORD only.')
     .exitOverride()
     .allowExcessArguments(false)

@@ -6,6 +6,7 @@ import type { EscalationConfig } from '../config/monitoring-config';
 import type { AlertDefinition } from '../constructs/platform-alerts';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../constructs/platform-alerts';
 import { headingAnchor } from './anchors';
+import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
 /** A blue-green service as deployed. */
 export interface RunbookService {
@@ -582,6 +583,9 @@ function maintenanceSection(ctx: RunbookContext, k: string): string[] {
     out.push(`${k} get jobs --sort-by=.metadata.creationTimestamp`);
     out.push(`${k} logs -f job/<job name printed by create job>`);
     out.push('```');
+    out.push('');
+    out.push('Exit codes of `aiaas-job` (the container\'s exit code and `exitCode` in its JSON report):', '');
+    for (const [code, meaning] of Object.entries(EXIT_CODE_MEANINGS)) out.push(`- \`${code}\` ${meaning}`);
     out.push('');
   }
   out.push('### Manual checks', '');
