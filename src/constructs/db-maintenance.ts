@@ -7,6 +7,7 @@ import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
+import { retain } from './_retained';
 import { storageSize } from './_storage';
 
 /** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
@@ -159,6 +160,7 @@ export class DbMaintenance extends Construct {
       storage: storageSize(config.backupVolume.size),
       storageClassName: config.backupVolume.storageClassName,
     });
+    retain(ApiObject.of(this.backupVolume));
 
     const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.name);
     const cronJobs = new Construct(this, 'CronJobs');
