@@ -133,7 +133,7 @@ describe('DbMaintenance', () => {
         { name: 'PGHOST', value: 'postgres' },
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
-        { name: 'PGSSLMODE', value: 'prefer' },
+        { name: 'PGSSLMODE', value: 'require' },
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
 import { EXIT_CODES, LOG_LEVELS } from './contract';
 import type { Task } from './context';
-import { createPool } from './db';
+import { createPool, resolvePrefer } from './db';
 import { describeError } from './errors';
 import { cancelUntil } from './sessions';
 import { createLogger, Logger } from './logger';
@@ -122,8 +122,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const { host, port, database, user } = config.connection;
-  log.info({ host, port, database, user }, 'task starting');
+  const { host, port, database, user, sslmode } = config.connection;
+  log.info({ host, port, database, user, sslmode }, 'task starting');
+  config = { ...config, connection: await resolvePrefer(config.connection, log) };
   taskDone = runTask(config, poolSize(config), log, metrics, abort.signal);
   const result = await taskDone;
   const errors = [...(result.errors ?? [])];

@@ -1,6 +1,7 @@
 // The command line of `aiaas-job`, built from the contract (contract.ts): flags over
 // environment over defaults. Parsing is strict: a bad value names the flag (or the
 // environment variable) and what is expected, and the run ends with exit code 64.
+import { accessSync, constants } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   FlagSpec, GLOBAL_OPTIONS, GlobalOptions, IntFlag, LogLevel, SslMode, TASK_SPECS, TASKS, TaskName, TaskOptions, flagOf,
@@ -17,6 +18,8 @@ export interface ConnectionConfig {
   /** From PGPASSWORD only, never from a flag. */
   readonly password?: string;
   readonly sslmode?: SslMode;
+  /** PEM file of the CAs the server certificate must chain to. */
+  readonly sslrootcert?: string;
 }
 
 export interface CommonConfig {
@@ -188,6 +191,19 @@ function checkRequired(values: Record<string, unknown>, specs: Readonly<Record<s
 
 /** The checks no single flag can make. */
 function checkTogether(config: Config): void {
+  const { sslmode, sslrootcert } = config.connection;
+  if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !sslrootcert) {
+    throw new UsageError(`option '--sslmode ${sslmode}' needs the CA that signed the server certificate: `
+      + 'set PGSSLROOTCERT or use --sslrootcert (a PEM file)');
+  }
+  if (sslrootcert) {
+    try {
+      accessSync(sslrootcert, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(`option '--sslrootcert <file>' argument '${sslrootcert}' cannot be read (${(e as NodeJS.ErrnoException).code}); `
+        + 'expected a readable PEM file of CA certificates');
+    }
+  }
   if (config.task === 'restore-verify') {
     const scratch = config.options.scratchDatabase;
     if (scratch === config.connection.database || ['postgres', 'template0', 'template1'].includes(scratch)) {
@@ -230,6 +246,7 @@ export function parseConfig(argv: string[], output?: Output): ParseResult {
       database: global.dbname !== undefined && global.dbname.length > 0 ? global.dbname : global.username,
       password: process.env.PGPASSWORD,
       sslmode: global.sslmode,
+      sslrootcert: global.sslrootcert,
     },
     logLevel: global.logLevel,
     pushgatewayUrl: global.pushgatewayUrl,

@@ -122,7 +122,12 @@ export const GLOBAL_OPTIONS = {
   dbname: { kind: 'name', arg: 'database', env: 'PGDATABASE', description: 'database to check or back up (default: the user name)' },
   sslmode: {
     kind: 'choice', arg: 'mode', env: 'PGSSLMODE', choices: SSL_MODES,
-    description: 'TLS to the server, as libpq\'s sslmode',
+    description: 'TLS to the server, as libpq\'s sslmode (prefer: TLS when the server offers it, logged when not)',
+  },
+  sslrootcert: {
+    kind: 'text', arg: 'file', env: 'PGSSLROOTCERT',
+    description: 'PEM file of the CA(s) the server certificate must chain to (verify-ca, verify-full; with require it verifies '
+      + 'like verify-ca)',
   },
   pushgatewayUrl: {
     kind: 'url', arg: 'url', env: 'PUSHGATEWAY_URL',
