@@ -108,9 +108,9 @@ describe('DbMaintenance', () => {
       });
       expect(jobSpec(cronJob)).toMatchObject({ backoffLimit: 2, ttlSecondsAfterFinished: 691_200 });
       expect(podSpec(cronJob).restartPolicy).toEqual('Never');
-      // A finding (exit 1) fails the Job at once; evictions do not count.
+      // A finding (exit 1) and a usage error (exit 64) fail the Job at once; evictions do not count.
       expect(jobSpec(cronJob).podFailurePolicy.rules).toEqual([
-        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1] } },
+        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1, 64] } },
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       ]);
     }
@@ -133,7 +133,7 @@ describe('DbMaintenance', () => {
         { name: 'PGHOST', value: 'postgres' },
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
-        { name: 'PGSSLMODE', value: 'prefer' },
+        { name: 'PGSSLMODE', value: 'require' },
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },

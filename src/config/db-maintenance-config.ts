@@ -312,8 +312,12 @@ export const dbMaintenanceConfigSchema = z
         port: port.default(5432),
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
-        /** libpq sslmode. */
-        sslmode: oneOf(SSL_MODES).default('prefer'),
+        /**
+         * libpq sslmode. `require` encrypts without checking who answers; `verify-full` with the CA
+         * of the server certificate (PGSSLROOTCERT) also checks the chain and host name. Not `prefer`,
+         * which would connect in plaintext to a server without TLS.
+         */
+        sslmode: oneOf(SSL_MODES).default('require'),
       })
       .strict()
       .default({}),

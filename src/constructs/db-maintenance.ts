@@ -2,7 +2,7 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DbMaintenanceConfig } from '../config/db-maintenance-config';
-import { argsOf, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
+import { argsOf, EXIT_CODES, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
@@ -117,8 +117,6 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
 };
 
 const CONTAINER_NAME = 'aiaas-job';
-/** Exit code of a run that found something beyond a threshold: reported, not retried. */
-const FINDING_EXIT_CODE = 1;
 
 /**
  * The runbook's daily and weekly PostgreSQL work and the database backup as one
@@ -233,8 +231,12 @@ export class DbMaintenance extends Construct {
     apiObject.addJsonPatch(
       JsonPatch.add('/spec/jobTemplate/spec/podFailurePolicy', {
         rules: [
-          // A finding is an answer, not a failure to run: retrying would only repeat it.
-          { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [FINDING_EXIT_CODE] } },
+          // A finding is an answer and a usage error a mistake in the manifest, not failures to run:
+          // retrying would only repeat them. (podFailurePolicy needs restartPolicy Never, set above.)
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODES.finding, EXIT_CODES.usage] },
+          },
           // Evictions and preemptions do not use up the retries.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
