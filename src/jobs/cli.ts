@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Config, parseConfig, TaskName, TASKS, UsageError } from './config';
 import type { Task } from './context';
-import { createPool } from './db';
+import { ConnectionLostError, createPool } from './db';
 import { createLogger, Logger } from './logger';
 import { Metrics } from './metrics';
 import { addSecret, redact } from './redact';
@@ -46,21 +46,36 @@ function usageFailure(message: string, runId: string, started: Date): void {
     task, runId, status: 'error', exitCode: 2,
     startedAt: started.toISOString(), finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,
-    findings: [], errors: [redact(message)], data: {},
+    findings: [], errors: [redact(message)], warnings: [], data: {},
   });
   process.exitCode = 2;
 }
 
-async function runTask(config: Config, log: Logger, metrics: Metrics, signal: AbortSignal): Promise<TaskResult> {
-  const pool = createPool(config.connection, `aiaas-job/${config.task}`, poolSize(config), log);
+async function runTask(config: Config, log: Logger, metrics: Metrics, stop: AbortSignal): Promise<TaskResult> {
+  // A session lost mid-run (failover, shutdown, pg_terminate_backend) stops the task
+  // like a signal does: children are killed and leftovers removed, then exit 2.
+  const lost = new AbortController();
+  const onLost = (err: ConnectionLostError): void => {
+    if (lost.signal.aborted) return;
+    log.error({ err }, 'lost the connection to the database server');
+    lost.abort(err);
+  };
+  const pool = createPool(config.connection, `aiaas-job/${config.task}`, poolSize(config), log, undefined, onLost);
+  const signal = AbortSignal.any([stop, lost.signal]);
+  let result: TaskResult;
   try {
-    return await TASK_FUNCTIONS[config.task]({ config, pool, log, metrics, signal });
+    result = await TASK_FUNCTIONS[config.task]({ config, pool, log, metrics, signal, onLost });
   } catch (err) {
-    log.error({ err }, 'task could not do its work');
-    return { findings: [], errors: [redact(err instanceof Error ? err.message : String(err))], data: {} };
+    const e = lost.signal.aborted ? lost.signal.reason : err;
+    log.error({ err: e }, 'task could not do its work');
+    result = { findings: [], errors: [redact(e instanceof Error ? e.message : String(e))], data: {} };
   } finally {
     await pool.end().catch((err) => log.warn({ err }, 'closing the pool failed'));
   }
+  if (lost.signal.aborted && !(result.errors ?? []).includes((lost.signal.reason as Error).message)) {
+    return { ...result, errors: [(lost.signal.reason as Error).message, ...(result.errors ?? [])] };
+  }
+  return result;
 }
 
 async function main(): Promise<void> {
@@ -132,9 +147,11 @@ async function main(): Promise<void> {
     database: { host, port, database, user },
     findings: result.findings,
     errors,
+    warnings: result.warnings ?? [],
     data: result.data,
   };
   for (const f of result.findings) log.warn({ finding: f.code }, f.message);
+  for (const w of report.warnings) log.warn({ warning: true }, w);
   log.info({ status: report.status, exitCode, durationSeconds, findings: result.findings.length }, 'task finished');
   writeReport(report);
   process.exitCode = exitCode;

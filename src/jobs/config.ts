@@ -38,6 +38,7 @@ export const DEFAULTS = {
   maxLagSeconds: 60,
   expectedStandbys: 1,
   keep: 7,
+  lockWaitTimeoutMs: 300000,
   countTables: 'users',
   tables: 'users',
   scratchDatabase: 'aiaas_restore_verify',
@@ -81,7 +82,13 @@ export interface ReplicationOptions {
   readonly maxLagSeconds: number;
   readonly expectedStandbys: number;
 }
-export interface BackupOptions { readonly dir: string; readonly keep: number; readonly countTables: string[] }
+export interface BackupOptions {
+  readonly dir: string;
+  readonly keep: number;
+  readonly countTables: string[];
+  /** How long pg_dump (and the row counts) wait for a table's lock before the run fails naming it. */
+  readonly lockWaitTimeoutMs: number;
+}
 export interface RestoreVerifyOptions {
   readonly dir: string;
   readonly tables: string[];
@@ -260,7 +267,9 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
     .addOption(opt('--keep <n>', 'complete backups to keep (the newest is never deleted)', 'BACKUP_KEEP',
       parsePositiveInt, DEFAULTS.keep))
     .addOption(opt('--count-tables <list>', 'tables whose exact row counts, taken in the dump\'s snapshot, go into the manifest',
-      'BACKUP_COUNT_TABLES', parseTableList, DEFAULTS.countTables.split(',')));
+      'BACKUP_COUNT_TABLES', parseTableList, DEFAULTS.countTables.split(',')))
+    .addOption(opt('--lock-wait-timeout-ms <ms>', 'how long to wait for a table\'s lock (pg_dump --lock-wait-timeout) before failing, naming the table',
+      'BACKUP_LOCK_WAIT_TIMEOUT_MS', parsePositiveInt, DEFAULTS.lockWaitTimeoutMs));
 
   sub('restore-verify', 'restore the newest backup into a scratch database and compare row counts')
     .addOption(opt('--dir <path>', 'backup directory (required)', 'BACKUP_DIR'))
