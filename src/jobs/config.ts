@@ -42,6 +42,8 @@ export const DEFAULTS = {
   countTables: 'users',
   tables: 'users',
   scratchDatabase: 'aiaas_restore_verify',
+  /** A daily backup, plus its 2 h deadline and some slack (the CronJob passes its own schedule's figure). */
+  maxBackupAgeSeconds: 93600,
 } as const;
 
 export interface ConnectionConfig {
@@ -93,6 +95,8 @@ export interface RestoreVerifyOptions {
   readonly dir: string;
   readonly tables: string[];
   readonly scratchDatabase: string;
+  /** A newest complete backup older than this is a finding. */
+  readonly maxBackupAgeSeconds: number;
 }
 
 export interface Config extends CommonConfig {
@@ -276,7 +280,9 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
     .addOption(opt('--tables <list>', 'tables whose row counts are compared', 'RESTORE_VERIFY_TABLES',
       parseTableList, DEFAULTS.tables.split(',')))
     .addOption(opt('--scratch-database <name>', 'database created for the restore and dropped afterwards',
-      'RESTORE_VERIFY_SCRATCH_DATABASE', parseIdentifierName, DEFAULTS.scratchDatabase));
+      'RESTORE_VERIFY_SCRATCH_DATABASE', parseIdentifierName, DEFAULTS.scratchDatabase))
+    .addOption(opt('--max-backup-age-seconds <s>', 'finding when the newest complete backup is older than this',
+      'RESTORE_VERIFY_MAX_BACKUP_AGE_SECONDS', parsePositiveInt, DEFAULTS.maxBackupAgeSeconds));
 
   return program;
 }
