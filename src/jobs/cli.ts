@@ -3,7 +3,8 @@
 // scheduled jobs. One JSON report on stdout, JSON logs on stderr; exit 0
 // healthy, 1 a finding beyond a threshold, 2 could not do its work.
 import { randomUUID } from 'node:crypto';
-import { Config, parseConfig, TaskName, TASKS, UsageError } from './config';
+import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
+import { LOG_LEVELS } from './contract';
 import type { Task } from './context';
 import { ConnectionLostError, createPool } from './db';
 import { createLogger, Logger } from './logger';
@@ -19,7 +20,7 @@ import { slowQueries } from './tasks/slow-queries';
 import { tableSizes } from './tasks/table-sizes';
 import { vacuumAnalyze } from './tasks/vacuum-analyze';
 
-const TASK_FUNCTIONS: Record<TaskName, Task> = {
+const TASK_FUNCTIONS: { [T in TaskName]: Task<T> } = {
   'db-health': dbHealth,
   'slow-queries': slowQueries,
   'table-sizes': tableSizes,
@@ -32,12 +33,11 @@ const TASK_FUNCTIONS: Record<TaskName, Task> = {
 
 function poolSize(config: Config): number {
   // vacuum-analyze: one session per worker; backup: advisory-lock + snapshot session, one spare
-  return config.task === 'vacuum-analyze' ? Number(config.options.parallel) : 3;
+  return config.task === 'vacuum-analyze' ? config.options.parallel : 3;
 }
 
 function usageFailure(message: string, runId: string, started: Date): void {
-  const level = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(process.env.LOG_LEVEL ?? '')
-    ? process.env.LOG_LEVEL! : 'info';
+  const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? '') ? process.env.LOG_LEVEL! : 'info';
   const task = process.argv.slice(2).find((a) => (TASKS as readonly string[]).includes(a)) ?? 'unknown';
   const log = createLogger(level, { task, runId });
   log.error({ usage: true }, redact(message));
@@ -51,7 +51,8 @@ function usageFailure(message: string, runId: string, started: Date): void {
   process.exitCode = 2;
 }
 
-async function runTask(config: Config, log: Logger, metrics: Metrics, stop: AbortSignal): Promise<TaskResult> {
+async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: number, log: Logger, metrics: Metrics,
+  stop: AbortSignal): Promise<TaskResult> {
   // A session lost mid-run (failover, shutdown, pg_terminate_backend) stops the task
   // like a signal does: children are killed and leftovers removed, then exit 2.
   const lost = new AbortController();
@@ -60,11 +61,12 @@ async function runTask(config: Config, log: Logger, metrics: Metrics, stop: Abor
     log.error({ err }, 'lost the connection to the database server');
     lost.abort(err);
   };
-  const pool = createPool(config.connection, `aiaas-job/${config.task}`, poolSize(config), log, undefined, onLost);
+  const pool = createPool(config.connection, `aiaas-job/${config.task}`, connections, log, undefined, onLost);
   const signal = AbortSignal.any([stop, lost.signal]);
   let result: TaskResult;
   try {
-    result = await TASK_FUNCTIONS[config.task]({ config, pool, log, metrics, signal, onLost });
+    const task: Task<T> = TASK_FUNCTIONS[config.task];
+    result = await task({ config, pool, log, metrics, signal, onLost });
   } catch (err) {
     const e = lost.signal.aborted ? lost.signal.reason : err;
     log.error({ err: e }, 'task could not do its work');
@@ -120,7 +122,7 @@ async function main(): Promise<void> {
 
   const { host, port, database, user } = config.connection;
   log.info({ host, port, database, user }, 'task starting');
-  const result = await runTask(config, log, metrics, abort.signal);
+  const result = await runTask(config, poolSize(config), log, metrics, abort.signal);
   const errors = [...(result.errors ?? [])];
   if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
   const exitCode = exitCodeOf({ findings: result.findings, errors });

@@ -21,7 +21,7 @@ import {
   readDir, removeQuietly, serverTag, writeFileDurable,
 } from '../backup-files';
 import { runPg, versionOf } from '../child';
-import type { BackupOptions, ConnectionConfig } from '../config';
+import type { ConnectionConfig } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import type { Logger } from '../logger';
@@ -54,7 +54,7 @@ export class LockWaitTimeoutError extends Error {}
 export interface DumpRequest {
   readonly conn: ConnectionConfig;
   readonly dir: string;
-  readonly countTables: string[];
+  readonly countTables: readonly string[];
   readonly lockWaitTimeoutMs: number;
   readonly signal: AbortSignal;
   readonly log: Logger;
@@ -211,8 +211,8 @@ function ownedBy(server: string): (e: { manifest?: Manifest }) => boolean {
   return (e) => e.manifest?.server === undefined || e.manifest.server === server;
 }
 
-export async function backup(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as BackupOptions;
+export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   const server = serverTag(conn.host, conn.port);

@@ -11,7 +11,6 @@ import * as path from 'node:path';
 import type { Pool } from 'pg';
 import type { Manifest } from '../backup-files';
 import { runPg } from '../child';
-import type { RestoreVerifyOptions } from '../config';
 import { TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, withAdvisoryLock } from '../db';
 import type { Finding, TaskResult } from '../report';
@@ -75,8 +74,8 @@ export async function pgRestore(ctx: TaskContext, database: string, file: string
   await runPg('pg_restore', args, childEnv(ctx.config.connection), ctx.signal).done;
 }
 
-export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as RestoreVerifyOptions;
+export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   const m = ctx.metrics;
