@@ -112,9 +112,24 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
     (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
   'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
     (c) => pickOptions('replication-lag', c.tasks.replicationLag)),
+  // A backup older than the backup CronJob's own alert threshold is a finding too.
   'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
-    (c) => ({ ...pickOptions('restore-verify', c.tasks.restoreVerify), dir: BACKUP_MOUNT_PATH }), true),
+    (c) => ({
+      ...pickOptions('restore-verify', c.tasks.restoreVerify),
+      dir: BACKUP_MOUNT_PATH,
+      maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
+    }), true),
 };
+
+/**
+ * How old a task's last success may be: longest interval between two runs +
+ * starting deadline + active deadline + MAX_AGE_SLACK_SECONDS.
+ */
+export function maxAgeSeconds(config: DbMaintenanceConfig, key: TaskKey): number {
+  const task = config.tasks[key];
+  return maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds
+    + (task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds) + MAX_AGE_SLACK_SECONDS;
+}
 
 const CONTAINER_NAME = 'aiaas-job';
 
@@ -248,7 +263,7 @@ export class DbMaintenance extends Construct {
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
-      maxAgeSeconds: maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds + activeDeadlineSeconds + MAX_AGE_SLACK_SECONDS,
+      maxAgeSeconds: maxAgeSeconds(config, definition.key),
     });
   }
 

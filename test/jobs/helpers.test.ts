@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backupName, forDatabase, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
+import { backupName, forDatabase, MANIFEST_FORMAT, partialName, partialsOf, planRetention, readDir, serverTag } from '../../src/jobs/backup-files';
 import { addSecret, addSecretsOf, redact, redactDeep } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
@@ -57,6 +57,20 @@ describe('backup files', () => {
       orphans: ['aiaas-a-20260101T000000001Z.dump'],
       invalid: [],
     });
+  });
+
+  test('leftovers carry their server: a run cleans its own and untagged ones of earlier versions only', () => {
+    const primary = serverTag('postgres', 5432);
+    const replica = serverTag('postgres-replica.aiaas.svc', 5432);
+    expect(replica).toBe('postgres-replica.aiaas.svc_5432');
+    expect(serverTag('/var/run/postgresql', 5432)).toBe('_var_run_postgresql_5432');
+    const name = 'aiaas-a-20260101T000000000Z.dump';
+    const partials = [
+      partialName(name, primary), partialName(name, replica), partialName(`${name}.manifest.json`, replica),
+      `.${name}.partial`, `.${name}.manifest.json.partial`,
+    ];
+    expect(partialsOf(partials, primary)).toEqual([partials[0], partials[3], partials[4]]);
+    expect(partialsOf(partials, replica)).toEqual([partials[1], partials[2], partials[3], partials[4]]);
   });
 
   test('retention keeps the newest N and never the newest one', () => {
