@@ -151,8 +151,11 @@ const tasksSchema = z
         maxLagBytes: nonNegativeInt.default(16_777_216),
         /** Replay lag in seconds above which a standby is a finding. */
         maxLagSeconds: nonNegativeInt.default(60),
-        /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: nonNegativeInt.default(1),
+        /**
+         * Streaming standbys that must be connected to the primary; unset: `postgres.replicas` − 1
+         * (the platform's postgres pods other than the primary), so a single server expects none.
+         */
+        expectedStandbys: nonNegativeInt.optional(),
       })
       .strict()
       .default({}),

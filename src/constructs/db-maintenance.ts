@@ -80,6 +80,12 @@ export interface DbMaintenanceProps {
    */
   readonly dnsPodLabels?: Record<string, string>;
   /**
+   * Number of postgres pods (primary and streaming standbys): replication-lag expects
+   * this − 1 standbys unless `tasks.replicationLag.expectedStandbys` is set.
+   * @default 1
+   */
+  readonly postgresReplicas?: number;
+  /**
    * UID/GID the job pods run as.
    * @default - uid and gid 10001
    */
@@ -87,6 +93,11 @@ export interface DbMaintenanceProps {
 }
 
 type TaskKey = keyof DbMaintenanceConfig['tasks'];
+
+/** Task settings that come from the rest of the platform, not from `dbMaintenance`. */
+interface DerivedSettings {
+  readonly expectedStandbys: number;
+}
 
 interface TaskDefinition {
   readonly task: DbTask;
@@ -97,7 +108,7 @@ interface TaskDefinition {
   readonly cronJobName: string;
   readonly usesBackupVolume: boolean;
   /** CLI flags after the task name (the contract with src/jobs). */
-  readonly flags: (config: DbMaintenanceConfig) => string[];
+  readonly flags: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
 }
 
 const TASKS: readonly TaskDefinition[] = [
@@ -172,10 +183,10 @@ const TASKS: readonly TaskDefinition[] = [
     id: 'ReplicationLag',
     cronJobName: 'db-replication-lag',
     usesBackupVolume: false,
-    flags: (c) => [
+    flags: (c, d) => [
       '--max-lag-bytes', String(c.tasks.replicationLag.maxLagBytes),
       '--max-lag-seconds', String(c.tasks.replicationLag.maxLagSeconds),
-      '--expected-standbys', String(c.tasks.replicationLag.expectedStandbys),
+      '--expected-standbys', String(d.expectedStandbys),
     ],
   },
   {
@@ -213,6 +224,9 @@ export class DbMaintenance extends Construct {
   public readonly dnsNamespace: string;
   public readonly dnsPodLabels: Record<string, string>;
   public readonly identity: RestrictedIdentity;
+  public readonly postgresReplicas: number;
+  /** Standbys replication-lag expects: the config's value, else postgresReplicas − 1. */
+  public readonly expectedStandbys: number;
 
   constructor(scope: Construct, id: string, props: DbMaintenanceProps) {
     super(scope, id);
@@ -223,6 +237,11 @@ export class DbMaintenance extends Construct {
     this.dnsNamespace = props.dnsNamespace ?? 'kube-system';
     this.dnsPodLabels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
+    this.postgresReplicas = props.postgresReplicas ?? 1;
+    if (!Number.isInteger(this.postgresReplicas) || this.postgresReplicas < 1) {
+      throw new Error(`'postgresReplicas' (${this.postgresReplicas}) must be an integer of at least 1 (the primary)`);
+    }
+    this.expectedStandbys = config.tasks.replicationLag.expectedStandbys ?? this.postgresReplicas - 1;
     if (Object.keys(this.postgresPodLabels).length === 0) {
       throw new Error("'postgresPodLabels' ({}) must not be empty: an empty selector would let the jobs reach every pod in the namespace");
     }
@@ -276,7 +295,7 @@ export class DbMaintenance extends Construct {
           name: CONTAINER_NAME,
           image: config.image,
           command: ['aiaas-job'],
-          args: [definition.task, ...definition.flags(config)],
+          args: [definition.task, ...definition.flags(config, { expectedStandbys: this.expectedStandbys })],
           envVariables: {
             PGHOST: kplus.EnvValue.fromValue(config.database.host),
             PGPORT: kplus.EnvValue.fromValue(String(config.database.port)),
