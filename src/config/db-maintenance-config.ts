@@ -86,6 +86,8 @@ const tasksSchema = z
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
         limit: positiveInt.default(10),
+        /** Mean execution time in ms above which a reported statement is a finding. */
+        minMeanMs: positiveInt.default(1000),
       })
       .strict()
       .default({}),

@@ -126,7 +126,7 @@ const TASKS: readonly TaskDefinition[] = [
     id: 'SlowQueries',
     cronJobName: 'db-slow-queries',
     usesBackupVolume: false,
-    flags: (c) => ['--limit', String(c.tasks.slowQueries.limit)],
+    flags: (c) => ['--limit', String(c.tasks.slowQueries.limit), '--min-mean-ms', String(c.tasks.slowQueries.minMeanMs)],
   },
   {
     task: DbTask.TABLE_SIZES,

@@ -25,10 +25,12 @@ export const DEFAULTS = {
   shutdownGraceMs: 20000,
   maxConnectionRatio: 0.8,
   slowQueriesLimit: 10,
+  minMeanMs: 1000,
   tableSizesLimit: 20,
   schema: 'public',
   maxDeadRatio: 0.2,
   minDeadTuples: 1000,
+  tableSizesLockTimeoutMs: 2000,
   parallel: 2,
   lockTimeoutMs: 5000,
   statementTimeoutMs: 3600000,
@@ -62,12 +64,13 @@ export interface CommonConfig {
 }
 
 export interface DbHealthOptions { readonly maxConnectionRatio: number }
-export interface SlowQueriesOptions { readonly limit: number }
+export interface SlowQueriesOptions { readonly limit: number; readonly minMeanMs: number }
 export interface TableSizesOptions {
   readonly limit: number;
   readonly schema: string;
   readonly maxDeadRatio: number;
   readonly minDeadTuples: number;
+  readonly lockTimeoutMs: number;
 }
 export interface VacuumOptions {
   readonly parallel: number;
@@ -223,7 +226,9 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
       'DB_HEALTH_MAX_CONNECTION_RATIO', parseRatio, DEFAULTS.maxConnectionRatio));
 
   sub('slow-queries', 'top statements by mean execution time from pg_stat_statements')
-    .addOption(opt('--limit <n>', 'number of statements to report', 'SLOW_QUERIES_LIMIT', parsePositiveInt, DEFAULTS.slowQueriesLimit));
+    .addOption(opt('--limit <n>', 'number of statements to report', 'SLOW_QUERIES_LIMIT', parsePositiveInt, DEFAULTS.slowQueriesLimit))
+    .addOption(opt('--min-mean-ms <ms>', 'finding for a reported statement whose mean execution time is above this',
+      'SLOW_QUERIES_MIN_MEAN_MS', parsePositiveInt, DEFAULTS.minMeanMs));
 
   sub('table-sizes', 'largest relations by total size, with dead-tuple ratios')
     .addOption(opt('--limit <n>', 'number of relations to report', 'TABLE_SIZES_LIMIT', parsePositiveInt, DEFAULTS.tableSizesLimit))
@@ -231,7 +236,9 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
     .addOption(opt('--max-dead-ratio <ratio>', 'finding when dead / (live + dead) tuples is above this',
       'TABLE_SIZES_MAX_DEAD_RATIO', parseRatio, DEFAULTS.maxDeadRatio))
     .addOption(opt('--min-dead-tuples <n>', 'ignore the dead ratio of tables with fewer dead tuples than this',
-      'TABLE_SIZES_MIN_DEAD_TUPLES', parseNonNegativeInt, DEFAULTS.minDeadTuples));
+      'TABLE_SIZES_MIN_DEAD_TUPLES', parseNonNegativeInt, DEFAULTS.minDeadTuples))
+    .addOption(opt('--lock-timeout-ms <ms>', 'lock_timeout per relation; a relation still locked after it is skipped and named',
+      'TABLE_SIZES_LOCK_TIMEOUT_MS', parsePositiveInt, DEFAULTS.tableSizesLockTimeoutMs));
 
   sub('vacuum-analyze', 'VACUUM (ANALYZE) table by table; a locked table is skipped, not fatal')
     .addOption(opt('--parallel <n>', 'tables vacuumed at the same time', 'VACUUM_PARALLEL', parsePositiveInt, DEFAULTS.parallel))

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DatabaseError, Pool, PoolClient, PoolConfig } from 'pg';
 import type { ConnectionConfig } from './config';
 import type { Logger } from './logger';
+import { markOwnStatements } from './own-statements';
 
 function sslOf(mode: string | undefined): PoolConfig['ssl'] {
   switch (mode) {
@@ -40,6 +41,7 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
   });
   // an idle client losing its connection must not crash the process
   pool.on('error', (err) => log.warn({ err }, 'idle database client error'));
+  pool.on('connect', markOwnStatements);
   return pool;
 }
 
