@@ -24,8 +24,8 @@ interface Acted {
   error?: string;
 }
 
-export async function longTransactions(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as LongTxOptions;
+export async function longTransactions(ctx: TaskContext<'long-transactions'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     await requireRoles(client, 'long-transactions', ['pg_read_all_stats']);
     const { rows } = await client.query(
@@ -88,7 +88,7 @@ export async function longTransactions(ctx: TaskContext): Promise<TaskResult> {
 }
 
 /** Signal each transaction (still the same one: pid and xact_start), then look again. */
-async function act(ctx: TaskContext, opts: LongTxOptions, client: PoolClient, rows: any[]): Promise<Map<number, Acted>> {
+async function act(ctx: TaskContext<'long-transactions'>, opts: LongTxOptions, client: PoolClient, rows: any[]): Promise<Map<number, Acted>> {
   const fn = opts.action === 'cancel' ? 'pg_cancel_backend' : 'pg_terminate_backend';
   const acted = new Map<number, Acted>();
   for (const r of rows) {

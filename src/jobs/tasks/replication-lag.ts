@@ -11,8 +11,8 @@ import { withClient } from '../db';
 import { requireRoles } from '../privileges';
 import type { Finding, TaskResult } from '../report';
 
-export async function replicationLag(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as ReplicationOptions;
+export async function replicationLag(ctx: TaskContext<'replication-lag'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     // pg_stat_replication and pg_stat_wal_receiver show only pids to other roles
     await requireRoles(client, 'replication-lag', ['pg_read_all_stats']);
@@ -22,7 +22,7 @@ export async function replicationLag(ctx: TaskContext): Promise<TaskResult> {
 }
 
 
-async function onPrimary(ctx: TaskContext, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
+async function onPrimary(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
   const { rows: senders } = await client.query(
     `SELECT r.pid, r.application_name, r.client_addr::text AS client_addr, r.state, r.sync_state,
             r.sent_lsn::text, r.write_lsn::text, r.flush_lsn::text, r.replay_lsn::text,
@@ -96,7 +96,7 @@ async function onPrimary(ctx: TaskContext, opts: ReplicationOptions, client: Poo
   return { findings, data: { role: 'primary', streaming, expectedStandbys: opts.expectedStandbys, standbys, otherWalSenders } };
 }
 
-async function onStandby(ctx: TaskContext, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
+async function onStandby(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
   const { rows: [r] } = await client.query(
     `SELECT pg_last_wal_receive_lsn()::text AS receive_lsn, pg_last_wal_replay_lsn()::text AS replay_lsn,
             coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0) AS replay_lag_bytes,

@@ -3,7 +3,6 @@
 // the column is detected, not assumed. The job's own statements (marked with
 // OWN_STATEMENT_MARK) are left out: its VACUUMs and counts are not the application's.
 import { DatabaseError } from 'pg';
-import type { SlowQueriesOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import { OWN_STATEMENT_MARK } from '../own-statements';
@@ -11,8 +10,8 @@ import { requireRoles } from '../privileges';
 import { redact } from '../redact';
 import type { Finding, TaskResult } from '../report';
 
-export async function slowQueries(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as SlowQueriesOptions;
+export async function slowQueries(ctx: TaskContext<'slow-queries'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     // other roles' statements show as <insufficient privilege>; shared_preload_libraries is hidden
     await requireRoles(client, 'slow-queries', ['pg_read_all_stats', 'pg_read_all_settings']);

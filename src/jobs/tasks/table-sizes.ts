@@ -4,7 +4,6 @@
 // A partitioned table is the sum of its partitions. Dead-tuple ratios are only given
 // where the counters describe the table (see deadRatioOf).
 import { DatabaseError } from 'pg';
-import type { TableSizesOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
@@ -23,8 +22,8 @@ interface Listed {
   last_autoanalyze: Date | null;
 }
 
-export async function tableSizes(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as TableSizesOptions;
+export async function tableSizes(ctx: TaskContext<'table-sizes'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows: [s] } = await client.query(
       `SELECT current_database() AS db, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,

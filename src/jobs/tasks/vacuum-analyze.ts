@@ -35,8 +35,8 @@ interface Plan {
   readonly connectionSummary: string;
 }
 
-export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as VacuumOptions;
+export async function vacuumAnalyze(ctx: TaskContext<'vacuum-analyze'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const plan = await withClient(ctx.pool, (client) => planRun(client, opts));
 
   // Never more sessions than tables, nor more than half the connections still free to
@@ -150,7 +150,7 @@ async function planRun(client: PoolClient, opts: VacuumOptions): Promise<Plan> {
 }
 
 /** `workers` sessions pull from one queue; a lost session stops the others. */
-async function runQueue(ctx: TaskContext, opts: VacuumOptions, queue: Item[], workers: number, results: TableResult[]): Promise<void> {
+async function runQueue(ctx: TaskContext<'vacuum-analyze'>, opts: VacuumOptions, queue: Item[], workers: number, results: TableResult[]): Promise<void> {
   if (queue.length === 0) return;
   let stopped = false;
   let connected = 0;
@@ -191,7 +191,7 @@ async function runQueue(ctx: TaskContext, opts: VacuumOptions, queue: Item[], wo
 }
 
 /** One table's VACUUM and/or ANALYZE: a lock or statement timeout is a result, not an error. */
-async function processTable(client: PoolClient, schema: string, opts: VacuumOptions, item: Item, ctx: TaskContext): Promise<TableResult> {
+async function processTable(client: PoolClient, schema: string, opts: VacuumOptions, item: Item, ctx: TaskContext<'vacuum-analyze'>): Promise<TableResult> {
   const label = `${opts.schema}.${item.name}`;
   const { operation } = item;
   const started = process.hrtime.bigint();
