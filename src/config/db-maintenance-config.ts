@@ -122,6 +122,8 @@ const tasksSchema = z
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
         limit: O.int(SLOW_QUERIES.limit),
+        /** Mean execution time in ms above which a reported statement is a finding. */
+        minMeanMs: O.int(SLOW_QUERIES.minMeanMs),
       })
       .strict()
       .default({}),
@@ -137,6 +139,8 @@ const tasksSchema = z
         maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
         /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
         minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
+        /** lock_timeout in ms for sizing each relation; one still locked after it is skipped and named. */
+        lockTimeoutMs: O.int(TABLE_SIZES.lockTimeoutMs),
       })
       .strict()
       .default({}),
@@ -189,8 +193,11 @@ const tasksSchema = z
         maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
         maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
-        /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: O.int(REPLICATION.expectedStandbys),
+        /**
+         * Streaming standbys that must be connected to the primary.
+         * @default - `postgres.replicas` − 1 (the postgres pods other than the primary): a single server expects none
+         */
+        expectedStandbys: O.derivedInt(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),

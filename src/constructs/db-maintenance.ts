@@ -73,6 +73,12 @@ export interface DbMaintenanceProps {
    */
   readonly dnsPodLabels?: Record<string, string>;
   /**
+   * Number of postgres pods (primary and streaming standbys): replication-lag expects
+   * this − 1 standbys unless `tasks.replicationLag.expectedStandbys` is set.
+   * @default 1
+   */
+  readonly postgresReplicas?: number;
+  /**
    * UID/GID the job pods run as.
    * @default - uid and gid 10001
    */
@@ -80,6 +86,11 @@ export interface DbMaintenanceProps {
 }
 
 type TaskKey = keyof DbMaintenanceConfig['tasks'];
+
+/** Task settings that come from the rest of the platform, not from `dbMaintenance`. */
+interface DerivedSettings {
+  readonly expectedStandbys: number;
+}
 
 interface TaskDefinition {
   /** Key under `config.tasks`. */
@@ -89,13 +100,13 @@ interface TaskDefinition {
   readonly cronJobName: string;
   readonly usesBackupVolume: boolean;
   /** `aiaas-job` arguments: the task and its flags, built from the contract. */
-  readonly args: (config: DbMaintenanceConfig) => string[];
+  readonly args: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
 }
 
 /** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
 function fromConfig<T extends TaskName>(task: T, key: TaskKey, id: string, cronJobName: string,
-  options: (config: DbMaintenanceConfig) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
-  return { key, id, cronJobName, usesBackupVolume, args: (config) => argsOf(task, options(config)) };
+  options: (config: DbMaintenanceConfig, derived: DerivedSettings) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
+  return { key, id, cronJobName, usesBackupVolume, args: (config, derived) => argsOf(task, options(config, derived)) };
 }
 
 const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
@@ -111,7 +122,7 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
     (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
   'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
-    (c) => pickOptions('replication-lag', c.tasks.replicationLag)),
+    (c, d) => ({ ...pickOptions('replication-lag', c.tasks.replicationLag), expectedStandbys: d.expectedStandbys })),
   // A backup older than the backup CronJob's own alert threshold is a finding too.
   'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
     (c) => ({
@@ -150,6 +161,9 @@ export class DbMaintenance extends Construct {
   public readonly dnsNamespace: string;
   public readonly dnsPodLabels: Record<string, string>;
   public readonly identity: RestrictedIdentity;
+  public readonly postgresReplicas: number;
+  /** Standbys replication-lag expects: the config's value, else postgresReplicas − 1. */
+  public readonly expectedStandbys: number;
 
   constructor(scope: Construct, id: string, props: DbMaintenanceProps) {
     super(scope, id);
@@ -160,6 +174,11 @@ export class DbMaintenance extends Construct {
     this.dnsNamespace = props.dnsNamespace ?? 'kube-system';
     this.dnsPodLabels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
+    this.postgresReplicas = props.postgresReplicas ?? 1;
+    if (!Number.isInteger(this.postgresReplicas) || this.postgresReplicas < 1) {
+      throw new Error(`'postgresReplicas' (${this.postgresReplicas}) must be an integer of at least 1 (the primary)`);
+    }
+    this.expectedStandbys = config.tasks.replicationLag.expectedStandbys ?? this.postgresReplicas - 1;
     if (Object.keys(this.postgresPodLabels).length === 0) {
       throw new Error("'postgresPodLabels' ({}) must not be empty: an empty selector would let the jobs reach every pod in the namespace");
     }
@@ -214,7 +233,7 @@ export class DbMaintenance extends Construct {
           name: CONTAINER_NAME,
           image: config.image,
           command: ['aiaas-job'],
-          args: definition.args(config),
+          args: definition.args(config, { expectedStandbys: this.expectedStandbys }),
           envVariables: {
             [GLOBAL_OPTIONS.host.env]: kplus.EnvValue.fromValue(config.database.host),
             [GLOBAL_OPTIONS.port.env]: kplus.EnvValue.fromValue(String(config.database.port)),
