@@ -11,6 +11,7 @@ import {
   pinnedImage,
   port,
 } from './validators';
+import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { monitoringConfigSchema } from './monitoring-config';
 
@@ -103,18 +104,60 @@ export const serviceConfigSchema = z
     exposedToIngress: z.boolean().default(false),
     /** Platform services and dependencies this service calls (NetworkPolicy egress). */
     egressTo: z.array(z.string()).default([]),
-    /** External CIDR blocks this service may call on 443. */
+    /** External CIDR blocks this service may call on 443 (narrow `0.0.0.0/0` to the APIs it calls). */
     externalEgressCidrs: z.array(cidr).default([]),
+    /**
+     * Blocks cut out of each external CIDR that contains them: private ranges, carrier-grade NAT,
+     * link-local (cloud metadata 169.254.169.254), IPv6 unique-local and link-local.
+     */
+    externalEgressExcept: z.array(cidr).default([...PRIVATE_RANGES]),
   })
   .strict();
+
+/** Egress of a dependency to a peer outside the platform: CIDR blocks, or pods by namespace and labels. */
+const dependencyEgressSchema = z
+  .object({
+    /** CIDR blocks reached (instead of namespace/podLabels). */
+    cidrs: z.array(cidr).min(1, 'expected at least one CIDR').optional(),
+    /** Namespace of the pods reached. */
+    namespace: dns1123Label.optional(),
+    /** Labels of the pods reached. */
+    podLabels: labels.optional(),
+    /** TCP ports reached. */
+    ports: z.array(port).min(1, 'expected at least one port'),
+  })
+  .strict()
+  .refine((e) => (e.cidrs !== undefined) !== (e.namespace !== undefined || e.podLabels !== undefined), {
+    message: 'expected either cidrs, or namespace and/or podLabels (not both, not neither)',
+  });
+
+/** Non-empty pod labels: an empty selector would select every pod of the namespace. */
+const selectorLabels = labels.refine((l) => Object.keys(l).length > 0, 'expected at least one label: an empty selector selects every pod');
+
+/** What a dependency needs for itself under the namespace's default deny. */
+const dependencyOwnFlows = {
+  /**
+   * Port of its metrics exporter, reachable from the Prometheus pods.
+   * @default - none
+   */
+  metricsPort: port.optional(),
+  /**
+   * Labels of its replicas: replicas and primary reach each other on `port`.
+   * @default - no replication
+   */
+  replicaPodLabels: selectorLabels.optional(),
+  /** Its own egress beyond DNS (e.g. WAL archive, Kafka). */
+  egress: z.array(dependencyEgressSchema).default([]),
+};
 
 const dependencySchema = (defaults: { podLabels: Record<string, string>; port: number }) =>
   z
     .object({
       /** Labels of the dependency's pods (NetworkPolicy peer). */
-      podLabels: labels.default(defaults.podLabels),
+      podLabels: selectorLabels.default(defaults.podLabels),
       /** Port the dependency listens on. */
       port: port.default(defaults.port),
+      ...dependencyOwnFlows,
     })
     .strict()
     .default({});
@@ -130,7 +173,8 @@ const referenceService = (name: string, extra: Partial<z.input<typeof serviceCon
 export const REFERENCE_SERVICES: z.input<typeof serviceConfigSchema>[] = [
   referenceService('api-gateway', {
     exposedToIngress: true,
-    egressTo: ['orchestrator', 'schema-registry', 'feature-flags', 'postgres', 'redis'],
+    // No postgres: only the services holding database credentials reach it.
+    egressTo: ['orchestrator', 'schema-registry', 'feature-flags', 'redis'],
     secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
   }),
   referenceService('orchestrator', {
@@ -141,7 +185,8 @@ export const REFERENCE_SERVICES: z.input<typeof serviceConfigSchema>[] = [
     ],
   }),
   referenceService('tool-service', {
-    egressTo: ['postgres', 'redis'],
+    egressTo: ['redis'],
+    // The public internet only: externalEgressExcept cuts out private ranges and cloud metadata.
     externalEgressCidrs: ['0.0.0.0/0'],
     secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
   }),
@@ -193,7 +238,16 @@ export const platformConfigSchema = z
         /** Number of postgres pods, for the database operator's exec Role. */
         replicas: z.number().int().min(1).default(1),
         /** Labels of the postgres pods (NetworkPolicy peer). Host, port and database are in `dbMaintenance.database`. */
-        podLabels: labels.default({ app: 'postgres' }),
+        podLabels: selectorLabels.default({ app: 'postgres' }),
+        /** postgres_exporter's port in the postgres pods (a sidecar), scraped by Prometheus. */
+        exporterPort: port.default(9187),
+        /**
+         * Labels of the streaming standbys, which connect to the primary on the database port.
+         * @default - the postgres podLabels (standbys in the same StatefulSet)
+         */
+        replicaPodLabels: selectorLabels.optional(),
+        /** Egress of the postgres pods beyond DNS and replication (e.g. a WAL archive). */
+        egress: z.array(dependencyEgressSchema).default([]),
       })
       .strict()
       .default({}),
@@ -211,6 +265,8 @@ export const platformConfigSchema = z
         ingressPodLabels: labels.default({ 'app.kubernetes.io/name': 'ingress-nginx' }),
         /** Namespace Prometheus scrapes from. */
         monitoringNamespace: dns1123Label.default('monitoring'),
+        /** Labels of the Prometheus pods: only they reach metrics ports, not every pod of the monitoring namespace. */
+        prometheusPodLabels: selectorLabels.default({ ...DEFAULT_PROMETHEUS_POD_LABELS }),
         /** Namespace and labels of cluster DNS. */
         dnsNamespace: dns1123Label.default('kube-system'),
         dnsPodLabels: labels.default({ 'k8s-app': 'kube-dns' }),
@@ -243,6 +299,9 @@ export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];
 export type IdleColorPolicyName = (typeof IDLE_COLOR_POLICIES)[number];
 
+/** Logical name (a key of `secrets`) of the application's database credentials. */
+export const DATABASE_CREDENTIALS = 'databaseCredentials';
+
 /** The names a service's egress may use besides other platform services. */
 export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'feature-flags'] as const;
 
@@ -273,6 +332,15 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
         });
       }
     });
+    const holdsDatabaseCredentials = service.secretEnv.some((ref) => ref.secret === DATABASE_CREDENTIALS);
+    const postgresIndex = service.egressTo.indexOf('postgres');
+    if (postgresIndex >= 0 && !holdsDatabaseCredentials) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['services', index, 'egressTo', postgresIndex],
+        message: `'postgres' is reachable only by services holding the database credentials; expected a secretEnv from secret '${DATABASE_CREDENTIALS}' or no 'postgres' in egressTo`,
+      });
+    }
     service.secretEnv.forEach((ref, r) => {
       if (!(ref.secret in config.secrets)) {
         ctx.addIssue({

@@ -9,7 +9,7 @@ import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
 import { PlatformAlerts } from './platform-alerts';
 import { PlatformNamespace } from './platform-namespace';
-import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
+import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
@@ -103,11 +103,13 @@ export class PlatformChart extends Chart {
         exposedToIngress: s.exposedToIngress,
         egressTo: s.egressTo,
         externalEgressCidrs: s.externalEgressCidrs,
+        externalEgressExcept: s.externalEgressExcept,
       })),
       dependencies: dependencyPeers(config),
       dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
+      prometheusPodLabels: config.network.prometheusPodLabels,
       dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     });
 
@@ -170,9 +172,17 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
   }
 }
 
-function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
+function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
+  const { postgres } = config;
   return [
-    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.dbMaintenance.database.port },
+    {
+      name: 'postgres',
+      podLabels: postgres.podLabels,
+      port: config.dbMaintenance.database.port,
+      metricsPort: postgres.exporterPort,
+      replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
+      egress: postgres.egress,
+    },
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },
