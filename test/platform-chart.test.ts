@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { BlueGreenService, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
-import { diffObjects, find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
+import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
 const reference = synthPlatformObjects();
@@ -140,7 +140,7 @@ describe('PlatformChart (reference platform)', () => {
         ports: [{ protocol: 'TCP', port: 443 }],
       });
       // Narrowed in config: excepts outside the block are not written (the API server rejects them).
-      const narrowed = synthPlatformObjects({ services: [{ name: 'tool-service', externalEgressCidrs: ['203.0.113.0/24', '::/0'] }] });
+      const narrowed = synthPlatformObjects(servicePatch({ name: 'tool-service', externalEgressCidrs: ['203.0.113.0/24', '::/0'] }));
       expect(find(narrowed, 'NetworkPolicy', 'tool-service').spec.egress.find((e: any) => e.to[0].ipBlock).to).toEqual([
         { ipBlock: { cidr: '203.0.113.0/24' } },
         { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
@@ -164,7 +164,7 @@ describe('PlatformChart (reference platform)', () => {
     });
 
     test('issue 10.5: fails if a service without database credentials is given egress to postgres', () => {
-      expect(() => synthPlatformObjects({ services: [{ name: 'tool-service', egressTo: ['postgres'] }] })).toThrow(
+      expect(() => synthPlatformObjects(servicePatch({ name: 'tool-service', egressTo: ['postgres'] }))).toThrow(
         /services\[tool-service\]\.egressTo\.0: 'postgres' is reachable only by services holding the database credentials/,
       );
     });
