@@ -19,7 +19,7 @@ describe('dbMaintenanceConfigSchema', () => {
     expect(config.image).toEqual('ghcr.io/aiaas/aiaas-job:0.1.0');
     expect(config.timeZone).toEqual('Etc/UTC');
     expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'prefer' });
-    expect(config.credentialsSecret).toEqual({ name: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(config.credentialsSecret).toEqual({ name: 'aiaas-job-db-credentials', usernameKey: 'username', passwordKey: 'password' });
     expect(config.backupVolume).toEqual({ size: '20Gi' });
     expect(config.pushgateway).toEqual({
       url: 'http://prometheus-pushgateway.monitoring.svc:9091',

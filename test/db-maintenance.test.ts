@@ -134,8 +134,8 @@ describe('DbMaintenance', () => {
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
         { name: 'PGSSLMODE', value: 'prefer' },
-        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
-        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
       ]);
     }

@@ -66,7 +66,7 @@ describe('PlatformChart (reference platform)', () => {
     expect(ofKind(reference, 'Secret')).toEqual([]);
     const env = podSpecs(reference).flatMap((p) => p.containers.flatMap((c: any) => c.env ?? []));
     const secretRefs = env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.name);
-    expect(new Set(secretRefs)).toEqual(new Set(['api-keys', 'postgres-credentials']));
+    expect(new Set(secretRefs)).toEqual(new Set(['api-keys', 'postgres-credentials', 'aiaas-job-db-credentials']));
   });
 
   test('rotating a secret is a new name in the config and rolls only the pods using it', () => {

@@ -312,16 +312,36 @@ export const dbMaintenanceConfigSchema = z
         port: port.default(5432),
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
-        /** libpq sslmode. */
+        /**
+         * libpq sslmode. `verify-ca`/`verify-full` need `caSecret`. The default stays `prefer`
+         * because the existing server may not serve TLS (README "Security defaults").
+         */
         sslmode: oneOf(SSL_MODES).default('prefer'),
+        /**
+         * Secret holding the CA certificate that signed the server's certificate, mounted
+         * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).
+         * @default - none
+         */
+        caSecret: z
+          .object({
+            /** Secret name. */
+            name: dns1123Label,
+            /** Key holding the PEM certificate(s). */
+            key: secretKey.default('ca.crt'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
-    /** Existing Secret with the database credentials, referenced by name (PGUSER, PGPASSWORD); never created here. */
+    /**
+     * Existing Secret with the jobs' own database credentials (their own role, not the
+     * application's), referenced by name (PGUSER, PGPASSWORD); never created here.
+     */
     credentialsSecret: z
       .object({
-        /** Secret name. Rotation: point at a new Secret. */
-        name: dns1123Label.default('postgres-credentials'),
+        /** Secret name: the one place it is named (every CronJob follows it). Rotation: point at a new Secret. */
+        name: dns1123Label.default('aiaas-job-db-credentials'),
         /** Key holding the user name. */
         usernameKey: secretKey.default('username'),
         /** Key holding the password. */
@@ -400,6 +420,14 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const { sslmode, caSecret } = config.database;
+    if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && caSecret === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['database', 'caSecret'],
+        message: `required when sslmode is '${sslmode}': expected { name: <Secret with the CA certificate>, key: ca.crt }`,
+      });
+    }
     if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

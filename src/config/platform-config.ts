@@ -321,6 +321,15 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     }
     seen.add(service.name);
   });
+  // The jobs have their own role and Secret: sharing the application's would over-privilege it (restore-verify creates databases).
+  const applicationSecret = config.secrets[DATABASE_CREDENTIALS];
+  if (applicationSecret !== undefined && config.dbMaintenance.credentialsSecret.name === applicationSecret) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['dbMaintenance', 'credentialsSecret', 'name'],
+      message: `'${applicationSecret}' is also secrets.${DATABASE_CREDENTIALS} (the application's credentials); expected the jobs' own Secret and database role (README "Security defaults")`,
+    });
+  }
   const known = new Set<string>([...config.services.map((s) => s.name), ...DEPENDENCY_NAMES]);
   config.services.forEach((service, index) => {
     service.egressTo.forEach((target, t) => {
