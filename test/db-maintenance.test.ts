@@ -166,7 +166,7 @@ describe('DbMaintenance', () => {
       expect(pod.hostNetwork).toBe(false);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(c.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
-        expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+        expect(c.resources).toEqual({ requests: { 'cpu': '50m', 'memory': '128Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
       }
     }
   });

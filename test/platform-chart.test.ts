@@ -238,7 +238,7 @@ describe('PlatformChart (reference platform)', () => {
     const roles = [...ofKind(reference, 'Role'), ...ofKind(reference, 'ClusterRole')];
 
     test('no wildcard verbs, resources or API groups, and no access to Secrets', () => {
-      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall', 'config-backup']);
+      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall']);
       for (const role of roles) {
         for (const rule of role.rules) {
           expect([...rule.verbs, ...rule.resources, ...rule.apiGroups]).not.toContain('*');

@@ -245,8 +245,20 @@ const configBackupSchema = z
     schedule: cronSchedule.default('30 2 * * *'),
     /** Stops future runs without removing the CronJob. */
     suspend: z.boolean().default(false),
-    /** Image with `kubectl`, `bash` and coreutils, pinned. */
-    image: pinnedImage.default('bitnami/kubectl:1.28.15'),
+    /**
+     * Runs `kubectl get ... -o yaml` of the namespace to its own volume. Off by default: it needs
+     * a mounted token, an image you control and your API server's addresses (no safe defaults exist).
+     */
+    enabled: z.boolean().default(false),
+    /**
+     * Image with `kubectl`, `bash` and coreutils, pinned by digest (it runs with an API token,
+     * so a re-pushed tag must not change what runs). Required when enabled; no default.
+     * @default - none
+     */
+    image: z
+      .string()
+      .regex(/^[^@\s]+@sha256:[0-9a-f]{64}$/, 'expected an image pinned by digest like registry.example.com/kubectl@sha256:<64 hex digits>: it runs with an API token')
+      .optional(),
     /** Resources written to the backup, by plural name. Secrets are refused. */
     resourceTypes: z
       .array(backupResourceType)
@@ -285,17 +297,41 @@ const configBackupSchema = z
     apiServer: z
       .object({
         /**
-         * CIDRs of the API server endpoints (control-plane addresses, after the
-         * `kubernetes` Service's DNAT). Narrow this to your control plane.
+         * Addresses of the API server endpoints (`kubectl get endpoints kubernetes -n default`:
+         * the control-plane addresses after the `kubernetes` Service's DNAT), as /32 or small CIDRs.
+         * Required when enabled; no default, and never the whole internet.
+         * @default - none
          */
-        cidrs: z.array(cidr).min(1, 'expected at least one CIDR').default(['0.0.0.0/0']),
+        cidrs: z
+          .array(cidr.refine((c) => !/\/0$/.test(c), 'expected the API server address(es), not a catch-all block'))
+          .min(1, 'expected at least one CIDR')
+          .optional(),
         /** Ports of the API server: 443 (Service) and 6443 (endpoints). */
         ports: z.array(port).min(1, 'expected at least one port').default([443, 6443]),
       })
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((backup, ctx) => {
+    if (!backup.enabled) {
+      return;
+    }
+    if (backup.image === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['image'],
+        message: 'required when configBackup is enabled: an image with kubectl and bash, pinned by digest (registry/kubectl@sha256:<64 hex digits>)',
+      });
+    }
+    if (backup.apiServer.cidrs === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['apiServer', 'cidrs'],
+        message: "required when configBackup is enabled: the API server's addresses (kubectl get endpoints kubernetes -n default), e.g. ['10.0.0.10/32']",
+      });
+    }
+  });
 
 export const dbMaintenanceConfigSchema = z
   .object({

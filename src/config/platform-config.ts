@@ -12,6 +12,7 @@ import {
   port,
 } from './validators';
 import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
+import { disruptionBudgetProblem } from '../constructs/_workload-policy';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { monitoringConfigSchema } from './monitoring-config';
 
@@ -19,6 +20,8 @@ export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
 
 export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
+
+const gibibytes = z.string().regex(/^[1-9]\d*Gi$/, "expected whole gibibytes like '1Gi' (cdk8s-plus writes ephemeral storage in Gi)");
 
 const resourcesSchema = z
   .object({
@@ -30,6 +33,10 @@ const resourcesSchema = z
     memoryRequest: memoryQuantity.default('256Mi'),
     /** Memory limit (the memory alert fires at 85 % of it). */
     memoryLimit: memoryQuantity.default('512Mi'),
+    /** Ephemeral storage request (logs, the /tmp emptyDir), in whole Gi. */
+    ephemeralStorageRequest: gibibytes.default('1Gi'),
+    /** Ephemeral storage limit, in whole Gi: a pod writing more is evicted instead of filling the node's disk. */
+    ephemeralStorageLimit: gibibytes.default('2Gi'),
   })
   .strict();
 
@@ -86,8 +93,15 @@ export const serviceConfigSchema = z
       .default('keep'),
     /** Container port serving HTTP, health and /metrics. */
     port: port.default(8000),
-    /** Health endpoint used by probes and the smoke test. */
+    /** Health endpoint of the readiness probe and the smoke test (may check dependencies). */
     healthPath: z.string().startsWith('/', "expected a path starting with '/'").default('/health'),
+    /**
+     * Process-only liveness endpoint (must not check dependencies).
+     * @default - a TCP check of the port
+     */
+    livenessPath: z.string().startsWith('/', "expected a path starting with '/'").optional(),
+    /** Spreading over nodes: 'required' (never two pods of a colour on one node, from 2 replicas on) or 'preferred'. */
+    nodeSpread: z.enum(['required', 'preferred'], { errorMap: () => ({ message: "expected 'required' or 'preferred'" }) }).default('required'),
     /** Pods per colour (ignored for a colour under autoscaling). */
     replicas: nonNegativeInt.default(2),
     resources: resourcesSchema.default({}),
@@ -112,7 +126,21 @@ export const serviceConfigSchema = z
      */
     externalEgressExcept: z.array(cidr).default([...PRIVATE_RANGES]),
   })
-  .strict();
+  .strict()
+  .superRefine((service, ctx) => {
+    const running = service.autoscaling?.minReplicas ?? service.replicas;
+    const problem = disruptionBudgetProblem(service.minAvailable, running, service.autoscaling ? 'autoscaling.minReplicas' : 'replicas');
+    if (problem) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minAvailable'], message: problem });
+    }
+    if (service.livenessPath !== undefined && service.livenessPath === service.healthPath) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['livenessPath'],
+        message: 'expected a path other than healthPath: a liveness probe that checks dependencies restarts every pod in an outage',
+      });
+    }
+  });
 
 /** Egress of a dependency to a peer outside the platform: CIDR blocks, or pods by namespace and labels. */
 const dependencyEgressSchema = z
@@ -288,6 +316,14 @@ export const platformConfigSchema = z
     monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
+    /** Supply-chain rules for every image of the platform. */
+    imagePolicy: z
+      .object({
+        /** Refuse images pinned by tag only: every image must carry an `@sha256:` digest. */
+        requireDigests: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     /** Image of the smoke-test Jobs (needs curl). */
     smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
   })
@@ -321,6 +357,25 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     }
     seen.add(service.name);
   });
+  if (config.imagePolicy.requireDigests) {
+    const images: [(string | number)[], string | undefined][] = [
+      ...config.services.flatMap((service, index) =>
+        COLORS.map((color): [(string | number)[], string] => [['services', index, 'images', color], service.images[color]]),
+      ),
+      [['smokeTestImage'], config.smokeTestImage],
+      [['dbMaintenance', 'image'], config.dbMaintenance.image],
+      [['dbMaintenance', 'configBackup', 'image'], config.dbMaintenance.configBackup.image],
+    ];
+    for (const [path, image] of images) {
+      if (image !== undefined && !image.includes('@sha256:')) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path,
+          message: `imagePolicy.requireDigests is on: expected an image pinned by digest like registry/app@sha256:<64 hex digits> (got '${image}')`,
+        });
+      }
+    }
+  }
   // The jobs have their own role and Secret: sharing the application's would over-privilege it (restore-verify creates databases).
   const applicationSecret = config.secrets[DATABASE_CREDENTIALS];
   if (applicationSecret !== undefined && config.dbMaintenance.credentialsSecret.name === applicationSecret) {

@@ -8,6 +8,7 @@ import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { retain } from './_retained';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 
 /** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
@@ -221,7 +222,9 @@ export class DbMaintenance extends Construct {
           resources: {
             cpu: { request: cpu(config.resources.cpuRequest), limit: cpu(config.resources.cpuLimit) },
             memory: { request: memory(config.resources.memoryRequest), limit: memory(config.resources.memoryLimit) },
+            ephemeralStorage: { request: memory(EPHEMERAL_STORAGE.job.request), limit: memory(EPHEMERAL_STORAGE.job.limit) },
           },
+          imagePullPolicy: imagePullPolicyOf(config.image) as kplus.ImagePullPolicy,
         },
       ],
     });

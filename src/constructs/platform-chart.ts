@@ -2,7 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
-import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { BlueGreenService, Color, IdleColorPolicy, NodeSpread } from './blue-green-service';
 import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
@@ -53,6 +53,8 @@ export class PlatformChart extends Chart {
         replicas: service.replicas,
         port: service.port,
         healthPath: service.healthPath,
+        livenessPath: service.livenessPath,
+        nodeSpread: service.nodeSpread as NodeSpread,
         resources: service.resources,
         rollout: service.rollout,
         minAvailable: service.minAvailable,
@@ -74,13 +76,15 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
-    const configBackup = new ConfigBackup(this, 'ConfigBackup', {
-      config: config.dbMaintenance,
-      dnsNamespace: config.network.dnsNamespace,
-      dnsPodLabels: config.network.dnsPodLabels,
-      identity: config.podSecurity,
-    });
-    this.scheduledJobs.push(configBackup.cronJob);
+    if (config.dbMaintenance.configBackup.enabled) {
+      const configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        config: config.dbMaintenance,
+        dnsNamespace: config.network.dnsNamespace,
+        dnsPodLabels: config.network.dnsPodLabels,
+        identity: config.podSecurity,
+      });
+      this.scheduledJobs.push(configBackup.cronJob);
+    }
 
     const monitoring = new Construct(this, 'Monitoring');
     new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
