@@ -252,17 +252,16 @@ describe('PlatformChart (reference platform)', () => {
       const resources = oncall.rules.flatMap((r: any) => r.resources);
       expect(resources).toEqual(expect.arrayContaining(['pods', 'pods/log', 'events', 'deployments', 'services', 'endpoints', 'networkpolicies', 'persistentvolumeclaims']));
       expect(oncall.rules.find((r: any) => r.apiGroups.includes('metrics.k8s.io')).resources).toEqual(['pods']);
-      expect(oncall.rules.every((r: any) => r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)))).toBe(true);
+      // Read-only, except `kubectl argo rollouts abort` through the status subresource.
+      const writes = oncall.rules.filter((r: any) => !r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)));
+      expect(writes).toEqual([{ apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] }]);
       const cluster = ofKind(reference, 'ClusterRole')[0];
       expect(cluster.metadata.namespace).toBeUndefined();
       expect(cluster.rules[0].resources).toEqual(['nodes', 'persistentvolumes']);
       expect(find(reference, 'RoleBinding', 'aiaas-oncall').subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'aiaas-oncall' }]);
     });
 
-    test('deployer can restart, scale and switch; database operator execs only into named postgres pods', () => {
-      const deployer = find(reference, 'Role', 'aiaas-deployer').rules;
-      expect(deployer).toContainEqual({ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] });
-      expect(deployer.find((r: any) => r.resources.includes('services')).verbs).toContain('patch');
+    test('database operator execs only into named postgres pods', () => {
       const operator = find(reference, 'Role', 'aiaas-database-operator').rules;
       expect(operator).toContainEqual({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'], resourceNames: ['postgres-0'] });
       const twoPods = find(synthPlatformObjects({ postgres: { replicas: 2 } }), 'Role', 'aiaas-database-operator');

@@ -185,3 +185,49 @@ describe('issue 10.14: ephemeral storage and the default ServiceAccount', () => 
     expect(find(reference, 'ServiceAccount', 'default')).toMatchObject({ metadata: { namespace: 'aiaas' }, automountServiceAccountToken: false });
   });
 });
+
+describe('issue 10.1: the deployer watches a GitOps promotion, it cannot run workloads', () => {
+  const deployer = find(reference, 'Role', 'aiaas-deployer').rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  const oncall = find(reference, 'Role', 'aiaas-oncall').rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  const can = (rules: typeof deployer, group: string, resource: string, verb: string) =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+
+  test.each([
+    ['batch', 'jobs', 'create'],
+    ['', 'pods', 'create'],
+    ['apps', 'deployments', 'patch'],
+    ['apps', 'deployments', 'update'],
+    ['apps', 'deployments/scale', 'patch'],
+    ['', 'services', 'patch'],
+    ['', 'services', 'update'],
+    ['', 'secrets', 'get'],
+  ])('no %s/%s %s', (group, resource, verb) => {
+    expect(can(deployer, group, resource, verb)).toBe(false);
+    expect(can(oncall, group, resource, verb)).toBe(false);
+  });
+
+  test('reads what `kubectl rollout status`, `kubectl wait job` and logs need', () => {
+    for (const [group, resource] of [['apps', 'deployments'], ['apps', 'replicasets'], ['', 'pods'], ['', 'pods/log'], ['batch', 'jobs'], ['', 'events']]) {
+      expect(can(deployer, group, resource, 'watch') || resource === 'pods/log').toBe(true);
+      expect(can(deployer, group, resource, 'get')).toBe(true);
+    }
+  });
+
+  test('exactly the verbs of `kubectl argo rollouts status|promote|abort|undo` on argoproj.io', () => {
+    const argo = (rules: typeof deployer) => rules.filter((r) => r.apiGroups.includes('argoproj.io'));
+    expect(argo(deployer)).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] }, // promote, abort
+      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['patch'] }, // undo
+    ]);
+    // On-call: status and abort (the brake), not undo or promote's spec patch.
+    expect(argo(oncall)).toEqual(argo(deployer).slice(0, 2));
+  });
+
+  test('every synthesized Role validates and binds only groups', () => {
+    validateAll(ofKind(reference, 'Role'));
+    for (const binding of ofKind(reference, 'RoleBinding').filter((b) => b.metadata.name.startsWith('aiaas-'))) {
+      expect(binding.subjects.every((s: any) => s.kind === 'Group')).toBe(true);
+    }
+  });
+});
