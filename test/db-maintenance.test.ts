@@ -141,8 +141,8 @@ describe('DbMaintenance', () => {
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
         { name: 'PGSSLMODE', value: 'require' },
-        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
-        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
       ]);
     }
@@ -173,7 +173,7 @@ describe('DbMaintenance', () => {
       expect(pod.hostNetwork).toBe(false);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(c.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
-        expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+        expect(c.resources).toEqual({ requests: { 'cpu': '50m', 'memory': '128Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
       }
     }
   });

@@ -8,6 +8,7 @@ import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { retain } from './_retained';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 
 /** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
@@ -15,6 +16,10 @@ export type DbTask = TaskName;
 
 /** Labels of every `aiaas-job` pod (NetworkPolicies select them). */
 export const AIAAS_JOB_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'aiaas-job' };
+
+/** Where the database CA certificate is mounted (PGSSLROOTCERT is `<path>/ca.crt`). */
+export const CA_MOUNT_PATH = '/etc/aiaas-job/postgres-ca';
+const CA_FILE = 'ca.crt';
 
 /** Where the backup volume is mounted. */
 export const BACKUP_MOUNT_PATH = '/backups';
@@ -243,17 +248,27 @@ export class DbMaintenance extends Construct {
             // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
             [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
+            ...(config.database.caSecret ? { PGSSLROOTCERT: kplus.EnvValue.fromValue(`${CA_MOUNT_PATH}/${CA_FILE}`) } : {}),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {
             cpu: { request: cpu(config.resources.cpuRequest), limit: cpu(config.resources.cpuLimit) },
             memory: { request: memory(config.resources.memoryRequest), limit: memory(config.resources.memoryLimit) },
+            ephemeralStorage: { request: memory(EPHEMERAL_STORAGE.job.request), limit: memory(EPHEMERAL_STORAGE.job.limit) },
           },
+          imagePullPolicy: imagePullPolicyOf(config.image) as kplus.ImagePullPolicy,
         },
       ],
     });
     const container = cronJob.containers[0];
     mountScratchTmp(cronJob, container);
+    const ca = config.database.caSecret;
+    if (ca) {
+      // Only the CA key, read-only: verify-full checks the server's certificate against it.
+      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.name);
+      const volume = kplus.Volume.fromSecret(cronJob, 'CaVolume', secret, { name: 'postgres-ca', items: { [ca.key]: { path: CA_FILE } } });
+      container.mount(CA_MOUNT_PATH, volume, { readOnly: true });
+    }
     if (definition.usesBackupVolume) {
       container.mount(BACKUP_MOUNT_PATH, kplus.Volume.fromPersistentVolumeClaim(cronJob, 'BackupVolume', this.backupVolume, { name: 'backups' }));
     }
