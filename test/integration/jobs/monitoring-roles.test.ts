@@ -54,6 +54,7 @@ describe('without pg_read_all_stats every monitoring task stops, naming the gran
       expect(res.report.errors[0]).toContain(`role "blind" lacks ${missing}`);
       expect(res.report.errors[0]).toContain('GRANT pg_monitor TO "blind"');
       expect(res.report.findings).toEqual([]);
+      expect(res.logs.some((l: any) => l.err?.stack)).toBe(false);
     } finally {
       await held.client.end();
     }
