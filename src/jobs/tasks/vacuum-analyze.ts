@@ -110,18 +110,18 @@ async function planRun(client: PoolClient, opts: VacuumOptions): Promise<Plan> {
       + `TO ${client.escapeIdentifier(s.user)}; (nothing was vacuumed)`);
   }
   // PostgreSQL 17 has the MAINTAIN privilege; before, the table owner, the database owner or a superuser
-  const permitted = s.version >= 170000
-    ? `has_table_privilege(c.oid, 'MAINTAIN')`
-    : `pg_has_role(current_user, c.relowner, 'USAGE')
-       OR (NOT c.relisshared AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))`;
+  const permitted = (rel: string): string => (s.version >= 170000
+    ? `has_table_privilege(${rel}.oid, 'MAINTAIN')`
+    : `(pg_has_role(current_user, ${rel}.relowner, 'USAGE') OR (NOT ${rel}.relisshared
+       AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')))`);
   // relpages, not pg_total_relation_size(): sizing a table would wait for its lock.
-  // covered: an ancestor in the schema is analyzed, which analyzes this partition too.
+  // covered: an ancestor in the schema that the role may analyze is analyzed, which analyzes this partition too.
   const { rows } = await client.query<{ relname: string; relkind: string; pages: string; covered: boolean; permitted: boolean; owner: string }>(
     `SELECT c.relname, c.relkind::text AS relkind, c.relpages AS pages, pg_get_userbyid(c.relowner) AS owner,
             c.relispartition AND EXISTS (
               SELECT 1 FROM pg_partition_ancestors(c.oid) a JOIN pg_class p ON p.oid = a.relid
-               WHERE a.relid <> c.oid AND p.relnamespace = c.relnamespace) AS covered,
-            ${permitted} AS permitted
+               WHERE a.relid <> c.oid AND p.relnamespace = c.relnamespace AND ${permitted('p')}) AS covered,
+            ${permitted('c')} AS permitted
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'
       ORDER BY c.relpages DESC, c.relname`, [opts.schema]);

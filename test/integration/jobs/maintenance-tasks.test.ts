@@ -31,6 +31,12 @@ beforeAll(async () => {
     CREATE TABLE perm.mine (id int);
     ALTER TABLE perm.theirs OWNER TO aiaas_ops;
     ALTER TABLE perm.mine OWNER TO maint;
+    CREATE SCHEMA perm2 AUTHORIZATION aiaas_ops;
+    GRANT USAGE ON SCHEMA perm2 TO maint;
+    CREATE TABLE perm2.pt (id int) PARTITION BY RANGE (id);
+    CREATE TABLE perm2.pt_1 PARTITION OF perm2.pt FOR VALUES FROM (0) TO (1000);
+    ALTER TABLE perm2.pt OWNER TO aiaas_ops;
+    ALTER TABLE perm2.pt_1 OWNER TO maint;
     CREATE TABLE public.small (id int);
     CREATE TABLE public.locked_one (id int);
     CREATE TABLE public.big (id int PRIMARY KEY, v int);
@@ -105,6 +111,15 @@ describe('vacuum-analyze', () => {
     expect(res.report.data.tables.map((t: any) => t.table)).toEqual(['perm.mine']);
     expect(res.report.data.notPermitted).toEqual(['perm.theirs']);
     expect(res.report.errors).toEqual([expect.stringMatching(/^perm\.theirs not vacuumed: role "maint" is neither its owner \("aiaas_ops"\), the owner of database "aiaas" nor a superuser/)]);
+  });
+});
+
+describe('vacuum-analyze as the owner of a partition only', () => {
+  test('the partition is analyzed itself: the parent, which would cover it, is not the role\'s', async () => {
+    const res = await runCli(['vacuum-analyze', '--schema', 'perm2'], pg.env(undefined, { PGUSER: 'maint', PGPASSWORD: PW }));
+    expectContract(res, PW, 2);
+    expect(res.report.data.tables).toEqual([expect.objectContaining({ table: 'perm2.pt_1', operation: 'VACUUM (ANALYZE)', result: 'vacuumed' })]);
+    expect(res.report.data.notPermitted).toEqual(['perm2.pt']);
   });
 });
 
