@@ -63,7 +63,7 @@ describe('DbMaintenance', () => {
   test.each([
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
     ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
-    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2']],
+    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
     ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [

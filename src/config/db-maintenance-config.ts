@@ -4,6 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
+import { ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -54,6 +55,39 @@ const tableName = z
     'expected a table name like users or public.users (letters, digits, "_", "$")',
   );
 
+/** `expected one of 'a', 'b', 'c'` for enum fields. */
+function oneOf<V extends string>(values: readonly [V, ...V[]]): z.ZodEnum<[V, ...V[]]> {
+  const message = `expected one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  return z.enum(values as [V, ...V[]], { errorMap: () => ({ message }) });
+}
+
+// Task options are the `aiaas-job` flags of the same name (src/jobs/contract.ts):
+// the same bounds and defaults as the CLI, so a config the CronJob passes on is one the CLI takes.
+const O = {
+  int: (spec: IntFlag & { readonly default: number }) => z
+    .number()
+    .int('expected a whole number')
+    .min(spec.min, `expected ${spec.min} or more`)
+    .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`)
+    .default(spec.default),
+  ratio: (spec: RatioFlag & { readonly default: number }) => ratio.default(spec.default),
+  name: (spec: NameFlag & { readonly default: string }) => sqlIdentifier.default(spec.default),
+  tables: (spec: TablesFlag & { readonly default: readonly string[] }) => z
+    .array(tableName)
+    .min(1, 'expected at least one table')
+    .default([...spec.default]),
+  choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
+    oneOf(spec.choices).default(spec.default),
+};
+const DB_HEALTH = TASK_SPECS['db-health'].options;
+const SLOW_QUERIES = TASK_SPECS['slow-queries'].options;
+const TABLE_SIZES = TASK_SPECS['table-sizes'].options;
+const VACUUM = TASK_SPECS['vacuum-analyze'].options;
+const LONG_TX = TASK_SPECS['long-transactions'].options;
+const REPLICATION = TASK_SPECS['replication-lag'].options;
+const BACKUP = TASK_SPECS.backup.options;
+const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
+
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
 /** Fields every task has. */
@@ -76,7 +110,7 @@ const tasksSchema = z
       .object({
         ...taskBase('0 1 * * *'),
         /** Connections in use over max_connections above which it is a finding (runbook: 80 % of pool). */
-        maxConnectionRatio: ratio.default(0.8),
+        maxConnectionRatio: O.ratio(DB_HEALTH.maxConnectionRatio),
       })
       .strict()
       .default({}),
@@ -85,7 +119,7 @@ const tasksSchema = z
       .object({
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
-        limit: positiveInt.default(10),
+        limit: O.int(SLOW_QUERIES.limit),
       })
       .strict()
       .default({}),
@@ -94,11 +128,13 @@ const tasksSchema = z
       .object({
         ...taskBase('30 1 * * *'),
         /** Relations reported. */
-        limit: positiveInt.default(20),
+        limit: O.int(TABLE_SIZES.limit),
         /** Schema examined (runbook: public). */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(TABLE_SIZES.schema),
         /** Dead tuples over live + dead above which a table is a finding. */
-        maxDeadRatio: ratio.default(0.2),
+        maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
+        /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
+        minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
       })
       .strict()
       .default({}),
@@ -107,7 +143,7 @@ const tasksSchema = z
       .object({
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
-        keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(7),
+        keep: O.int(BACKUP.keep),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -118,13 +154,13 @@ const tasksSchema = z
       .object({
         ...taskBase('30 3 * * 0'),
         /** Tables vacuumed at the same time. */
-        parallel: positiveInt.default(2),
+        parallel: O.int(VACUUM.parallel),
         /** lock_timeout per table, in milliseconds: a locked table is skipped, not waited for. */
-        lockTimeoutMs: positiveInt.default(5000),
+        lockTimeoutMs: O.int(VACUUM.lockTimeoutMs),
         /** statement_timeout per table, in milliseconds. */
-        statementTimeoutMs: positiveInt.default(3_600_000),
+        statementTimeoutMs: O.int(VACUUM.statementTimeoutMs),
         /** Schema vacuumed. */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(VACUUM.schema),
         /** Seconds the whole vacuum may take (each table is bounded by statementTimeoutMs). */
         activeDeadlineSeconds: positiveInt.default(14_400),
       })
@@ -135,11 +171,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 3 * * 0'),
         /** Age in seconds from which a transaction is reported (runbook: 5 minutes). */
-        thresholdSeconds: positiveInt.default(300),
+        thresholdSeconds: O.int(LONG_TX.thresholdSeconds),
         /** What to do with them: only report, or cancel the query, or terminate the backend. */
-        action: z
-          .enum(['report', 'cancel', 'terminate'], { errorMap: () => ({ message: "expected 'report', 'cancel' or 'terminate'" }) })
-          .default('report'),
+        action: O.choice(LONG_TX.action),
       })
       .strict()
       .default({}),
@@ -148,11 +182,11 @@ const tasksSchema = z
       .object({
         ...taskBase('15 3 * * 0'),
         /** Lag in bytes above which a standby is a finding (16 MiB: one WAL segment). */
-        maxLagBytes: nonNegativeInt.default(16_777_216),
+        maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
-        maxLagSeconds: nonNegativeInt.default(60),
+        maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
         /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: nonNegativeInt.default(1),
+        expectedStandbys: O.int(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),
@@ -161,9 +195,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 4 * * 0'),
         /** Tables whose row counts must match the source (runbook: users). */
-        tables: z.array(tableName).min(1, 'expected at least one table to compare').default(['users']),
+        tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
-        scratchDatabase: sqlIdentifier.default('aiaas_restore_verify'),
+        scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -279,11 +313,7 @@ export const dbMaintenanceConfigSchema = z
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
         /** libpq sslmode. */
-        sslmode: z
-          .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], {
-            errorMap: () => ({ message: "expected one of 'disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'" }),
-          })
-          .default('prefer'),
+        sslmode: oneOf(SSL_MODES).default('prefer'),
       })
       .strict()
       .default({}),

@@ -23,6 +23,23 @@ export interface Manifest {
   readonly createdAt: string;
   /** Exact row counts taken in the snapshot pg_dump used, keyed `schema.table`. */
   readonly rowCounts: Record<string, number>;
+  /**
+   * Every file of a directory-format backup (`file` is then the directory), each with its own
+   * size and sha256; absent for a single-file dump, whose size and sha256 are the fields above.
+   */
+  readonly files?: BackupFile[];
+}
+
+/** One file of a backup: a path relative to the backup directory (and to the bucket prefix). */
+export interface BackupFile {
+  readonly path: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+}
+
+/** The files a manifest names: `files` of a directory-format backup, else the single dump file. */
+export function filesOf(m: Manifest): BackupFile[] {
+  return m.files ?? [{ path: m.file, sizeBytes: m.sizeBytes, sha256: m.sha256 }];
 }
 
 export interface BackupEntry {

@@ -1,4 +1,5 @@
-import { DEFAULTS, parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
+import { TASK_SPECS } from '../../src/jobs/contract';
+import { parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
 
 const BASE = { PGHOST: 'db', PGUSER: 'ops', PGPASSWORD: 'secret' };
 let saved: NodeJS.ProcessEnv;
@@ -24,8 +25,8 @@ describe('value parsers', () => {
     expect(() => parseNonNegativeInt(v)).toThrow(/expected a non-negative integer/);
   });
   test('positive int refuses 0', () => expect(() => parsePositiveInt('0')).toThrow(/expected a positive integer/));
-  test.each([['0.8', 0.8], ['1', 1], ['0', 0], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
-  test.each(['1.01', '-0.1', 'abc', '80%'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/between 0 and 1/));
+  test.each([['0.8', 0.8], ['1', 1], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
+  test.each(['1.01', '-0.1', 'abc', '80%', '0'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/above 0 and at most 1/));
   test('table list', () => expect(parseTableList('users, public.orders')).toEqual(['users', 'public.orders']));
   test('fails on a table name that is not an identifier', () => {
     expect(() => parseTableList('users;drop')).toThrow(/expected table names like users or public.users, got 'users;drop'/);
@@ -37,9 +38,9 @@ describe('parseConfig', () => {
     const c = run(['vacuum-analyze']);
     expect(c.task).toBe('vacuum-analyze');
     expect(c.options).toEqual({
-      parallel: DEFAULTS.parallel,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
-      statementTimeoutMs: DEFAULTS.statementTimeoutMs,
+      parallel: TASK_SPECS['vacuum-analyze'].options.parallel.default,
+      lockTimeoutMs: TASK_SPECS['vacuum-analyze'].options.lockTimeoutMs.default,
+      statementTimeoutMs: TASK_SPECS['vacuum-analyze'].options.statementTimeoutMs.default,
       schema: 'public',
     });
     expect(c.connection).toEqual({ host: 'db', port: 5432, user: 'ops', database: 'ops', password: 'secret', sslmode: undefined });

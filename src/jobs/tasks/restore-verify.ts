@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import { forDatabase, readDir, sha256File } from '../backup-files';
 import { runPg } from '../child';
-import type { RestoreVerifyOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
@@ -28,8 +27,8 @@ async function countRows(pool: import('pg').Pool, tables: string[]): Promise<Rec
   });
 }
 
-export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as RestoreVerifyOptions;
+export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   const m = ctx.metrics;
