@@ -19,6 +19,40 @@ const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or '
 
 export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
 
+export const BLUE_GREEN_ENGINES = ['deployments', 'argo-rollouts'] as const;
+
+/** How blue-green runs: two Deployments per service (the seed's procedure) or one Argo Rollout. */
+const blueGreenSchema = z
+  .object({
+    /** `deployments`: `<svc>-blue`/`<svc>-green`, switched by config; `argo-rollouts`: one Rollout `<svc>` per service. */
+    engine: z.enum(BLUE_GREEN_ENGINES, { errorMap: () => ({ message: "expected 'deployments' or 'argo-rollouts'" }) }).default('deployments'),
+    /** Seconds a finished smoke-test Job is kept (deployments engine; Argo deletes its own analysis Jobs). */
+    smokeTestTtlSeconds: nonNegativeInt.default(86400),
+    /** The Rollouts' blue-green strategy (engine argo-rollouts). */
+    argoRollouts: z
+      .object({
+        /** Promote without `kubectl argo rollouts promote` once the pre-promotion analysis passed. */
+        autoPromotionEnabled: z.boolean().default(false),
+        /** Seconds the old ReplicaSet keeps running after the switch (instant abort); at least the watch. */
+        scaleDownDelaySeconds: nonNegativeInt.default(900),
+        /** Seconds the preview ReplicaSet keeps running after an abort. */
+        abortScaleDownDelaySeconds: nonNegativeInt.default(30),
+        /** Pods of the preview before promotion; omitted: full size. */
+        previewReplicaCount: z.number().int().min(1, 'expected at least 1 preview pod').optional(),
+        /** Minutes of post-promotion analysis (the runbook's watch): one measurement a minute. */
+        watchMinutes: z.number().int().min(1, 'expected at least 1 minute').default(10),
+        /** Prometheus the analyses query; omitted: prometheus-operated in network.monitoringNamespace. */
+        prometheusAddress: z.string().url('expected a URL like http://prometheus-operated.monitoring.svc:9090').optional(),
+      })
+      .strict()
+      .default({})
+      .refine((a) => a.scaleDownDelaySeconds >= a.watchMinutes * 60, (a) => ({
+        message: `expected scaleDownDelaySeconds (${a.scaleDownDelaySeconds}) of at least watchMinutes × 60 (${a.watchMinutes * 60}): Argo cancels the post-promotion analysis when the old ReplicaSet is scaled down`,
+        path: ['scaleDownDelaySeconds'],
+      })),
+  })
+  .strict();
+
 const resourcesSchema = z
   .object({
     /** CPU request. */
@@ -247,6 +281,8 @@ export const platformConfigSchema = z
     monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
+    /** Blue-green engine and its settings (README "Blue-green procedure"). */
+    blueGreen: blueGreenSchema.default({}),
     /** Image of the smoke-test Jobs (needs curl). */
     smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
   })
@@ -257,6 +293,7 @@ export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];
 export type IdleColorPolicyName = (typeof IDLE_COLOR_POLICIES)[number];
+export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
 
 /** The names a service's egress may use besides other platform services. */
 export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'feature-flags'] as const;
@@ -288,6 +325,13 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
         });
       }
     });
+    if (config.blueGreen.engine === 'argo-rollouts' && service.idleColorPolicy !== 'keep') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['services', index, 'idleColorPolicy'],
+        message: `'${service.idleColorPolicy}' applies to engine 'deployments'; under 'argo-rollouts' the old ReplicaSet is scaled down after blueGreen.argoRollouts.scaleDownDelaySeconds (expected 'keep')`,
+      });
+    }
     service.secretEnv.forEach((ref, r) => {
       if (!(ref.secret in config.secrets)) {
         ctx.addIssue({
