@@ -2,7 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
-import { BlueGreenService, Color, RevisionAnalysis } from './blue-green-service';
+import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-green-service';
 import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
 import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
 import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
@@ -12,7 +12,7 @@ import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
 import { PlatformAlerts } from './platform-alerts';
 import { PlatformNamespace } from './platform-namespace';
-import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
+import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
@@ -74,6 +74,7 @@ export class PlatformChart extends Chart {
     const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
       config: config.dbMaintenance,
       postgresPodLabels: config.postgres.podLabels,
+      postgresReplicas: config.postgres.replicas,
       // The platform's postgres policy below admits the job pods, next to the services.
       allowPostgresIngress: false,
       dnsNamespace: config.network.dnsNamespace,
@@ -81,13 +82,15 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
-    const configBackup = new ConfigBackup(this, 'ConfigBackup', {
-      config: config.dbMaintenance,
-      dnsNamespace: config.network.dnsNamespace,
-      dnsPodLabels: config.network.dnsPodLabels,
-      identity: config.podSecurity,
-    });
-    this.scheduledJobs.push(configBackup.cronJob);
+    if (config.dbMaintenance.configBackup.enabled) {
+      const configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        config: config.dbMaintenance,
+        dnsNamespace: config.network.dnsNamespace,
+        dnsPodLabels: config.network.dnsPodLabels,
+        identity: config.podSecurity,
+      });
+      this.scheduledJobs.push(configBackup.cronJob);
+    }
 
     const monitoring = new Construct(this, 'Monitoring');
     new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
@@ -111,11 +114,13 @@ export class PlatformChart extends Chart {
         exposedToIngress: s.exposedToIngress,
         egressTo: s.egressTo,
         externalEgressCidrs: s.externalEgressCidrs,
+        externalEgressExcept: s.externalEgressExcept,
       })),
       dependencies: dependencyPeers(config),
       dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
+      prometheusPodLabels: config.network.prometheusPodLabels,
       dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     });
 
@@ -144,6 +149,8 @@ export class PlatformChart extends Chart {
       replicas: service.replicas,
       port: service.port,
       healthPath: service.healthPath,
+      livenessPath: service.livenessPath,
+      nodeSpread: service.nodeSpread as NodeSpread,
       resources: service.resources,
       rollout: service.rollout,
       minAvailable: service.minAvailable,
@@ -236,9 +243,17 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
   }
 }
 
-function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
+function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
+  const { postgres } = config;
   return [
-    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.dbMaintenance.database.port },
+    {
+      name: 'postgres',
+      podLabels: postgres.podLabels,
+      port: config.dbMaintenance.database.port,
+      metricsPort: postgres.exporterPort,
+      replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
+      egress: postgres.egress,
+    },
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },
