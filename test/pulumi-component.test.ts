@@ -127,6 +127,24 @@ describe('AiaasPlatform', () => {
     expect(kubernetesTypeToken('monitoring.coreos.com/v1', 'PrometheusRule')).toBe('kubernetes:monitoring.coreos.com/v1:PrometheusRule');
   });
 
+  test('engine argo-rollouts: registers the Rollouts and AnalysisTemplates, after the built-in objects', async () => {
+    // WHEN
+    const platform = new AiaasPlatform('argo', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+    const { regs } = await settle(platform.objects);
+
+    // THEN
+    const ofKind = (kind: string) => regs.filter((r) => r.inputs.kind === kind);
+    expect(ofKind('Rollout').map((r) => [r.name, r.type]).sort()).toEqual(
+      ['api-gateway', 'orchestrator', 'realtime-service', 'tool-service'].map((s) => [`argo-rollout-aiaas-${s}`, 'kubernetes:argoproj.io/v1alpha1:Rollout']),
+    );
+    expect(ofKind('AnalysisTemplate').map((r) => r.type)).toEqual(new Array(8).fill('kubernetes:argoproj.io/v1alpha1:AnalysisTemplate'));
+    expect(ofKind('Deployment')).toEqual([]);
+    const rollout = ofKind('Rollout').find((r) => r.inputs.metadata.name === 'api-gateway')!;
+    expect(rollout.inputs).toEqual(platform.manifests.find((m) => m.kind === 'Rollout' && m.metadata.name === 'api-gateway'));
+    // Objects of CRD kinds come after the built-in ones (the Services the Rollout points at exist first).
+    expect(rollout.order).toBeGreaterThan(Math.max(...ofKind('Service').map((r) => r.order)));
+  });
+
   test('every child has the component as parent and the given provider', async () => {
     // GIVEN
     const provider = new k8s.Provider('test-cluster', { kubeconfig: 'unused' });
