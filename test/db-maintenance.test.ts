@@ -137,6 +137,7 @@ describe('DbMaintenance', () => {
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
+        { name: 'JOB_OUTPUT', value: 'json' },
       ]);
     }
     expect(ofKind(objects, 'Secret')).toEqual([]);

@@ -209,6 +209,8 @@ export class DbMaintenance extends Construct {
             // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
             [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
+            // the report stays JSON for log collectors even if someone gives the pod a TTY
+            [GLOBAL_OPTIONS.output.env]: kplus.EnvValue.fromValue('json'),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {

@@ -74,6 +74,7 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
       expect(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(argsOf(config.task, config.options));
       expect(config.connection).toEqual(expect.objectContaining({ host: 'postgres', port: 5432, database: 'aiaas', user: 'from-secret-username' }));
       expect(config.pushgatewayUrl).toMatch(/^http:\/\/prometheus-pushgateway/);
+      expect(config.output).toBe('json');
     }
   });
 
