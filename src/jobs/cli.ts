@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
 import { EXIT_CODES, GLOBAL_OPTIONS, LOG_LEVELS } from './contract';
 import type { Task } from './context';
-import { createPool, resolvePrefer } from './db';
+import { ConnectionLostError, createPool, resolvePrefer } from './db';
 import { describeError } from './errors';
 import { cancelUntil } from './sessions';
 import { createLogger, Logger } from './logger';
@@ -57,23 +57,38 @@ function usageFailure(message: string, runId: string, started: Date): void {
     task, runId, status: 'error', exitCode: EXIT_CODES.usage,
     startedAt: started.toISOString(), finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,
-    findings: [], errors: [redact(message)], data: {},
+    findings: [], errors: [redact(message)], warnings: [], data: {},
   }, outputFormat(askedOutput(), process.stdout.isTTY));
   process.exitCode = EXIT_CODES.usage;
 }
 
 async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: number, log: Logger, metrics: Metrics,
-  signal: AbortSignal): Promise<TaskResult> {
-  const pool = createPool(config.connection, `aiaas-job/${config.task}`, connections, log);
+  stop: AbortSignal): Promise<TaskResult> {
+  // A session lost mid-run (failover, shutdown, pg_terminate_backend) stops the task
+  // like a signal does: children are killed and leftovers removed, then exit 2.
+  const lost = new AbortController();
+  const onLost = (err: ConnectionLostError): void => {
+    if (lost.signal.aborted) return;
+    log.error({ err }, 'lost the connection to the database server');
+    lost.abort(err);
+  };
+  const pool = createPool(config.connection, `aiaas-job/${config.task}`, connections, log, undefined, onLost);
+  const signal = AbortSignal.any([stop, lost.signal]);
+  let result: TaskResult;
   try {
     const task: Task<T> = TASK_FUNCTIONS[config.task];
-    return await task({ config, pool, log, metrics, signal });
+    result = await task({ config, pool, log, metrics, signal, onLost });
   } catch (err) {
-    log.error({ err }, 'task could not do its work');
-    return { findings: [], errors: [redact(describeError(err))], data: {} };
+    const e = lost.signal.aborted ? lost.signal.reason : err;
+    log.error({ err: e }, 'task could not do its work');
+    result = { findings: [], errors: [redact(describeError(e))], data: {} };
   } finally {
     await pool.end().catch((err) => log.warn({ err }, 'closing the pool failed'));
   }
+  if (lost.signal.aborted && !(result.errors ?? []).includes((lost.signal.reason as Error).message)) {
+    return { ...result, errors: [(lost.signal.reason as Error).message, ...(result.errors ?? [])] };
+  }
+  return result;
 }
 
 /** Cancels the run's running statements until the task has returned, through a session of its own. */
@@ -162,9 +177,11 @@ async function main(): Promise<void> {
     database: { host, port, database, user },
     findings: result.findings,
     errors,
+    warnings: result.warnings ?? [],
     data: result.data,
   };
   for (const f of result.findings) log.warn({ finding: f.code }, f.message);
+  for (const w of report.warnings) log.warn({ warning: true }, w);
   log.info({ status: report.status, exitCode, durationSeconds, findings: result.findings.length }, 'task finished');
   writeReport(report, outputFormat(config.output, process.stdout.isTTY));
   process.exitCode = exitCode;

@@ -169,6 +169,10 @@ export const TASK_SPECS = {
         kind: 'int', arg: 'n', env: 'SLOW_QUERIES_LIMIT', min: 1, max: 1000, default: 10,
         description: 'number of statements to report',
       },
+      minMeanMs: {
+        kind: 'int', arg: 'ms', env: 'SLOW_QUERIES_MIN_MEAN_MS', min: 1, max: 24 * HOUR_MS, unit: 'ms', default: 1000,
+        description: 'finding for a reported statement whose mean execution time is above this',
+      },
     },
   },
   'table-sizes': {
@@ -186,6 +190,10 @@ export const TASK_SPECS = {
       minDeadTuples: {
         kind: 'int', arg: 'n', env: 'TABLE_SIZES_MIN_DEAD_TUPLES', min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000,
         description: 'ignore the dead ratio of tables with fewer dead tuples than this',
+      },
+      lockTimeoutMs: {
+        kind: 'int', arg: 'ms', env: 'TABLE_SIZES_LOCK_TIMEOUT_MS', min: 1, max: HOUR_MS, unit: 'ms', default: 2000,
+        description: 'lock_timeout per relation; a relation still locked after it is skipped and named',
       },
     },
   },
@@ -250,6 +258,11 @@ export const TASK_SPECS = {
         kind: 'tables', arg: 'list', env: 'BACKUP_COUNT_TABLES', default: ['users'],
         description: 'tables whose exact row counts, taken in the dump\'s snapshot, go into the manifest',
       },
+      // pg_dump waits forever for a lock by default, holding its snapshot (and the xmin horizon) meanwhile.
+      lockWaitTimeoutMs: {
+        kind: 'int', arg: 'ms', env: 'BACKUP_LOCK_WAIT_TIMEOUT_MS', min: 1, max: 24 * HOUR_MS, unit: 'ms', default: 300_000,
+        description: 'how long to wait for a table\'s lock (pg_dump --lock-wait-timeout) before failing, naming the table',
+      },
     },
   },
   'restore-verify': {
@@ -262,7 +275,11 @@ export const TASK_SPECS = {
       },
       scratchDatabase: {
         kind: 'name', arg: 'name', env: 'RESTORE_VERIFY_SCRATCH_DATABASE', default: 'aiaas_restore_verify',
-        description: 'database created for the restore and dropped afterwards',
+        description: 'database created (and marked) for the restore and dropped afterwards; any other database is refused',
+      },
+      maxBackupAgeSeconds: {
+        kind: 'int', arg: 's', env: 'RESTORE_VERIFY_MAX_BACKUP_AGE_SECONDS', min: 1, max: 365 * DAY_SECONDS, unit: 's', default: 93_600,
+        description: 'finding when the newest complete backup is older than this (default: a daily backup, its deadline and slack)',
       },
     },
   },

@@ -4,6 +4,7 @@ import { Client, DatabaseError, Pool, PoolClient, PoolConfig } from 'pg';
 import type { ConnectionConfig } from './config';
 import type { Logger } from './logger';
 import { trackSessions } from './sessions';
+import { markOwnStatements } from './own-statements';
 
 /**
  * node-postgres TLS options with libpq's sslmode meanings. `prefer` and `allow` arrive
@@ -55,8 +56,24 @@ export async function resolvePrefer(conn: ConnectionConfig, log: Logger): Promis
 /** Sessions wait at most this long for a lock (vacuum-analyze sets its own). */
 export const DEFAULT_LOCK_TIMEOUT = '30s';
 
+/** The server went away under a session in use: failover, shutdown, pg_terminate_backend. */
+export class ConnectionLostError extends Error {
+  constructor(cause: Error) {
+    super(`lost the connection to the database server: ${cause.message}`);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+/** Called when a session in use loses its connection (set per pool by createPool). */
+const lossHandlers = new WeakMap<Pool, (err: ConnectionLostError) => void>();
+
+/**
+ * A pool whose sessions cannot crash the process: an idle session's error only
+ * warns, and a session in use (withClient) that loses its connection calls
+ * `onLost`, so the task can stop its children and clean up.
+ */
 export function createPool(conn: ConnectionConfig, applicationName: string, max: number, log: Logger,
-  database: string = conn.database): Pool {
+  database: string = conn.database, onLost?: (err: ConnectionLostError) => void): Pool {
   const pool = new Pool({
     host: conn.host,
     port: conn.port,
@@ -73,21 +90,41 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
   // an idle client losing its connection must not crash the process
   pool.on('error', (err) => log.warn({ err }, 'idle database client error'));
   trackSessions(pool); // cancelled on SIGTERM
+  if (onLost) lossHandlers.set(pool, onLost);
+  pool.on('connect', markOwnStatements);
   return pool;
 }
 
 export async function withClient<T>(pool: Pool, cb: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  let lost: ConnectionLostError | undefined;
+  // pg-pool listens for errors of idle clients only: without this, a session lost
+  // while in use (even idle in a transaction, like the backup's snapshot) emits an
+  // unhandled 'error' that ends the process without a report.
+  const onError = (err: Error): void => {
+    if (lost) return;
+    lost = new ConnectionLostError(err);
+    lossHandlers.get(pool)?.(lost);
+  };
+  client.on('error', onError);
   try {
     return await cb(client);
   } catch (e) {
     // anything but a server-side SQL error may leave the client unusable: discard it
     if (!(e instanceof DatabaseError)) broken = e instanceof Error ? e : new Error(String(e));
-    throw e;
+    // the query that saw the session end reports it plainly, whatever it was doing
+    throw lost && isLostSession(e) ? lost : e;
   } finally {
-    client.release(broken);
+    client.removeListener('error', onError);
+    client.release(lost ?? broken);
   }
+}
+
+/** A query failed because its session ended (57P01 admin_shutdown and friends, or a closed socket). */
+function isLostSession(e: unknown): boolean {
+  if (e instanceof DatabaseError) return ['57P01', '57P02', '57P03'].includes(e.code ?? '');
+  return e instanceof Error && !(e instanceof ConnectionLostError);
 }
 
 /**

@@ -133,6 +133,10 @@ export function renderText(report: Report): string {
       out.push(`  - ${f.message}${extra ? ` (${extra})` : ''}`);
     }
   }
+  if (report.warnings.length) {
+    out.push('', 'Warnings:');
+    for (const w of report.warnings) out.push(`  - ${w}`);
+  }
   const detail = details(report.data);
   if (detail.length) out.push('', 'Details:', ...detail);
   const next = nextStep(report);

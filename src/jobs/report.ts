@@ -17,6 +17,8 @@ export interface TaskResult {
   readonly findings: Finding[];
   /** Parts of the work that could not be done (the rest was): exit code 2. */
   readonly errors?: string[];
+  /** Worth a look but not beyond a threshold (e.g. a table to count that does not exist): exit code unchanged. */
+  readonly warnings?: string[];
   readonly data: Record<string, unknown>;
 }
 
@@ -31,6 +33,7 @@ export interface Report {
   readonly database?: { host: string; port: number; database: string; user: string };
   readonly findings: Finding[];
   readonly errors: string[];
+  readonly warnings: string[];
   readonly data: Record<string, unknown>;
 }
 

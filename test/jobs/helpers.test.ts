@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backupName, forDatabase, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
+import { backupName, forDatabase, MANIFEST_FORMAT, partialName, partialsOf, planRetention, readDir, serverTag } from '../../src/jobs/backup-files';
+import { OWN_STATEMENT_MARK, markOwnStatements } from '../../src/jobs/own-statements';
 import { addSecret, addSecretsOf, redact, redactDeep } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
@@ -59,6 +60,20 @@ describe('backup files', () => {
     });
   });
 
+  test('leftovers carry their server: a run cleans its own and untagged ones of earlier versions only', () => {
+    const primary = serverTag('postgres', 5432);
+    const replica = serverTag('postgres-replica.aiaas.svc', 5432);
+    expect(replica).toBe('postgres-replica.aiaas.svc_5432');
+    expect(serverTag('/var/run/postgresql', 5432)).toBe('_var_run_postgresql_5432');
+    const name = 'aiaas-a-20260101T000000000Z.dump';
+    const partials = [
+      partialName(name, primary), partialName(name, replica), partialName(`${name}.manifest.json`, replica),
+      `.${name}.partial`, `.${name}.manifest.json.partial`,
+    ];
+    expect(partialsOf(partials, primary)).toEqual([partials[0], partials[3], partials[4]]);
+    expect(partialsOf(partials, replica)).toEqual([partials[1], partials[2], partials[3], partials[4]]);
+  });
+
   test('retention keeps the newest N and never the newest one', () => {
     const all = [entry('c', '3'), entry('b', '2'), entry('a', '1')];
     expect(planRetention(all, 2).map((e) => e.name)).toEqual(['a']);
@@ -93,5 +108,22 @@ describe('backup files', () => {
       fs.rmSync(d, { recursive: true, force: true });
       throw e;
     }
+  });
+});
+
+describe('markOwnStatements', () => {
+  test('prefixes text queries and query configs, leaves submittables (cursors, streams) alone', () => {
+    const calls: unknown[][] = [];
+    const client = { query: (...args: unknown[]) => { calls.push(args); return 'result'; } };
+    markOwnStatements(client as any);
+    const cb = (): void => undefined;
+    expect(client.query('SELECT $1', [1], cb)).toBe('result');
+    client.query({ text: 'SELECT 2', values: [] });
+    const cursor = { text: 'SELECT 3', submit: () => undefined };
+    client.query(cursor);
+    expect(calls[0]).toEqual([`${OWN_STATEMENT_MARK} SELECT $1`, [1], cb]);
+    expect(calls[1]).toEqual([{ text: `${OWN_STATEMENT_MARK} SELECT 2`, values: [] }]);
+    expect(calls[2][0]).toBe(cursor);
+    expect(cursor.text).toBe('SELECT 3');
   });
 });

@@ -18,11 +18,12 @@ test('status first, findings as sentences, units, and the next command with the 
     task: 'table-sizes', runId: 'r', status: 'finding', exitCode: 1, startedAt: '', finishedAt: '', durationSeconds: 0.4,
     database: { host: 'db', port: 5432, database: 'aiaas', user: 'ops' },
     findings: [{ code: 'table_bloated', message: 'public.t has many dead tuples', deadRatio: 0.5 }],
-    errors: [],
+    errors: [], warnings: ['users.count was not counted'],
     data: { schema: 'app', tables: [{ name: 't', totalBytes: 4_823_449, deadRatio: 0.5, lastVacuum: null }] },
   });
   expect(text.split('\n')[0]).toBe('table-sizes: FINDINGS (exit 1, took 0.4 s)');
   expect(text).toContain('  - public.t has many dead tuples (dead ratio 50 %)');
   expect(text).toContain('    - name t, total bytes 4.6 MB, dead ratio 50 %, last vacuum -');
+  expect(text).toContain('Warnings:\n  - users.count was not counted');
   expect(text).toContain('Next: reclaim dead tuples: aiaas-job vacuum-analyze --schema app');
 });
