@@ -150,6 +150,7 @@ async function main(): Promise<void> {
   log.info({ host, port, database, user, sslmode }, 'task starting');
   config = { ...config, connection: await resolvePrefer(config.connection, log) };
   taskDone = runTask(config, poolSize(config), log, metrics, abort.signal);
+  if (abort.signal.aborted) void cancelRunning(config, log, taskDone); // signalled before the task started
   const result = await taskDone;
   const errors = [...(result.errors ?? [])];
   if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
