@@ -268,6 +268,15 @@ describe('PlatformChart (reference platform)', () => {
       expect(twoPods.rules[1].resourceNames).toEqual(['postgres-0', 'postgres-1']);
     });
 
+    test('replication-lag expects postgres.replicas − 1 standbys: none in the reference config', () => {
+      const standbys = (objects: any[]): string => {
+        const args: string[] = find(objects, 'CronJob', 'db-replication-lag').spec.jobTemplate.spec.template.spec.containers[0].args;
+        return args[args.indexOf('--expected-standbys') + 1];
+      };
+      expect(standbys(reference)).toEqual('0');
+      expect(standbys(synthPlatformObjects({ postgres: { replicas: 3 } }))).toEqual('2');
+    });
+
     test('groups are configurable', () => {
       const objects = synthPlatformObjects({ rbac: { deployerGroups: ['ci-bots', 'release-team'] } });
       expect(find(objects, 'RoleBinding', 'aiaas-deployer').subjects.map((s: any) => s.name)).toEqual(['ci-bots', 'release-team']);

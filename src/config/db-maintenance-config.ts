@@ -63,13 +63,15 @@ function oneOf<V extends string>(values: readonly [V, ...V[]]): z.ZodEnum<[V, ..
 
 // Task options are the `aiaas-job` flags of the same name (src/jobs/contract.ts):
 // the same bounds and defaults as the CLI, so a config the CronJob passes on is one the CLI takes.
+const boundedInt = (spec: IntFlag): z.ZodNumber => z
+  .number()
+  .int('expected a whole number')
+  .min(spec.min, `expected ${spec.min} or more`)
+  .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`);
 const O = {
-  int: (spec: IntFlag & { readonly default: number }) => z
-    .number()
-    .int('expected a whole number')
-    .min(spec.min, `expected ${spec.min} or more`)
-    .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`)
-    .default(spec.default),
+  int: (spec: IntFlag & { readonly default: number }) => boundedInt(spec).default(spec.default),
+  /** An int the construct derives when it is not set (its @default says from what). */
+  derivedInt: (spec: IntFlag) => boundedInt(spec).optional(),
   ratio: (spec: RatioFlag & { readonly default: number }) => ratio.default(spec.default),
   name: (spec: NameFlag & { readonly default: string }) => sqlIdentifier.default(spec.default),
   tables: (spec: TablesFlag & { readonly default: readonly string[] }) => z
@@ -120,6 +122,8 @@ const tasksSchema = z
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
         limit: O.int(SLOW_QUERIES.limit),
+        /** Mean execution time in ms above which a reported statement is a finding. */
+        minMeanMs: O.int(SLOW_QUERIES.minMeanMs),
       })
       .strict()
       .default({}),
@@ -135,6 +139,8 @@ const tasksSchema = z
         maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
         /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
         minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
+        /** lock_timeout in ms for sizing each relation; one still locked after it is skipped and named. */
+        lockTimeoutMs: O.int(TABLE_SIZES.lockTimeoutMs),
       })
       .strict()
       .default({}),
@@ -144,6 +150,8 @@ const tasksSchema = z
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
         keep: O.int(BACKUP.keep),
+        /** Milliseconds pg_dump (and the row counts) wait for a table's lock before the run fails naming the table. */
+        lockWaitTimeoutMs: O.int(BACKUP.lockWaitTimeoutMs),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -185,8 +193,11 @@ const tasksSchema = z
         maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
         maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
-        /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: O.int(REPLICATION.expectedStandbys),
+        /**
+         * Streaming standbys that must be connected to the primary.
+         * @default - `postgres.replicas` − 1 (the postgres pods other than the primary): a single server expects none
+         */
+        expectedStandbys: O.derivedInt(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),
@@ -198,6 +209,11 @@ const tasksSchema = z
         tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
         scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
+        /**
+         * Age in seconds of the newest complete backup above which it is a finding.
+         * @default - the backup's schedule: its longest interval + starting and active deadlines + 1 h
+         */
+        maxBackupAgeSeconds: O.derivedInt(RESTORE_VERIFY.maxBackupAgeSeconds),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -349,10 +365,11 @@ export const dbMaintenanceConfigSchema = z
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
         /**
-         * libpq sslmode. `verify-ca`/`verify-full` need `caSecret`. The default stays `prefer`
-         * because the existing server may not serve TLS (README "Security defaults").
+         * libpq sslmode. `require` encrypts without checking who answers; `verify-full` with the CA
+         * of the server certificate (`caSecret`, given as PGSSLROOTCERT) also checks the chain and host
+         * name. Not `prefer`, which would connect in plaintext to a server without TLS.
          */
-        sslmode: oneOf(SSL_MODES).default('prefer'),
+        sslmode: oneOf(SSL_MODES).default('require'),
         /**
          * Secret holding the CA certificate that signed the server's certificate, mounted
          * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).

@@ -69,6 +69,7 @@ export class PlatformChart extends Chart {
     const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
       config: config.dbMaintenance,
       postgresPodLabels: config.postgres.podLabels,
+      postgresReplicas: config.postgres.replicas,
       // The platform's postgres policy below admits the job pods, next to the services.
       allowPostgresIngress: false,
       dnsNamespace: config.network.dnsNamespace,
