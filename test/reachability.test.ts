@@ -169,3 +169,24 @@ describe('reachability of the synthesized platform', () => {
     },
   );
 });
+
+describe('reachability with postgres_exporter as its own Deployment (postgres.exporterPodLabels)', () => {
+  const separate = synthPlatformObjects({ postgres: { exporterPodLabels: { 'app.kubernetes.io/name': 'postgres-exporter' } } });
+  const exporterModel = new NetworkPolicyModel(ofKind(separate, 'NetworkPolicy') as any, {}, 'aiaas');
+  const exporter = pod('postgres-exporter', 'aiaas', { 'app.kubernetes.io/name': 'postgres-exporter' }, [{ name: 'metrics', containerPort: 9187 }]);
+
+  test.each([
+    ['Prometheus → exporter:9187', cluster.prometheus, exporter, 9187, true],
+    ['Grafana → exporter:9187', cluster.grafana, exporter, 9187, false],
+    ['exporter → postgres:5432', exporter, cluster.postgresPrimary, 5432, true],
+    ['exporter → redis', exporter, cluster.redis, 6379, false],
+    ['Prometheus → postgres pods:9187 (no sidecar to scrape)', cluster.prometheus, cluster.postgresPrimary, 9187, false],
+    ['orchestrator → postgres:5432 still', p['orchestrator-blue'], cluster.postgresPrimary, 5432, true],
+  ] as const)('%s', (_label, from, to, port, allowed) => {
+    expect(exporterModel.check(from, to, port).allowed).toBe(allowed);
+  });
+
+  test('fails on an empty exporter selector', () => {
+    expect(() => synthPlatformObjects({ postgres: { exporterPodLabels: {} } })).toThrow(/postgres\.exporterPodLabels: expected at least one label/);
+  });
+});
