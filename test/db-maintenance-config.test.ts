@@ -18,8 +18,8 @@ describe('dbMaintenanceConfigSchema', () => {
     // THEN
     expect(config.image).toEqual('ghcr.io/aiaas/aiaas-job:0.1.0');
     expect(config.timeZone).toEqual('Etc/UTC');
-    expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'prefer' });
-    expect(config.credentialsSecret).toEqual({ name: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'require' });
+    expect(config.credentialsSecret).toEqual({ name: 'aiaas-job-db-credentials', usernameKey: 'username', passwordKey: 'password' });
     expect(config.backupVolume).toEqual({ size: '20Gi' });
     expect(config.pushgateway).toEqual({
       url: 'http://prometheus-pushgateway.monitoring.svc:9091',
@@ -51,7 +51,8 @@ describe('dbMaintenanceConfigSchema', () => {
     expect(config.tasks.backup).toMatchObject({ keep: 7, suspend: false, activeDeadlineSeconds: 7200 });
     expect(config.tasks.dbHealth.activeDeadlineSeconds).toBeUndefined();
     expect(config.tasks.restoreVerify).toMatchObject({ tables: ['users'], scratchDatabase: 'aiaas_restore_verify' });
-    expect(config.configBackup).toMatchObject({ schedule: '30 2 * * *', image: 'bitnami/kubectl:1.28.15', keep: 14 });
+    expect(config.configBackup).toMatchObject({ enabled: false, schedule: '30 2 * * *', keep: 14 });
+    expect(config.configBackup.image).toBeUndefined();
     expect(config.configBackup.resourceTypes).not.toContain('secrets');
   });
 
@@ -73,16 +74,17 @@ describe('dbMaintenanceConfigSchema', () => {
     [{ timeZone: 'europe/berlin' }, 'timeZone: expected an IANA time zone name'],
     [{ tasks: { backup: { schedule: '0 2 * *' } } }, "tasks.backup.schedule: invalid cron schedule: expected 5 fields 'minute hour day-of-month month day-of-week' separated by spaces, got 4 in '0 2 * *'"],
     [{ tasks: { dbHealth: { schedule: '60 1 * * *' } } }, 'tasks.dbHealth.schedule: invalid cron schedule: minute 60 is out of range; expected 0-59'],
-    [{ tasks: { backup: { keep: -1 } } }, 'tasks.backup.keep: expected at least 1 backup to keep'],
-    [{ tasks: { backup: { keep: 0 } } }, 'tasks.backup.keep: expected at least 1 backup to keep'],
-    [{ tasks: { backup: { keep: 1.5 } } }, 'tasks.backup.keep: expected a whole number of backups'],
+    [{ tasks: { backup: { keep: -1 } } }, 'tasks.backup.keep: expected 1 or more'],
+    [{ tasks: { backup: { keep: 0 } } }, 'tasks.backup.keep: expected 1 or more'],
+    [{ tasks: { vacuumAnalyze: { lockTimeoutMs: 3_600_001 } } }, 'tasks.vacuumAnalyze.lockTimeoutMs: expected at most 3600000 ms'],
+    [{ tasks: { backup: { keep: 1.5 } } }, 'tasks.backup.keep: expected a whole number'],
     [{ tasks: { slowQueries: { limit: 0 } } }, 'tasks.slowQueries.limit: expected 1 or more'],
     [{ tasks: { dbHealth: { maxConnectionRatio: 1.5 } } }, 'tasks.dbHealth.maxConnectionRatio: expected a ratio in (0, 1], e.g. 0.05 for 5 % (got 1.5)'],
     [{ tasks: { tableSizes: { maxDeadRatio: 0 } } }, 'tasks.tableSizes.maxDeadRatio: expected a ratio in (0, 1], e.g. 0.05 for 5 % (got 0)'],
     [{ tasks: { tableSizes: { schema: 'public; drop' } } }, 'tasks.tableSizes.schema: expected a PostgreSQL identifier'],
-    [{ tasks: { longTransactions: { action: 'kill' } } }, "tasks.longTransactions.action: expected 'report', 'cancel' or 'terminate'"],
+    [{ tasks: { longTransactions: { action: 'kill' } } }, "tasks.longTransactions.action: expected one of 'report', 'cancel', 'terminate'"],
     [{ tasks: { replicationLag: { expectedStandbys: -1 } } }, 'tasks.replicationLag.expectedStandbys: expected 0 or more'],
-    [{ tasks: { restoreVerify: { tables: [] } } }, 'tasks.restoreVerify.tables: expected at least one table to compare'],
+    [{ tasks: { restoreVerify: { tables: [] } } }, 'tasks.restoreVerify.tables: expected at least one table'],
     [{ tasks: { restoreVerify: { tables: ['users,orders'] } } }, 'tasks.restoreVerify.tables.0: expected a table name like users or public.users'],
     [{ tasks: { restoreVerify: { scratchDatabase: 'aiaas' } } }, "tasks.restoreVerify.scratchDatabase: 'aiaas' is the maintained database, which restore-verify would drop; expected another name"],
     [{ tasks: { vacuum: {} } }, "tasks: unknown field(s) 'vacuum'"],
@@ -99,7 +101,7 @@ describe('dbMaintenanceConfigSchema', () => {
     [{ configBackup: { resourceTypes: ['deployments', 'secrets'] } }, 'configBackup.resourceTypes.1: secrets cannot be backed up: plain YAML would expose their data'],
     [{ configBackup: { resourceTypes: ['*'] } }, "configBackup.resourceTypes.0: unknown resource '*'; expected one of configmaps, services"],
     [{ configBackup: { resourceTypes: [] } }, 'configBackup.resourceTypes: expected at least one resource type'],
-    [{ configBackup: { image: 'bitnami/kubectl:latest' } }, "configBackup.image: expected a pinned tag: ':latest' is not reproducible"],
+    [{ configBackup: { image: 'bitnami/kubectl:latest' } }, 'configBackup.image: expected an image pinned by digest'],
     [{ configBackup: { apiServer: { cidrs: ['10.0.0.1'] } } }, "configBackup.apiServer.cidrs.0: expected a CIDR block like 203.0.113.0/24 (got '10.0.0.1')"],
     [{ configBackup: { keep: 0 } }, 'configBackup.keep: expected at least 1 backup to keep'],
   ])('fails if %j', (input, message) => {

@@ -4,6 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
+import { ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -54,6 +55,41 @@ const tableName = z
     'expected a table name like users or public.users (letters, digits, "_", "$")',
   );
 
+/** `expected one of 'a', 'b', 'c'` for enum fields. */
+function oneOf<V extends string>(values: readonly [V, ...V[]]): z.ZodEnum<[V, ...V[]]> {
+  const message = `expected one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  return z.enum(values as [V, ...V[]], { errorMap: () => ({ message }) });
+}
+
+// Task options are the `aiaas-job` flags of the same name (src/jobs/contract.ts):
+// the same bounds and defaults as the CLI, so a config the CronJob passes on is one the CLI takes.
+const boundedInt = (spec: IntFlag): z.ZodNumber => z
+  .number()
+  .int('expected a whole number')
+  .min(spec.min, `expected ${spec.min} or more`)
+  .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`);
+const O = {
+  int: (spec: IntFlag & { readonly default: number }) => boundedInt(spec).default(spec.default),
+  /** An int the construct derives when it is not set (its @default says from what). */
+  derivedInt: (spec: IntFlag) => boundedInt(spec).optional(),
+  ratio: (spec: RatioFlag & { readonly default: number }) => ratio.default(spec.default),
+  name: (spec: NameFlag & { readonly default: string }) => sqlIdentifier.default(spec.default),
+  tables: (spec: TablesFlag & { readonly default: readonly string[] }) => z
+    .array(tableName)
+    .min(1, 'expected at least one table')
+    .default([...spec.default]),
+  choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
+    oneOf(spec.choices).default(spec.default),
+};
+const DB_HEALTH = TASK_SPECS['db-health'].options;
+const SLOW_QUERIES = TASK_SPECS['slow-queries'].options;
+const TABLE_SIZES = TASK_SPECS['table-sizes'].options;
+const VACUUM = TASK_SPECS['vacuum-analyze'].options;
+const LONG_TX = TASK_SPECS['long-transactions'].options;
+const REPLICATION = TASK_SPECS['replication-lag'].options;
+const BACKUP = TASK_SPECS.backup.options;
+const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
+
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
 /** Fields every task has. */
@@ -76,7 +112,7 @@ const tasksSchema = z
       .object({
         ...taskBase('0 1 * * *'),
         /** Connections in use over max_connections above which it is a finding (runbook: 80 % of pool). */
-        maxConnectionRatio: ratio.default(0.8),
+        maxConnectionRatio: O.ratio(DB_HEALTH.maxConnectionRatio),
       })
       .strict()
       .default({}),
@@ -85,7 +121,9 @@ const tasksSchema = z
       .object({
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
-        limit: positiveInt.default(10),
+        limit: O.int(SLOW_QUERIES.limit),
+        /** Mean execution time in ms above which a reported statement is a finding. */
+        minMeanMs: O.int(SLOW_QUERIES.minMeanMs),
       })
       .strict()
       .default({}),
@@ -94,11 +132,15 @@ const tasksSchema = z
       .object({
         ...taskBase('30 1 * * *'),
         /** Relations reported. */
-        limit: positiveInt.default(20),
+        limit: O.int(TABLE_SIZES.limit),
         /** Schema examined (runbook: public). */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(TABLE_SIZES.schema),
         /** Dead tuples over live + dead above which a table is a finding. */
-        maxDeadRatio: ratio.default(0.2),
+        maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
+        /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
+        minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
+        /** lock_timeout in ms for sizing each relation; one still locked after it is skipped and named. */
+        lockTimeoutMs: O.int(TABLE_SIZES.lockTimeoutMs),
       })
       .strict()
       .default({}),
@@ -107,7 +149,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
-        keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(7),
+        keep: O.int(BACKUP.keep),
+        /** Milliseconds pg_dump (and the row counts) wait for a table's lock before the run fails naming the table. */
+        lockWaitTimeoutMs: O.int(BACKUP.lockWaitTimeoutMs),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -118,13 +162,13 @@ const tasksSchema = z
       .object({
         ...taskBase('30 3 * * 0'),
         /** Tables vacuumed at the same time. */
-        parallel: positiveInt.default(2),
+        parallel: O.int(VACUUM.parallel),
         /** lock_timeout per table, in milliseconds: a locked table is skipped, not waited for. */
-        lockTimeoutMs: positiveInt.default(5000),
+        lockTimeoutMs: O.int(VACUUM.lockTimeoutMs),
         /** statement_timeout per table, in milliseconds. */
-        statementTimeoutMs: positiveInt.default(3_600_000),
+        statementTimeoutMs: O.int(VACUUM.statementTimeoutMs),
         /** Schema vacuumed. */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(VACUUM.schema),
         /** Seconds the whole vacuum may take (each table is bounded by statementTimeoutMs). */
         activeDeadlineSeconds: positiveInt.default(14_400),
       })
@@ -135,11 +179,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 3 * * 0'),
         /** Age in seconds from which a transaction is reported (runbook: 5 minutes). */
-        thresholdSeconds: positiveInt.default(300),
+        thresholdSeconds: O.int(LONG_TX.thresholdSeconds),
         /** What to do with them: only report, or cancel the query, or terminate the backend. */
-        action: z
-          .enum(['report', 'cancel', 'terminate'], { errorMap: () => ({ message: "expected 'report', 'cancel' or 'terminate'" }) })
-          .default('report'),
+        action: O.choice(LONG_TX.action),
       })
       .strict()
       .default({}),
@@ -148,11 +190,14 @@ const tasksSchema = z
       .object({
         ...taskBase('15 3 * * 0'),
         /** Lag in bytes above which a standby is a finding (16 MiB: one WAL segment). */
-        maxLagBytes: nonNegativeInt.default(16_777_216),
+        maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
-        maxLagSeconds: nonNegativeInt.default(60),
-        /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: nonNegativeInt.default(1),
+        maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
+        /**
+         * Streaming standbys that must be connected to the primary.
+         * @default - `postgres.replicas` − 1 (the postgres pods other than the primary): a single server expects none
+         */
+        expectedStandbys: O.derivedInt(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),
@@ -161,9 +206,14 @@ const tasksSchema = z
       .object({
         ...taskBase('0 4 * * 0'),
         /** Tables whose row counts must match the source (runbook: users). */
-        tables: z.array(tableName).min(1, 'expected at least one table to compare').default(['users']),
+        tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
-        scratchDatabase: sqlIdentifier.default('aiaas_restore_verify'),
+        scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
+        /**
+         * Age in seconds of the newest complete backup above which it is a finding.
+         * @default - the backup's schedule: its longest interval + starting and active deadlines + 1 h
+         */
+        maxBackupAgeSeconds: O.derivedInt(RESTORE_VERIFY.maxBackupAgeSeconds),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -211,8 +261,20 @@ const configBackupSchema = z
     schedule: cronSchedule.default('30 2 * * *'),
     /** Stops future runs without removing the CronJob. */
     suspend: z.boolean().default(false),
-    /** Image with `kubectl`, `bash` and coreutils, pinned. */
-    image: pinnedImage.default('bitnami/kubectl:1.28.15'),
+    /**
+     * Runs `kubectl get ... -o yaml` of the namespace to its own volume. Off by default: it needs
+     * a mounted token, an image you control and your API server's addresses (no safe defaults exist).
+     */
+    enabled: z.boolean().default(false),
+    /**
+     * Image with `kubectl`, `bash` and coreutils, pinned by digest (it runs with an API token,
+     * so a re-pushed tag must not change what runs). Required when enabled; no default.
+     * @default - none
+     */
+    image: z
+      .string()
+      .regex(/^[^@\s]+@sha256:[0-9a-f]{64}$/, 'expected an image pinned by digest like registry.example.com/kubectl@sha256:<64 hex digits>: it runs with an API token')
+      .optional(),
     /** Resources written to the backup, by plural name. Secrets are refused. */
     resourceTypes: z
       .array(backupResourceType)
@@ -251,17 +313,41 @@ const configBackupSchema = z
     apiServer: z
       .object({
         /**
-         * CIDRs of the API server endpoints (control-plane addresses, after the
-         * `kubernetes` Service's DNAT). Narrow this to your control plane.
+         * Addresses of the API server endpoints (`kubectl get endpoints kubernetes -n default`:
+         * the control-plane addresses after the `kubernetes` Service's DNAT), as /32 or small CIDRs.
+         * Required when enabled; no default, and never the whole internet.
+         * @default - none
          */
-        cidrs: z.array(cidr).min(1, 'expected at least one CIDR').default(['0.0.0.0/0']),
+        cidrs: z
+          .array(cidr.refine((c) => !/\/0$/.test(c), 'expected the API server address(es), not a catch-all block'))
+          .min(1, 'expected at least one CIDR')
+          .optional(),
         /** Ports of the API server: 443 (Service) and 6443 (endpoints). */
         ports: z.array(port).min(1, 'expected at least one port').default([443, 6443]),
       })
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((backup, ctx) => {
+    if (!backup.enabled) {
+      return;
+    }
+    if (backup.image === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['image'],
+        message: 'required when configBackup is enabled: an image with kubectl and bash, pinned by digest (registry/kubectl@sha256:<64 hex digits>)',
+      });
+    }
+    if (backup.apiServer.cidrs === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['apiServer', 'cidrs'],
+        message: "required when configBackup is enabled: the API server's addresses (kubectl get endpoints kubernetes -n default), e.g. ['10.0.0.10/32']",
+      });
+    }
+  });
 
 export const dbMaintenanceConfigSchema = z
   .object({
@@ -278,20 +364,37 @@ export const dbMaintenanceConfigSchema = z
         port: port.default(5432),
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
-        /** libpq sslmode. */
-        sslmode: z
-          .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], {
-            errorMap: () => ({ message: "expected one of 'disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'" }),
+        /**
+         * libpq sslmode. `require` encrypts without checking who answers; `verify-full` with the CA
+         * of the server certificate (PGSSLROOTCERT) also checks the chain and host name. Not `prefer`,
+         * which would connect in plaintext to a server without TLS.
+         */
+        sslmode: oneOf(SSL_MODES).default('require'),
+        /**
+         * Secret holding the CA certificate that signed the server's certificate, mounted
+         * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).
+         * @default - none
+         */
+        caSecret: z
+          .object({
+            /** Secret name. */
+            name: dns1123Label,
+            /** Key holding the PEM certificate(s). */
+            key: secretKey.default('ca.crt'),
           })
-          .default('prefer'),
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
-    /** Existing Secret with the database credentials, referenced by name (PGUSER, PGPASSWORD); never created here. */
+    /**
+     * Existing Secret with the jobs' own database credentials (their own role, not the
+     * application's), referenced by name (PGUSER, PGPASSWORD); never created here.
+     */
     credentialsSecret: z
       .object({
-        /** Secret name. Rotation: point at a new Secret. */
-        name: dns1123Label.default('postgres-credentials'),
+        /** Secret name: the one place it is named (every CronJob follows it). Rotation: point at a new Secret. */
+        name: dns1123Label.default('aiaas-job-db-credentials'),
         /** Key holding the user name. */
         usernameKey: secretKey.default('username'),
         /** Key holding the password. */
@@ -370,6 +473,14 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const { sslmode, caSecret } = config.database;
+    if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && caSecret === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['database', 'caSecret'],
+        message: `required when sslmode is '${sslmode}': expected { name: <Secret with the CA certificate>, key: ca.crt }`,
+      });
+    }
     if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

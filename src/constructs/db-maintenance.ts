@@ -2,26 +2,24 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { argsOf, EXIT_CODES, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
+import { retain } from './_retained';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 
-/** The `aiaas-job` tasks run on a schedule. */
-export enum DbTask {
-  DB_HEALTH = 'db-health',
-  SLOW_QUERIES = 'slow-queries',
-  TABLE_SIZES = 'table-sizes',
-  BACKUP = 'backup',
-  VACUUM_ANALYZE = 'vacuum-analyze',
-  LONG_TRANSACTIONS = 'long-transactions',
-  REPLICATION_LAG = 'replication-lag',
-  RESTORE_VERIFY = 'restore-verify',
-}
+/** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
+export type DbTask = TaskName;
 
 /** Labels of every `aiaas-job` pod (NetworkPolicies select them). */
 export const AIAAS_JOB_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'aiaas-job' };
+
+/** Where the database CA certificate is mounted (PGSSLROOTCERT is `<path>/ca.crt`). */
+export const CA_MOUNT_PATH = '/etc/aiaas-job/postgres-ca';
+const CA_FILE = 'ca.crt';
 
 /** Where the backup volume is mounted. */
 export const BACKUP_MOUNT_PATH = '/backups';
@@ -80,6 +78,12 @@ export interface DbMaintenanceProps {
    */
   readonly dnsPodLabels?: Record<string, string>;
   /**
+   * Number of postgres pods (primary and streaming standbys): replication-lag expects
+   * this − 1 standbys unless `tasks.replicationLag.expectedStandbys` is set.
+   * @default 1
+   */
+  readonly postgresReplicas?: number;
+  /**
    * UID/GID the job pods run as.
    * @default - uid and gid 10001
    */
@@ -88,113 +92,62 @@ export interface DbMaintenanceProps {
 
 type TaskKey = keyof DbMaintenanceConfig['tasks'];
 
+/** Task settings that come from the rest of the platform, not from `dbMaintenance`. */
+interface DerivedSettings {
+  readonly expectedStandbys: number;
+}
+
 interface TaskDefinition {
-  readonly task: DbTask;
   /** Key under `config.tasks`. */
   readonly key: TaskKey;
   /** Construct id under the 'CronJobs' group. */
   readonly id: string;
   readonly cronJobName: string;
   readonly usesBackupVolume: boolean;
-  /** CLI flags after the task name (the contract with src/jobs). */
-  readonly flags: (config: DbMaintenanceConfig) => string[];
+  /** `aiaas-job` arguments: the task and its flags, built from the contract. */
+  readonly args: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
 }
 
-const TASKS: readonly TaskDefinition[] = [
-  {
-    task: DbTask.DB_HEALTH,
-    key: 'dbHealth',
-    id: 'DbHealth',
-    cronJobName: 'db-health',
-    usesBackupVolume: false,
-    flags: (c) => ['--max-connection-ratio', String(c.tasks.dbHealth.maxConnectionRatio)],
-  },
-  {
-    task: DbTask.SLOW_QUERIES,
-    key: 'slowQueries',
-    id: 'SlowQueries',
-    cronJobName: 'db-slow-queries',
-    usesBackupVolume: false,
-    flags: (c) => ['--limit', String(c.tasks.slowQueries.limit)],
-  },
-  {
-    task: DbTask.TABLE_SIZES,
-    key: 'tableSizes',
-    id: 'TableSizes',
-    cronJobName: 'db-table-sizes',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--limit', String(c.tasks.tableSizes.limit),
-      '--schema', c.tasks.tableSizes.schema,
-      '--max-dead-ratio', String(c.tasks.tableSizes.maxDeadRatio),
-    ],
-  },
-  {
-    task: DbTask.BACKUP,
-    key: 'backup',
-    id: 'Backup',
-    cronJobName: 'db-backup',
-    usesBackupVolume: true,
-    // The row counts restore-verify compares are taken in the dump's own snapshot.
-    flags: (c) => [
-      '--dir', BACKUP_MOUNT_PATH,
-      '--keep', String(c.tasks.backup.keep),
-      '--count-tables', c.tasks.restoreVerify.tables.join(','),
-    ],
-  },
-  {
-    task: DbTask.VACUUM_ANALYZE,
-    key: 'vacuumAnalyze',
-    id: 'VacuumAnalyze',
-    cronJobName: 'db-vacuum-analyze',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--parallel', String(c.tasks.vacuumAnalyze.parallel),
-      '--lock-timeout-ms', String(c.tasks.vacuumAnalyze.lockTimeoutMs),
-      '--statement-timeout-ms', String(c.tasks.vacuumAnalyze.statementTimeoutMs),
-      '--schema', c.tasks.vacuumAnalyze.schema,
-    ],
-  },
-  {
-    task: DbTask.LONG_TRANSACTIONS,
-    key: 'longTransactions',
-    id: 'LongTransactions',
-    cronJobName: 'db-long-transactions',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--threshold-seconds', String(c.tasks.longTransactions.thresholdSeconds),
-      '--action', c.tasks.longTransactions.action,
-    ],
-  },
-  {
-    task: DbTask.REPLICATION_LAG,
-    key: 'replicationLag',
-    id: 'ReplicationLag',
-    cronJobName: 'db-replication-lag',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--max-lag-bytes', String(c.tasks.replicationLag.maxLagBytes),
-      '--max-lag-seconds', String(c.tasks.replicationLag.maxLagSeconds),
-      '--expected-standbys', String(c.tasks.replicationLag.expectedStandbys),
-    ],
-  },
-  {
-    task: DbTask.RESTORE_VERIFY,
-    key: 'restoreVerify',
-    id: 'RestoreVerify',
-    cronJobName: 'db-restore-verify',
-    usesBackupVolume: true,
-    flags: (c) => [
-      '--dir', BACKUP_MOUNT_PATH,
-      '--tables', c.tasks.restoreVerify.tables.join(','),
-      '--scratch-database', c.tasks.restoreVerify.scratchDatabase,
-    ],
-  },
-];
+/** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
+function fromConfig<T extends TaskName>(task: T, key: TaskKey, id: string, cronJobName: string,
+  options: (config: DbMaintenanceConfig, derived: DerivedSettings) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
+  return { key, id, cronJobName, usesBackupVolume, args: (config, derived) => argsOf(task, options(config, derived)) };
+}
+
+const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
+  'db-health': fromConfig('db-health', 'dbHealth', 'DbHealth', 'db-health', (c) => pickOptions('db-health', c.tasks.dbHealth)),
+  'slow-queries': fromConfig('slow-queries', 'slowQueries', 'SlowQueries', 'db-slow-queries',
+    (c) => pickOptions('slow-queries', c.tasks.slowQueries)),
+  'table-sizes': fromConfig('table-sizes', 'tableSizes', 'TableSizes', 'db-table-sizes', (c) => pickOptions('table-sizes', c.tasks.tableSizes)),
+  // The row counts restore-verify compares are taken in the dump's own snapshot.
+  'backup': fromConfig('backup', 'backup', 'Backup', 'db-backup',
+    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables }), true),
+  'vacuum-analyze': fromConfig('vacuum-analyze', 'vacuumAnalyze', 'VacuumAnalyze', 'db-vacuum-analyze',
+    (c) => pickOptions('vacuum-analyze', c.tasks.vacuumAnalyze)),
+  'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
+    (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
+  'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
+    (c, d) => ({ ...pickOptions('replication-lag', c.tasks.replicationLag), expectedStandbys: d.expectedStandbys })),
+  // A backup older than the backup CronJob's own alert threshold is a finding too.
+  'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
+    (c) => ({
+      ...pickOptions('restore-verify', c.tasks.restoreVerify),
+      dir: BACKUP_MOUNT_PATH,
+      maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
+    }), true),
+};
+
+/**
+ * How old a task's last success may be: longest interval between two runs +
+ * starting deadline + active deadline + MAX_AGE_SLACK_SECONDS.
+ */
+export function maxAgeSeconds(config: DbMaintenanceConfig, key: TaskKey): number {
+  const task = config.tasks[key];
+  return maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds
+    + (task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds) + MAX_AGE_SLACK_SECONDS;
+}
 
 const CONTAINER_NAME = 'aiaas-job';
-/** Exit code of a run that found something beyond a threshold: reported, not retried. */
-const FINDING_EXIT_CODE = 1;
 
 /**
  * The runbook's daily and weekly PostgreSQL work and the database backup as one
@@ -213,6 +166,9 @@ export class DbMaintenance extends Construct {
   public readonly dnsNamespace: string;
   public readonly dnsPodLabels: Record<string, string>;
   public readonly identity: RestrictedIdentity;
+  public readonly postgresReplicas: number;
+  /** Standbys replication-lag expects: the config's value, else postgresReplicas − 1. */
+  public readonly expectedStandbys: number;
 
   constructor(scope: Construct, id: string, props: DbMaintenanceProps) {
     super(scope, id);
@@ -223,6 +179,11 @@ export class DbMaintenance extends Construct {
     this.dnsNamespace = props.dnsNamespace ?? 'kube-system';
     this.dnsPodLabels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
+    this.postgresReplicas = props.postgresReplicas ?? 1;
+    if (!Number.isInteger(this.postgresReplicas) || this.postgresReplicas < 1) {
+      throw new Error(`'postgresReplicas' (${this.postgresReplicas}) must be an integer of at least 1 (the primary)`);
+    }
+    this.expectedStandbys = config.tasks.replicationLag.expectedStandbys ?? this.postgresReplicas - 1;
     if (Object.keys(this.postgresPodLabels).length === 0) {
       throw new Error("'postgresPodLabels' ({}) must not be empty: an empty selector would let the jobs reach every pod in the namespace");
     }
@@ -238,21 +199,22 @@ export class DbMaintenance extends Construct {
       storage: storageSize(config.backupVolume.size),
       storageClassName: config.backupVolume.storageClassName,
     });
+    retain(ApiObject.of(this.backupVolume));
 
     const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.name);
     const cronJobs = new Construct(this, 'CronJobs');
-    for (const definition of TASKS) {
-      this.addTask(cronJobs, definition, config, credentials);
+    for (const [task, definition] of Object.entries(TASKS) as [TaskName, TaskDefinition][]) {
+      this.addTask(cronJobs, task, definition, config, credentials);
     }
 
     this.addNetworkPolicies(config);
   }
 
-  private addTask(group: Construct, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
+  private addTask(group: Construct, taskName: TaskName, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
     const task = config.tasks[definition.key];
     const schedulePath = `dbMaintenance.tasks.${definition.key}.schedule`;
     const activeDeadlineSeconds = task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds;
-    const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': definition.task };
+    const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': taskName };
 
     const cronJob = new kplus.CronJob(group, definition.id, {
       metadata: { name: definition.cronJobName, namespace: this.namespace, labels },
@@ -276,26 +238,37 @@ export class DbMaintenance extends Construct {
           name: CONTAINER_NAME,
           image: config.image,
           command: ['aiaas-job'],
-          args: [definition.task, ...definition.flags(config)],
+          args: definition.args(config, { expectedStandbys: this.expectedStandbys }),
           envVariables: {
-            PGHOST: kplus.EnvValue.fromValue(config.database.host),
-            PGPORT: kplus.EnvValue.fromValue(String(config.database.port)),
-            PGDATABASE: kplus.EnvValue.fromValue(config.database.database),
-            PGSSLMODE: kplus.EnvValue.fromValue(config.database.sslmode),
-            PGUSER: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.usernameKey }),
+            [GLOBAL_OPTIONS.host.env]: kplus.EnvValue.fromValue(config.database.host),
+            [GLOBAL_OPTIONS.port.env]: kplus.EnvValue.fromValue(String(config.database.port)),
+            [GLOBAL_OPTIONS.dbname.env]: kplus.EnvValue.fromValue(config.database.database),
+            [GLOBAL_OPTIONS.sslmode.env]: kplus.EnvValue.fromValue(config.database.sslmode),
+            [GLOBAL_OPTIONS.username.env]: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.usernameKey }),
+            // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
-            PUSHGATEWAY_URL: kplus.EnvValue.fromValue(config.pushgateway.url),
+            [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
+            ...(config.database.caSecret ? { PGSSLROOTCERT: kplus.EnvValue.fromValue(`${CA_MOUNT_PATH}/${CA_FILE}`) } : {}),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {
             cpu: { request: cpu(config.resources.cpuRequest), limit: cpu(config.resources.cpuLimit) },
             memory: { request: memory(config.resources.memoryRequest), limit: memory(config.resources.memoryLimit) },
+            ephemeralStorage: { request: memory(EPHEMERAL_STORAGE.job.request), limit: memory(EPHEMERAL_STORAGE.job.limit) },
           },
+          imagePullPolicy: imagePullPolicyOf(config.image) as kplus.ImagePullPolicy,
         },
       ],
     });
     const container = cronJob.containers[0];
     mountScratchTmp(cronJob, container);
+    const ca = config.database.caSecret;
+    if (ca) {
+      // Only the CA key, read-only: verify-full checks the server's certificate against it.
+      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.name);
+      const volume = kplus.Volume.fromSecret(cronJob, 'CaVolume', secret, { name: 'postgres-ca', items: { [ca.key]: { path: CA_FILE } } });
+      container.mount(CA_MOUNT_PATH, volume, { readOnly: true });
+    }
     if (definition.usesBackupVolume) {
       container.mount(BACKUP_MOUNT_PATH, kplus.Volume.fromPersistentVolumeClaim(cronJob, 'BackupVolume', this.backupVolume, { name: 'backups' }));
     }
@@ -307,8 +280,12 @@ export class DbMaintenance extends Construct {
     apiObject.addJsonPatch(
       JsonPatch.add('/spec/jobTemplate/spec/podFailurePolicy', {
         rules: [
-          // A finding is an answer, not a failure to run: retrying would only repeat it.
-          { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [FINDING_EXIT_CODE] } },
+          // A finding is an answer and a usage error a mistake in the manifest, not failures to run:
+          // retrying would only repeat them. (podFailurePolicy needs restartPolicy Never, set above.)
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODES.finding, EXIT_CODES.usage] },
+          },
           // Evictions and preemptions do not use up the retries.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
@@ -316,11 +293,11 @@ export class DbMaintenance extends Construct {
     );
 
     this.cronJobs.push({
-      task: definition.task,
+      task: taskName,
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
-      maxAgeSeconds: maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds + activeDeadlineSeconds + MAX_AGE_SLACK_SECONDS,
+      maxAgeSeconds: maxAgeSeconds(config, definition.key),
     });
   }
 

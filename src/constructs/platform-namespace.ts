@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { clusterScoped } from './_cluster-scoped';
+import { retain } from './_retained';
 
 export interface PlatformNamespaceProps {
   /** Namespace name. */
@@ -28,6 +29,15 @@ export class PlatformNamespace extends Construct {
       labels[`pod-security.kubernetes.io/${mode}`] = 'restricted';
       labels[`pod-security.kubernetes.io/${mode}-version`] = version;
     }
-    clusterScoped(new ApiObject(this, 'Resource', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: props.name, labels } }));
+    // Retained: deleting the Namespace would delete postgres and the backup volume with it.
+    // The namespace's `default` ServiceAccount, managed so it mounts no token: a pod that names no
+    // ServiceAccount gets no API credentials. Every platform pod has its own account anyway.
+    new ApiObject(this, 'DefaultServiceAccount', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: props.name },
+      automountServiceAccountToken: false,
+    });
+    retain(clusterScoped(new ApiObject(this, 'Resource', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: props.name, labels } })));
   }
 }

@@ -1,4 +1,5 @@
-import { DEFAULTS, parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
+import { TASK_SPECS } from '../../src/jobs/contract';
+import { parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
 
 const BASE = { PGHOST: 'db', PGUSER: 'ops', PGPASSWORD: 'secret' };
 let saved: NodeJS.ProcessEnv;
@@ -24,8 +25,8 @@ describe('value parsers', () => {
     expect(() => parseNonNegativeInt(v)).toThrow(/expected a non-negative integer/);
   });
   test('positive int refuses 0', () => expect(() => parsePositiveInt('0')).toThrow(/expected a positive integer/));
-  test.each([['0.8', 0.8], ['1', 1], ['0', 0], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
-  test.each(['1.01', '-0.1', 'abc', '80%'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/between 0 and 1/));
+  test.each([['0.8', 0.8], ['1', 1], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
+  test.each(['1.01', '-0.1', 'abc', '80%', '0'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/above 0 and at most 1/));
   test('table list', () => expect(parseTableList('users, public.orders')).toEqual(['users', 'public.orders']));
   test('fails on a table name that is not an identifier', () => {
     expect(() => parseTableList('users;drop')).toThrow(/expected table names like users or public.users, got 'users;drop'/);
@@ -37,9 +38,9 @@ describe('parseConfig', () => {
     const c = run(['vacuum-analyze']);
     expect(c.task).toBe('vacuum-analyze');
     expect(c.options).toEqual({
-      parallel: DEFAULTS.parallel,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
-      statementTimeoutMs: DEFAULTS.statementTimeoutMs,
+      parallel: TASK_SPECS['vacuum-analyze'].options.parallel.default,
+      lockTimeoutMs: TASK_SPECS['vacuum-analyze'].options.lockTimeoutMs.default,
+      statementTimeoutMs: TASK_SPECS['vacuum-analyze'].options.statementTimeoutMs.default,
       schema: 'public',
     });
     expect(c.connection).toEqual({ host: 'db', port: 5432, user: 'ops', database: 'ops', password: 'secret', sslmode: undefined });
@@ -60,11 +61,13 @@ describe('parseConfig', () => {
     expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
-    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'] });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000 });
     process.env.BACKUP_DIR = '/b';
-    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify' });
-    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
-    expect(run(['slow-queries']).options).toEqual({ limit: 10 });
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600 });
+    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000, lockTimeoutMs: 2000 });
+    expect(run(['slow-queries']).options).toEqual({ limit: 10, minMeanMs: 1000 });
+    expect(run(['slow-queries', '--min-mean-ms', '250']).options.minMeanMs).toBe(250);
+    expect(() => run(['table-sizes', '--lock-timeout-ms', '0'])).toThrow(/--lock-timeout-ms/);
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
   });
 
