@@ -15,6 +15,7 @@ const PACKAGES = [
   { deb: 'postgresql-contrib', groups: ['test'], why: 'pg_stat_statements' },
   { deb: 'prometheus', groups: ['test'], why: 'promtool check rules / test rules' },
   { deb: 'prometheus-alertmanager', groups: ['test'], why: 'amtool check-config' },
+  { deb: 'openssl', groups: ['test', 'image'], why: 'throwaway CA and server certificates for the TLS (sslmode) tests' },
   { deb: 'docker.io', groups: ['image'], why: 'dockerd and its BuildKit client, to build and run the job image' },
   { deb: 'debootstrap', groups: ['image'], why: 'the local Debian bookworm base image (no registry is reachable)' },
 ];

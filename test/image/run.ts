@@ -11,7 +11,7 @@
 //      checks pg_dump's major against the server's, the image's config, and that the job user
 //      can reach no shell, package manager or any program but node and the PostgreSQL clients;
 //   6. stops the daemon by its pid and removes everything; the last line is the image's size.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +26,12 @@ const IMAGE = 'aiaas-job:test';
 /** What the job user may execute in the image: nothing else (no shell, apt, dpkg, perl...). */
 const EXPECTED_EXECUTABLES = ['/app/aiaas-job.js', '/usr/local/bin/node', '/usr/local/bin/pg_dump', '/usr/local/bin/pg_restore', '/usr/local/bin/psql'];
 const CA_BUNDLE = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
+/** The database config of a verify-full deployment (synth context), to run the image with a CA Secret. */
+const VERIFY_FULL_CONTEXT = {
+  'dbMaintenance.database.sslmode': 'verify-full',
+  'dbMaintenance.database.caSecret.name': 'postgres-ca',
+  'dbMaintenance.database.caSecret.key': 'ca.crt',
+};
 
 const timings: string[] = [];
 const results: { name: string; error?: string }[] = [];
@@ -79,12 +85,13 @@ interface CronJobRun {
   readonly readOnlyRoot: boolean;
   readonly dropAll: boolean;
   readonly noNewPrivileges: boolean;
-  readonly mounts: { path: string; kind: 'emptyDir' | 'pvc'; sizeLimit?: string }[];
+  readonly mounts: { path: string; kind: 'emptyDir' | 'pvc' | 'secret'; sizeLimit?: string }[];
 }
 
-async function cronJobRuns(work: string): Promise<Map<string, CronJobRun>> {
+/** The reference platform's CronJobs, with `context` overrides as `npm run synth -- -c k=v` takes them. */
+async function cronJobRuns(work: string, context: Record<string, string> = {}): Promise<Map<string, CronJobRun>> {
   const { synthPlatform } = await import('../../src/synth-platform');
-  const files = synthPlatform({ outdir: path.join(work, 'dist') });
+  const files = synthPlatform({ outdir: fs.mkdtempSync(path.join(work, 'dist-')), context });
   const runs = new Map<string, CronJobRun>();
   for (const file of files.filter((f) => f.endsWith('.k8s.yaml'))) {
     for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON())) {
@@ -106,7 +113,8 @@ async function cronJobRuns(work: string): Promise<Map<string, CronJobRun>> {
         noNewPrivileges: sc.allowPrivilegeEscalation === false,
         mounts: (c.volumeMounts ?? []).map((m: any) => {
           const v = volumes.get(m.name);
-          return { path: m.mountPath, kind: v.emptyDir ? 'emptyDir' : 'pvc', sizeLimit: v.emptyDir?.sizeLimit };
+          const kind = v.emptyDir ? 'emptyDir' : v.secret ? 'secret' : 'pvc';
+          return { path: m.mountPath, kind, sizeLimit: v.emptyDir?.sizeLimit };
         }),
       });
     }
@@ -115,7 +123,7 @@ async function cronJobRuns(work: string): Promise<Map<string, CronJobRun>> {
 }
 
 /** `docker run` flags for a CronJob's pod: user, fsGroup, read-only root, capabilities, volumes, env. */
-function runFlags(run: CronJobRun, work: string, backups: string, env: Record<string, string>): string[] {
+function runFlags(run: CronJobRun, work: string, dirs: { backups: string; caSecret: string }, env: Record<string, string>): string[] {
   const envFile = path.join(work, `${run.task}.env`);
   fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
   const flags = ['--rm', '--network', 'host', '--user', run.user, '--env-file', envFile];
@@ -125,7 +133,8 @@ function runFlags(run: CronJobRun, work: string, backups: string, env: Record<st
   if (run.noNewPrivileges) flags.push('--security-opt', 'no-new-privileges');
   for (const m of run.mounts) {
     if (m.kind === 'emptyDir') flags.push('--tmpfs', `${m.path}:rw,nosuid,nodev,mode=1777${m.sizeLimit ? `,size=${m.sizeLimit.replace(/i$/, '').toLowerCase()}` : ''}`);
-    else flags.push('-v', `${backups}:${m.path}`);
+    else if (m.kind === 'secret') flags.push('-v', `${dirs.caSecret}:${m.path}:ro`);
+    else flags.push('-v', `${dirs.backups}:${m.path}`);
   }
   return flags;
 }
@@ -163,6 +172,27 @@ function expectRun(res: Ran, code: number, password: string): void {
   assert(!res.stdout.includes(password) && !res.stderr.includes(password), `the password appears in the output; ${ctx}`);
 }
 
+/**
+ * A throwaway CA (`<dir>/ca/ca.crt`, the only file the jobs get, as the CA Secret's volume) and a
+ * server certificate it signed for DNS:localhost, readable by the postgres OS user only.
+ */
+function makeCertificates(dir: string): { caDir: string; serverCert: string; serverKey: string } {
+  const caDir = path.join(dir, 'ca');
+  fs.mkdirSync(caDir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+  const openssl = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }); };
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=aiaas image test CA', '-keyout', 'ca.key', '-out', 'ca/ca.crt']);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost',
+    '-CA', 'ca/ca.crt', '-CAkey', 'ca.key', '-keyout', 'server.key', '-out', 'server.crt']);
+  fs.chmodSync(path.join(caDir, 'ca.crt'), 0o644);
+  const postgres = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+  for (const f of ['server.key', 'server.crt']) {
+    fs.chmodSync(path.join(dir, f), 0o600); // the server refuses a key others can read
+    fs.chownSync(path.join(dir, f), postgres.uid, postgres.gid);
+  }
+  return { caDir, serverCert: path.join(dir, 'server.crt'), serverKey: path.join(dir, 'server.key') };
+}
+
 // ---- sizes ------------------------------------------------------------------
 
 async function gzippedSaveBytes(docker: DockerDaemon): Promise<number> {
@@ -185,6 +215,7 @@ async function main(): Promise<number> {
   preflight();
   const started = Date.now();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-image-'));
+  fs.chmodSync(work, 0o711); // the postgres OS user reaches the server certificate under it
   let docker: DockerDaemon | undefined;
   let pg: PgClusterType | undefined;
   let stopping = false;
@@ -212,9 +243,15 @@ async function main(): Promise<number> {
       if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}; its output ends:\n${r.stderr.split('\n').slice(-80).join('\n')}`);
     });
 
+    // As synthesized by default (sslmode require), and with verify-full against a CA Secret.
     const runs = await step('synthesizing the CronJobs', () => cronJobRuns(work));
+    const verifyFullRuns = await cronJobRuns(work, VERIFY_FULL_CONTEXT);
     const { PgCluster, freePort } = await import('../integration/jobs/pg-harness');
-    pg = await step('starting PostgreSQL', () => PgCluster.start({ preload: false }));
+    const tls = makeCertificates(path.join(work, 'tls'));
+    pg = await step('starting PostgreSQL with TLS', () => PgCluster.start({
+      preload: false,
+      settings: { ssl: 'on', ssl_cert_file: `'${tls.serverCert}'`, ssl_key_file: `'${tls.serverKey}'` },
+    }));
     await pg.primary.query(`CREATE TABLE users (id int PRIMARY KEY, name text);
       INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 1000) g`, [], pg.database);
     const [{ major }] = await pg.primary.query(`SELECT current_setting('server_version_num')::int / 10000 AS major`);
@@ -222,17 +259,18 @@ async function main(): Promise<number> {
     fs.mkdirSync(backups, { mode: 0o750 });
     fs.chownSync(backups, 10001, 10001); // what fsGroup gives the PVC's root
 
-    const cron = (task: string): CronJobRun => {
-      const run = runs.get(task);
-      assert(run, `no CronJob runs the task ${task}; synthesized: ${[...runs.keys()].join(', ')}`);
+    const cron = (task: string, from = runs): CronJobRun => {
+      const run = from.get(task);
+      assert(run, `no CronJob runs the task ${task}; synthesized: ${[...from.keys()].join(', ')}`);
       return run;
     };
+    const dirs = { backups, caSecret: tls.caDir };
     const password = pg.password;
     await step('running the image', async () => {
       const health = cron('db-health');
-      const flags = (run: CronJobRun, overrides: Record<string, string> = {}): string[] => runFlags(run, work, backups, testEnv(run, pg!, overrides));
+      const flags = (run: CronJobRun, overrides: Record<string, string> = {}): string[] => runFlags(run, work, dirs, testEnv(run, pg!, overrides));
 
-      await check('image config: user 10001, aiaas-job entrypoint, no VOLUME, no shell form', () => {
+      await check('image config: user 10001:10001, entrypoint aiaas-job, no VOLUME', () => {
         const [cfg] = JSON.parse(docker!.run(['image', 'inspect', IMAGE]).stdout).map((i: any) => i.Config);
         assert(cfg.User === '10001:10001', `User is ${cfg.User}`);
         assert(JSON.stringify(cfg.Entrypoint) === '["aiaas-job"]', `Entrypoint is ${JSON.stringify(cfg.Entrypoint)}`);
@@ -270,6 +308,19 @@ async function main(): Promise<number> {
         const res = dockerRun(docker!, flags(health, { PGPORT: String(await freePort()) }), health.command, health.args);
         expectRun(res, 2, password);
         assert(res.report?.status === 'error', `report: ${res.stdout}`);
+      });
+      await check('db-health with an unknown flag: exit 64 (usage error)', () => {
+        const res = dockerRun(docker!, flags(health), health.command, [...health.args, '--no-such-flag']);
+        expectRun(res, 64, password);
+      });
+      await check('with sslmode verify-full and the CA Secret mounted: db-health and backup (node and libpq verify the server)', () => {
+        for (const task of ['db-health', 'backup']) {
+          const run = cron(task, verifyFullRuns);
+          const env = testEnv(run, pg!, { PGHOST: 'localhost' }); // the name in the server's certificate
+          assert(env.PGSSLMODE === 'verify-full' && env.PGSSLROOTCERT, `${task}: PGSSLMODE ${env.PGSSLMODE}, PGSSLROOTCERT ${env.PGSSLROOTCERT}`);
+          const res = dockerRun(docker!, runFlags(run, work, dirs, env), run.command, run.args);
+          expectRun(res, 0, password);
+        }
       });
       await check(`pg_dump, pg_restore and psql are PostgreSQL ${major} (the server's major)`, () => {
         for (const tool of ['pg_dump', 'pg_restore', 'psql']) {
