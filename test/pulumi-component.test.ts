@@ -22,7 +22,7 @@ interface Registration {
 
 const registrations: Registration[] = [];
 /** Parent URN and dependsOn URNs of each registration request, by resource name, as the engine would receive them. */
-const requests = new Map<string, { parent: string; dependencies: string[] }>();
+const requests = new Map<string, { parent: string; dependencies: string[]; retainOnDelete: boolean }>();
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
@@ -47,7 +47,7 @@ beforeAll(async () => {
   const monitor = pulumi.runtime.getMonitor() as any;
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: unknown) => {
-    requests.set(req.getName(), { parent: req.getParent(), dependencies: req.getDependenciesList() });
+    requests.set(req.getName(), { parent: req.getParent(), dependencies: req.getDependenciesList(), retainOnDelete: req.getRetainondelete() === true });
     return registerResource(req, callback);
   };
 });
@@ -168,6 +168,13 @@ describe('AiaasPlatform', () => {
     for (const reg of provided.regs) {
       expect(reg.provider).toMatch(/^urn:pulumi:unit::aiaas-test::pulumi:providers:kubernetes::test-cluster::/);
     }
+  });
+
+  test('the Namespace and the PVCs are retained on delete; nothing else is', async () => {
+    const platform = new AiaasPlatform('retained', {});
+    const { regs } = await settle(platform.objects);
+    const retained = regs.filter((r) => requests.get(r.name)!.retainOnDelete).map((r) => r.name).sort();
+    expect(retained).toEqual(['retained-namespace-aiaas', 'retained-persistentvolumeclaim-aiaas-aiaas-db-backups']);
   });
 
   test('outputs: the namespace and the children\'s names', async () => {

@@ -315,8 +315,14 @@ export const platformConfigSchema = z
         replicas: z.number().int().min(1).default(1),
         /** Labels of the postgres pods (NetworkPolicy peer). Host, port and database are in `dbMaintenance.database`. */
         podLabels: selectorLabels.default({ app: 'postgres' }),
-        /** postgres_exporter's port in the postgres pods (a sidecar), scraped by Prometheus. */
+        /** postgres_exporter's port, scraped by Prometheus. */
         exporterPort: port.default(9187),
+        /**
+         * Labels of postgres_exporter's pods when it is its own Deployment: Prometheus reaches them
+         * on exporterPort and they reach postgres.
+         * @default - a sidecar in the postgres pods
+         */
+        exporterPodLabels: selectorLabels.optional(),
         /**
          * Labels of the streaming standbys, which connect to the primary on the database port.
          * @default - the postgres podLabels (standbys in the same StatefulSet)

@@ -257,6 +257,7 @@ function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
       podLabels: postgres.podLabels,
       port: config.dbMaintenance.database.port,
       metricsPort: postgres.exporterPort,
+      metricsPodLabels: postgres.exporterPodLabels,
       replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
       egress: postgres.egress,
     },
