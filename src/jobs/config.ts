@@ -2,6 +2,7 @@
 // Parsing is strict: a bad value names the flag (or the environment variable)
 // and what is expected, and the run ends with exit code 2.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { BucketOptions } from './offsite';
 
 export const TASKS = [
   'db-health',
@@ -41,6 +42,9 @@ export const DEFAULTS = {
   countTables: 'users',
   tables: 'users',
   scratchDatabase: 'aiaas_restore_verify',
+  bucketRegion: 'us-east-1',
+  bucketPrefix: '',
+  bucketPathStyle: false,
 } as const;
 
 export interface ConnectionConfig {
@@ -81,9 +85,19 @@ export interface ReplicationOptions {
   readonly maxLagSeconds: number;
   readonly expectedStandbys: number;
 }
-export interface BackupOptions { readonly dir: string; readonly keep: number; readonly countTables: string[] }
-export interface RestoreVerifyOptions {
+export interface BackupOptions extends BucketOptions {
   readonly dir: string;
+  readonly keep: number;
+  readonly countTables: string[];
+  /** Good backups kept in the bucket (default: `keep`). */
+  readonly bucketKeep?: number;
+}
+export interface RestoreVerifyOptions extends BucketOptions {
+  readonly dir: string;
+  /** Take the backup from the bucket (downloaded and checked), not from `dir`. */
+  readonly fromBucket: boolean;
+  /** A named backup instead of the newest good one. */
+  readonly backup?: string;
   readonly tables: string[];
   readonly scratchDatabase: string;
 }
@@ -175,6 +189,36 @@ export function parseUrl(value: string): string {
   return value;
 }
 
+export function parseBoolean(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError("expected 'true' or 'false'");
+}
+
+/** S3 bucket names: 3-63 lower-case letters, digits, '.', '-' (GCS and MinIO follow the same rule). */
+export function parseBucketName(value: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) || value.includes('..')) {
+    throw new InvalidArgumentError('expected a bucket name of 3 to 63 lower-case letters, digits, "." or "-" (e.g. acme-db-backups)');
+  }
+  return value;
+}
+
+/** Key prefix: empty, or path segments ending in '/', not starting with one. */
+export function parseBucketPrefix(value: string): string {
+  if (value !== '' && !/^[A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*\/$/.test(value)) {
+    throw new InvalidArgumentError("expected '' or a key prefix ending in '/' without a leading '/' (e.g. aiaas/prod/)");
+  }
+  return value;
+}
+
+/** Backup names as the backup task makes them (no path separators: they become file names). */
+export function parseBackupName(value: string): string {
+  if (!/^aiaas-[A-Za-z0-9_-]+-\d{8}T\d{9}Z\.dump$/.test(value)) {
+    throw new InvalidArgumentError('expected a backup name like aiaas-mydb-20261101T020000000Z.dump');
+  }
+  return value;
+}
+
 // ---- the program ---------------------------------------------------------
 
 function opt(flags: string, description: string, env: string, parser?: (v: string) => unknown, def?: unknown): Option {
@@ -255,21 +299,39 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
     .addOption(opt('--expected-standbys <n>', 'finding when fewer standbys stream from the primary', 'REPLICATION_EXPECTED_STANDBYS',
       parseNonNegativeInt, DEFAULTS.expectedStandbys));
 
-  sub('backup', 'pg_dump -Fc to the backup directory with checksum, manifest and retention')
+  addBucketOptions(sub('backup', 'pg_dump -Fc to the backup directory with checksum, manifest and retention')
     .addOption(opt('--dir <path>', 'backup directory (required)', 'BACKUP_DIR'))
     .addOption(opt('--keep <n>', 'complete backups to keep (the newest is never deleted)', 'BACKUP_KEEP',
       parsePositiveInt, DEFAULTS.keep))
     .addOption(opt('--count-tables <list>', 'tables whose exact row counts, taken in the dump\'s snapshot, go into the manifest',
-      'BACKUP_COUNT_TABLES', parseTableList, DEFAULTS.countTables.split(',')));
+      'BACKUP_COUNT_TABLES', parseTableList, DEFAULTS.countTables.split(',')))
+    .addOption(opt('--bucket-keep <n>', 'good backups to keep in the bucket (the newest is never deleted; default: --keep)',
+      'BACKUP_BUCKET_KEEP', parsePositiveInt)));
 
-  sub('restore-verify', 'restore the newest backup into a scratch database and compare row counts')
+  addBucketOptions(sub('restore-verify', 'restore the newest backup into a scratch database and compare row counts')
     .addOption(opt('--dir <path>', 'backup directory (required)', 'BACKUP_DIR'))
     .addOption(opt('--tables <list>', 'tables whose row counts are compared', 'RESTORE_VERIFY_TABLES',
       parseTableList, DEFAULTS.tables.split(',')))
     .addOption(opt('--scratch-database <name>', 'database created for the restore and dropped afterwards',
-      'RESTORE_VERIFY_SCRATCH_DATABASE', parseIdentifierName, DEFAULTS.scratchDatabase));
+      'RESTORE_VERIFY_SCRATCH_DATABASE', parseIdentifierName, DEFAULTS.scratchDatabase))
+    .addOption(new Option('--from-bucket', 'take the backup from the bucket (downloaded into --dir and checked before use)'))
+    .addOption(opt('--backup <name>', 'this backup instead of the newest good one', 'RESTORE_VERIFY_BACKUP', parseBackupName)));
 
   return program;
+}
+
+/** The off-cluster copy's options, shared by the tasks that read or write backups. */
+function addBucketOptions(cmd: Command): Command {
+  return cmd
+    .addOption(opt('--bucket <name>', 'S3-compatible bucket of the off-cluster copies (credentials from AWS_ACCESS_KEY_ID and '
+      + 'AWS_SECRET_ACCESS_KEY only; none: no off-cluster copy)', 'BACKUP_BUCKET', parseBucketName))
+    .addOption(opt('--bucket-endpoint <url>', 'S3 API endpoint (none: AWS S3 of the region; https://storage.googleapis.com for GCS; '
+      + 'the MinIO URL)', 'BACKUP_BUCKET_ENDPOINT', parseUrl))
+    .addOption(opt('--bucket-region <region>', 'region of the bucket', 'BACKUP_BUCKET_REGION', undefined, DEFAULTS.bucketRegion))
+    .addOption(opt('--bucket-prefix <prefix>', 'key prefix of the backups in the bucket', 'BACKUP_BUCKET_PREFIX', parseBucketPrefix,
+      DEFAULTS.bucketPrefix))
+    .addOption(opt('--bucket-path-style <true|false>', 'path-style URLs (MinIO, Ceph RGW)', 'BACKUP_BUCKET_PATH_STYLE', parseBoolean,
+      DEFAULTS.bucketPathStyle));
 }
 
 function required(value: unknown, what: string, env: string, flag: string): string {
@@ -277,6 +339,18 @@ function required(value: unknown, what: string, env: string, flag: string): stri
     throw new UsageError(`${what} missing: set ${env} or use ${flag}`);
   }
   return value;
+}
+
+/** Misconfigurations of the off-cluster copy fail before any work, not after a dump of an hour. */
+function checkBucketOptions(options: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  if (options.fromBucket && !options.bucket) {
+    throw new UsageError("option '--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket");
+  }
+  const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((k) => !env[k]);
+  if (missing.length > 0) {
+    throw new UsageError(`bucket '${String(options.bucket)}' needs credentials: ${missing.join(' and ')} not set `
+      + '(in the cluster they come from the Secret named in dbMaintenance.backupBucket.credentialsSecret)');
+  }
 }
 
 /**
@@ -315,6 +389,7 @@ export function parseConfig(argv: string[], output?: Output): ParseResult {
   if (selected.task === 'backup' || selected.task === 'restore-verify') {
     options.dir = required(options.dir, 'backup directory', 'BACKUP_DIR', '--dir');
   }
+  if (options.bucket || options.fromBucket) checkBucketOptions(options, env);
   if (selected.task === 'restore-verify') {
     const scratch = String(options.scratchDatabase);
     if (scratch === connection.database || ['postgres', 'template0', 'template1'].includes(scratch)) {

@@ -20,6 +20,7 @@ import { runPg, versionOf } from '../child';
 import type { BackupOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
+import { bucketConfigOf, uploadOffsite } from '../offsite';
 import type { TaskResult } from '../report';
 
 /**
@@ -160,9 +161,14 @@ export async function backup(ctx: TaskContext): Promise<TaskResult> {
     m.set('aiaas_backup_complete_count', 'Complete backups in the backup directory after retention', kept.length);
     m.set('aiaas_backup_last_complete_timestamp_seconds', 'Creation time of the newest complete backup', started.getTime() / 1000);
 
+    // the off-cluster copy, once the local backup is complete (a failure there is a finding, not an error)
+    const bucket = bucketConfigOf(opts);
+    const offsite = bucket ? await uploadOffsite(ctx, bucket, dir, manifest, opts.bucketKeep ?? opts.keep) : undefined;
+
     return {
-      findings: [],
+      findings: offsite?.findings ?? [],
       data: {
+        ...(offsite ? { offsite: offsite.data } : {}),
         dir,
         file: name,
         manifest,

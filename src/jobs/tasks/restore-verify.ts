@@ -9,6 +9,7 @@ import { runPg } from '../child';
 import type { RestoreVerifyOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, quoteQualified, withAdvisoryLock, withClient } from '../db';
+import { bucketConfigOf, bucketWhere, fetchFromBucket } from '../offsite';
 import type { Finding, TaskResult } from '../report';
 import { qualifiedKey } from './backup';
 
@@ -30,8 +31,26 @@ async function countRows(pool: import('pg').Pool, tables: string[]): Promise<Rec
 
 export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
   const opts = ctx.config.options as unknown as RestoreVerifyOptions;
+  const bucket = bucketConfigOf(opts);
+  if (!opts.fromBucket || !bucket) return verifyDir(ctx, path.resolve(opts.dir));
+  // from the bucket: the backup (newest good, or --backup) is downloaded into a directory of its
+  // own and checked there, then verified as any backup on the volume
+  const fetched = await fetchFromBucket(ctx, bucket, path.resolve(opts.dir), opts.backup);
+  if (fetched.kind === 'finding') {
+    ctx.metrics.set('aiaas_restore_verify_ok', '1 when the newest backup restored and matched, else 0', 0);
+    return { findings: [fetched.finding], data: { bucket: bucketWhere(bucket) } };
+  }
+  try {
+    const result = await verifyDir(ctx, path.dirname(fetched.file));
+    return { ...result, data: { ...result.data, bucket: bucketWhere(bucket) } };
+  } finally {
+    await fetched.cleanup();
+  }
+}
+
+async function verifyDir(ctx: TaskContext, dir: string): Promise<TaskResult> {
+  const opts = ctx.config.options as unknown as RestoreVerifyOptions;
   const conn = ctx.config.connection;
-  const dir = path.resolve(opts.dir);
   const m = ctx.metrics;
   const fail = (findings: Finding[], data: Record<string, unknown>): TaskResult => {
     m.set('aiaas_restore_verify_ok', '1 when the newest backup restored and matched, else 0', 0);
