@@ -1,12 +1,19 @@
 // Builds the reference platform and writes it to an output directory atomically.
 import * as fs from 'fs';
 import * as path from 'path';
-import { App } from 'cdk8s';
+import { App, Yaml } from 'cdk8s';
 import { LoadPlatformConfigOptions, loadPlatformConfig } from './config/load-config';
+import { isRetained } from './constructs/_retained';
 import { PlatformChart } from './constructs/platform-chart';
 
 /** Id of the reference chart: cdk8s names its manifest `aiaas.k8s.yaml`. */
 export const REFERENCE_CHART_ID = 'aiaas';
+
+/**
+ * The objects that hold data (Namespace, PersistentVolumeClaims), written apart from
+ * the pruned set: `kubectl apply --prune` and `kubectl delete -f` of the main file never touch them.
+ */
+export const RETAINED_MANIFEST = `${REFERENCE_CHART_ID}-retained.k8s.yaml`;
 
 export interface SynthPlatformOptions extends LoadPlatformConfigOptions {
   /** Directory replaced by the output. */
@@ -26,6 +33,10 @@ export function synthPlatform(options: SynthPlatformOptions): string[] {
     const app = new App({ outdir: staging });
     const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config });
     app.synth();
+    // Rewrite the chart's manifest without the retained objects, which get their own file.
+    const objects = chart.toJson() as { metadata?: Record<string, unknown> }[];
+    Yaml.save(path.join(staging, `${REFERENCE_CHART_ID}.k8s.yaml`), objects.filter((o) => !isRetained(o)));
+    Yaml.save(path.join(staging, RETAINED_MANIFEST), objects.filter(isRetained));
     for (const [name, content] of Object.entries(chart.extraFiles())) {
       fs.writeFileSync(path.join(staging, name), content);
     }

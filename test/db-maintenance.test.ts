@@ -63,8 +63,8 @@ describe('DbMaintenance', () => {
   test.each([
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
     ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
-    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2']],
-    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users']],
+    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
+    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--bucket-keep', '7']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -82,7 +82,7 @@ describe('DbMaintenance', () => {
       'db-restore-verify',
       'restore-verify',
       '0 4 * * 0',
-      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify'],
+      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--from-bucket', 'false'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -285,7 +285,7 @@ describe('DbMaintenance with overrides', () => {
     expect(backup.spec.startingDeadlineSeconds).toEqual(300);
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
-    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders']);
+    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders', '--bucket-keep', '7']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
     expect(container(find(objects, 'CronJob', 'db-long-transactions')).args).toEqual(['long-transactions', '--threshold-seconds', '900', '--action', 'cancel']);
     expect(jobSpec(find(objects, 'CronJob', 'db-health')).activeDeadlineSeconds).toEqual(120);
@@ -355,5 +355,69 @@ describe('DbMaintenance with overrides', () => {
     expect(
       () => new DbMaintenance(Testing.chart(), 'DbMaintenance', { config: { ...config, backupVolume: { size: '20GB' } } }),
     ).toThrow("storage size '20GB' is not valid; expected a size like '512Mi', '20Gi' or '1Ti'");
+  });
+});
+
+describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
+  const backupBucket = {
+    bucket: 'acme-db-backups', endpoint: 'http://minio.minio.svc:9000', pathStyle: true, prefix: 'aiaas/prod/',
+    credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
+  };
+  const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true } } });
+  const cronJob = (name: string) => find(objects, 'CronJob', name);
+
+  test('backup and restore-verify get the bucket flags, and its keys by Secret reference only', () => {
+    expect(container(cronJob('db-backup')).args).toEqual(expect.arrayContaining([
+      '--bucket-keep', '30', '--bucket', 'acme-db-backups', '--bucket-endpoint', 'http://minio.minio.svc:9000',
+      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true',
+    ]));
+    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', 'true', '--bucket', 'acme-db-backups']));
+    for (const name of ['db-backup', 'db-restore-verify']) {
+      const env = container(cronJob(name)).env;
+      expect(env).toEqual(expect.arrayContaining([
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'backup-bucket', key: 'access-key-id' } } },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'backup-bucket', key: 'secret-access-key' } } },
+      ]));
+    }
+    // the other tasks never see the bucket's keys
+    for (const c of ofKind(objects, 'CronJob').filter((o) => !['db-backup', 'db-restore-verify'].includes(o.metadata.name))) {
+      expect(JSON.stringify(container(c))).not.toMatch(/AWS_|bucket/);
+    }
+    validateAll(objects);
+  });
+
+  test('only the backup and restore-verify pods may reach the endpoint, on its CIDRs and its URL port', () => {
+    const np = find(objects, 'NetworkPolicy', 'aiaas-job-bucket');
+    expect(np.spec).toEqual({
+      podSelector: {
+        matchLabels: AIAAS_JOB_POD_LABELS,
+        matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'restore-verify'] }],
+      },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '10.96.12.0/24' } }], ports: [{ protocol: 'TCP', port: 9000 }] }],
+    });
+    expect(() => new NetworkPolicy(np as any).validate()).not.toThrow();
+    const aws = synth({ backupBucket: { ...backupBucket, endpoint: undefined, egress: { cidrs: ['52.95.128.0/21'] } } }).objects;
+    expect(find(aws, 'NetworkPolicy', 'aiaas-job-bucket').spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+  });
+
+  test('no bucket section: no bucket flags, keys or egress', () => {
+    const plain = synth().objects;
+    expect(plain.some((o) => o.metadata.name === 'aiaas-job-bucket')).toBe(false);
+    expect(JSON.stringify(plain)).not.toMatch(/AWS_|--bucket"/);
+  });
+
+  test.each([
+    [{ tasks: { restoreVerify: { fromBucket: true } } }, /tasks\.restoreVerify\.fromBucket.*needs dbMaintenance\.backupBucket/],
+    [{ backupBucket: { ...backupBucket, bucket: 'Acme_Backups' } }, /backupBucket\.bucket.*expected a bucket name/],
+    [{ backupBucket: { ...backupBucket, prefix: '/aiaas' } }, /backupBucket\.prefix.*ending in '\/'/],
+    [{ backupBucket: { ...backupBucket, egress: { cidrs: [] } } }, /backupBucket\.egress\.cidrs.*at least one CIDR/],
+    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.name/],
+    [{ backupBucket: { ...backupBucket, accessKey: 'AKIA...' } }, /backupBucket.*accessKey/],
+  ])('a misconfigured bucket is refused, naming the field (%#)', (config, message) => {
+    const r = dbMaintenanceConfigSchema.safeParse(config);
+    expect(r.success).toBe(false);
+    const text = r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message} ${JSON.stringify(i)}`).join('\n');
+    expect(text).toMatch(message);
   });
 });

@@ -4,6 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
+import { BoolFlag, BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -54,6 +55,40 @@ const tableName = z
     'expected a table name like users or public.users (letters, digits, "_", "$")',
   );
 
+/** `expected one of 'a', 'b', 'c'` for enum fields. */
+function oneOf<V extends string>(values: readonly [V, ...V[]]): z.ZodEnum<[V, ...V[]]> {
+  const message = `expected one of ${values.map((v) => `'${v}'`).join(', ')}`;
+  return z.enum(values as [V, ...V[]], { errorMap: () => ({ message }) });
+}
+
+// Task options are the `aiaas-job` flags of the same name (src/jobs/contract.ts):
+// the same bounds and defaults as the CLI, so a config the CronJob passes on is one the CLI takes.
+const O = {
+  int: (spec: IntFlag & { readonly default: number }) => z
+    .number()
+    .int('expected a whole number')
+    .min(spec.min, `expected ${spec.min} or more`)
+    .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`)
+    .default(spec.default),
+  ratio: (spec: RatioFlag & { readonly default: number }) => ratio.default(spec.default),
+  name: (spec: NameFlag & { readonly default: string }) => sqlIdentifier.default(spec.default),
+  tables: (spec: TablesFlag & { readonly default: readonly string[] }) => z
+    .array(tableName)
+    .min(1, 'expected at least one table')
+    .default([...spec.default]),
+  bool: (spec: BoolFlag & { readonly default: boolean }) => z.boolean().default(spec.default),
+  choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
+    oneOf(spec.choices).default(spec.default),
+};
+const DB_HEALTH = TASK_SPECS['db-health'].options;
+const SLOW_QUERIES = TASK_SPECS['slow-queries'].options;
+const TABLE_SIZES = TASK_SPECS['table-sizes'].options;
+const VACUUM = TASK_SPECS['vacuum-analyze'].options;
+const LONG_TX = TASK_SPECS['long-transactions'].options;
+const REPLICATION = TASK_SPECS['replication-lag'].options;
+const BACKUP = TASK_SPECS.backup.options;
+const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
+
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
 /** Fields every task has. */
@@ -76,7 +111,7 @@ const tasksSchema = z
       .object({
         ...taskBase('0 1 * * *'),
         /** Connections in use over max_connections above which it is a finding (runbook: 80 % of pool). */
-        maxConnectionRatio: ratio.default(0.8),
+        maxConnectionRatio: O.ratio(DB_HEALTH.maxConnectionRatio),
       })
       .strict()
       .default({}),
@@ -85,7 +120,7 @@ const tasksSchema = z
       .object({
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
-        limit: positiveInt.default(10),
+        limit: O.int(SLOW_QUERIES.limit),
       })
       .strict()
       .default({}),
@@ -94,11 +129,13 @@ const tasksSchema = z
       .object({
         ...taskBase('30 1 * * *'),
         /** Relations reported. */
-        limit: positiveInt.default(20),
+        limit: O.int(TABLE_SIZES.limit),
         /** Schema examined (runbook: public). */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(TABLE_SIZES.schema),
         /** Dead tuples over live + dead above which a table is a finding. */
-        maxDeadRatio: ratio.default(0.2),
+        maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
+        /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
+        minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
       })
       .strict()
       .default({}),
@@ -107,7 +144,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
-        keep: z.number().int('expected a whole number of backups').min(1, 'expected at least 1 backup to keep').default(7),
+        keep: O.int(BACKUP.keep),
+        /** Good backups kept in the bucket (`backupBucket`); older ones are deleted after an upload, the newest good one never. */
+        bucketKeep: O.int(BACKUP.bucketKeep),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -118,13 +157,13 @@ const tasksSchema = z
       .object({
         ...taskBase('30 3 * * 0'),
         /** Tables vacuumed at the same time. */
-        parallel: positiveInt.default(2),
+        parallel: O.int(VACUUM.parallel),
         /** lock_timeout per table, in milliseconds: a locked table is skipped, not waited for. */
-        lockTimeoutMs: positiveInt.default(5000),
+        lockTimeoutMs: O.int(VACUUM.lockTimeoutMs),
         /** statement_timeout per table, in milliseconds. */
-        statementTimeoutMs: positiveInt.default(3_600_000),
+        statementTimeoutMs: O.int(VACUUM.statementTimeoutMs),
         /** Schema vacuumed. */
-        schema: sqlIdentifier.default('public'),
+        schema: O.name(VACUUM.schema),
         /** Seconds the whole vacuum may take (each table is bounded by statementTimeoutMs). */
         activeDeadlineSeconds: positiveInt.default(14_400),
       })
@@ -135,11 +174,9 @@ const tasksSchema = z
       .object({
         ...taskBase('0 3 * * 0'),
         /** Age in seconds from which a transaction is reported (runbook: 5 minutes). */
-        thresholdSeconds: positiveInt.default(300),
+        thresholdSeconds: O.int(LONG_TX.thresholdSeconds),
         /** What to do with them: only report, or cancel the query, or terminate the backend. */
-        action: z
-          .enum(['report', 'cancel', 'terminate'], { errorMap: () => ({ message: "expected 'report', 'cancel' or 'terminate'" }) })
-          .default('report'),
+        action: O.choice(LONG_TX.action),
       })
       .strict()
       .default({}),
@@ -148,11 +185,11 @@ const tasksSchema = z
       .object({
         ...taskBase('15 3 * * 0'),
         /** Lag in bytes above which a standby is a finding (16 MiB: one WAL segment). */
-        maxLagBytes: nonNegativeInt.default(16_777_216),
+        maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
-        maxLagSeconds: nonNegativeInt.default(60),
+        maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
         /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: nonNegativeInt.default(1),
+        expectedStandbys: O.int(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),
@@ -161,9 +198,14 @@ const tasksSchema = z
       .object({
         ...taskBase('0 4 * * 0'),
         /** Tables whose row counts must match the source (runbook: users). */
-        tables: z.array(tableName).min(1, 'expected at least one table to compare').default(['users']),
+        tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
-        scratchDatabase: sqlIdentifier.default('aiaas_restore_verify'),
+        scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
+        /**
+         * Verify the newest good backup in the bucket (`backupBucket`, downloaded and checked) instead of the
+         * volume's: the copy that survives the cluster is the one that must restore.
+         */
+        fromBucket: O.bool(RESTORE_VERIFY.fromBucket),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -171,6 +213,64 @@ const tasksSchema = z
       .default({}),
   })
   .strict();
+
+const pattern = (re: RegExp, expected: string) => z.string().regex(re, `expected ${expected}`);
+const BUCKET = BUCKET_OPTIONS;
+
+const backupBucketSchema = z
+  .object({
+    /** Bucket name (created beforehand, ideally with versioning or object lock, and a lifecycle rule aborting incomplete multipart uploads). */
+    bucket: pattern(BUCKET_NAME_PATTERN, BUCKET.bucket.expected),
+    /**
+     * S3 API endpoint: `https://storage.googleapis.com` (GCS), `http://minio.minio.svc:9000` (MinIO)...
+     * @default - AWS S3 of `region`
+     */
+    endpoint: z.string().url('expected an http(s) URL like https://storage.googleapis.com')
+      .regex(/^https?:\/\//, 'expected an http(s) URL like https://storage.googleapis.com').optional(),
+    /** Region, which signs the requests (GCS: 'auto'; MinIO: its region, usually us-east-1). */
+    region: pattern(BUCKET.bucketRegion.pattern, BUCKET.bucketRegion.expected).default('us-east-1'),
+    /** Key prefix of this platform's backups: the IAM policy grants this prefix only. */
+    prefix: pattern(BUCKET_PREFIX_PATTERN, BUCKET.bucketPrefix.expected).default('aiaas/'),
+    /** Path-style URLs (endpoint/bucket/key): MinIO and Ceph RGW usually need it. */
+    pathStyle: z.boolean().default(false),
+    /** Existing Secret with the bucket's access key, referenced by name; never created here. */
+    credentialsSecret: z
+      .object({
+        /** Secret name. */
+        name: dns1123Label,
+        /** Key holding the access key id (AWS_ACCESS_KEY_ID). */
+        accessKeyIdKey: secretKey.default('access-key-id'),
+        /** Key holding the secret access key (AWS_SECRET_ACCESS_KEY). */
+        secretAccessKeyKey: secretKey.default('secret-access-key'),
+      })
+      .strict(),
+    /** Where the endpoint is, for the NetworkPolicy egress rule of `backup` and `restore-verify` (and nothing else). */
+    egress: z
+      .object({
+        /** CIDRs of the endpoint (AWS: the S3 ranges of the region from ip-ranges.json; MinIO: its Service's pod CIDR). */
+        cidrs: z.array(cidr).min(1, 'expected at least one CIDR of the bucket endpoint'),
+        /**
+         * Ports of the endpoint.
+         * @default - the endpoint URL's port (443 for https, 80 for http)
+         */
+        ports: z.array(port).min(1, 'expected at least one port').optional(),
+      })
+      .strict(),
+    /**
+     * Seconds the newest good backup in the bucket may age before it alerts.
+     * @default - like the backup's age alert: longest interval of `tasks.backup.schedule` plus deadlines and an hour
+     */
+    maxAgeSeconds: positiveInt.optional(),
+  })
+  .strict();
+
+/** The ports of the bucket endpoint: configured, else its URL's. */
+export function bucketPorts(b: z.output<typeof backupBucketSchema>): number[] {
+  if (b.egress.ports) return b.egress.ports;
+  if (!b.endpoint) return [443];
+  const u = new URL(b.endpoint);
+  return [u.port ? Number(u.port) : u.protocol === 'http:' ? 80 : 443];
+}
 
 /** Resource names `ConfigBackup` may read, with their API group ('' is the core group). Secrets are deliberately absent. */
 export const CONFIG_BACKUP_RESOURCE_GROUPS: Readonly<Record<string, string>> = {
@@ -279,11 +379,7 @@ export const dbMaintenanceConfigSchema = z
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
         /** libpq sslmode. */
-        sslmode: z
-          .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], {
-            errorMap: () => ({ message: "expected one of 'disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'" }),
-          })
-          .default('prefer'),
+        sslmode: oneOf(SSL_MODES).default('prefer'),
       })
       .strict()
       .default({}),
@@ -299,6 +395,12 @@ export const dbMaintenanceConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Off-cluster copies in an S3-compatible bucket (AWS S3, GCS interoperability, MinIO, Ceph RGW):
+     * `backup` uploads each finished backup there and applies `tasks.backup.bucketKeep`.
+     * @default - no off-cluster copy
+     */
+    backupBucket: backupBucketSchema.optional(),
     /** PersistentVolumeClaim (ReadWriteOnce) mounted at /backups by `backup` and `restore-verify`. */
     backupVolume: z
       .object({
@@ -370,6 +472,13 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.tasks.restoreVerify.fromBucket && !config.backupBucket) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['tasks', 'restoreVerify', 'fromBucket'],
+        message: 'restore-verify from the bucket needs dbMaintenance.backupBucket; expected false, or a backupBucket section',
+      });
+    }
     if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -382,3 +491,4 @@ export const dbMaintenanceConfigSchema = z
 export type DbMaintenanceConfigInput = z.input<typeof dbMaintenanceConfigSchema>;
 export type DbMaintenanceConfig = z.output<typeof dbMaintenanceConfigSchema>;
 export type ConfigBackupConfig = DbMaintenanceConfig['configBackup'];
+export type BackupBucketConfig = NonNullable<DbMaintenanceConfig['backupBucket']>;

@@ -5,6 +5,7 @@ import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
+import { retain } from './_retained';
 import { storageSize } from './_storage';
 import { MAX_AGE_SLACK_SECONDS, ScheduledJob } from './db-maintenance';
 
@@ -122,6 +123,7 @@ export class ConfigBackup extends Construct {
       storage: storageSize(backup.volume.size),
       storageClassName: backup.volume.storageClassName,
     });
+    retain(ApiObject.of(this.volume));
 
     const cronJob = new kplus.CronJob(this, 'Resource', {
       metadata: { name: 'config-backup', ...metadata },

@@ -1,24 +1,17 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { argsOf, BUCKET_OPTIONS, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
+import { retain } from './_retained';
 import { storageSize } from './_storage';
 
-/** The `aiaas-job` tasks run on a schedule. */
-export enum DbTask {
-  DB_HEALTH = 'db-health',
-  SLOW_QUERIES = 'slow-queries',
-  TABLE_SIZES = 'table-sizes',
-  BACKUP = 'backup',
-  VACUUM_ANALYZE = 'vacuum-analyze',
-  LONG_TRANSACTIONS = 'long-transactions',
-  REPLICATION_LAG = 'replication-lag',
-  RESTORE_VERIFY = 'restore-verify',
-}
+/** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
+export type DbTask = TaskName;
 
 /** Labels of every `aiaas-job` pod (NetworkPolicies select them). */
 export const AIAAS_JOB_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'aiaas-job' };
@@ -89,108 +82,49 @@ export interface DbMaintenanceProps {
 type TaskKey = keyof DbMaintenanceConfig['tasks'];
 
 interface TaskDefinition {
-  readonly task: DbTask;
   /** Key under `config.tasks`. */
   readonly key: TaskKey;
   /** Construct id under the 'CronJobs' group. */
   readonly id: string;
   readonly cronJobName: string;
   readonly usesBackupVolume: boolean;
-  /** CLI flags after the task name (the contract with src/jobs). */
-  readonly flags: (config: DbMaintenanceConfig) => string[];
+  /** `aiaas-job` arguments: the task and its flags, built from the contract. */
+  readonly args: (config: DbMaintenanceConfig) => string[];
 }
 
-const TASKS: readonly TaskDefinition[] = [
-  {
-    task: DbTask.DB_HEALTH,
-    key: 'dbHealth',
-    id: 'DbHealth',
-    cronJobName: 'db-health',
-    usesBackupVolume: false,
-    flags: (c) => ['--max-connection-ratio', String(c.tasks.dbHealth.maxConnectionRatio)],
-  },
-  {
-    task: DbTask.SLOW_QUERIES,
-    key: 'slowQueries',
-    id: 'SlowQueries',
-    cronJobName: 'db-slow-queries',
-    usesBackupVolume: false,
-    flags: (c) => ['--limit', String(c.tasks.slowQueries.limit)],
-  },
-  {
-    task: DbTask.TABLE_SIZES,
-    key: 'tableSizes',
-    id: 'TableSizes',
-    cronJobName: 'db-table-sizes',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--limit', String(c.tasks.tableSizes.limit),
-      '--schema', c.tasks.tableSizes.schema,
-      '--max-dead-ratio', String(c.tasks.tableSizes.maxDeadRatio),
-    ],
-  },
-  {
-    task: DbTask.BACKUP,
-    key: 'backup',
-    id: 'Backup',
-    cronJobName: 'db-backup',
-    usesBackupVolume: true,
-    // The row counts restore-verify compares are taken in the dump's own snapshot.
-    flags: (c) => [
-      '--dir', BACKUP_MOUNT_PATH,
-      '--keep', String(c.tasks.backup.keep),
-      '--count-tables', c.tasks.restoreVerify.tables.join(','),
-    ],
-  },
-  {
-    task: DbTask.VACUUM_ANALYZE,
-    key: 'vacuumAnalyze',
-    id: 'VacuumAnalyze',
-    cronJobName: 'db-vacuum-analyze',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--parallel', String(c.tasks.vacuumAnalyze.parallel),
-      '--lock-timeout-ms', String(c.tasks.vacuumAnalyze.lockTimeoutMs),
-      '--statement-timeout-ms', String(c.tasks.vacuumAnalyze.statementTimeoutMs),
-      '--schema', c.tasks.vacuumAnalyze.schema,
-    ],
-  },
-  {
-    task: DbTask.LONG_TRANSACTIONS,
-    key: 'longTransactions',
-    id: 'LongTransactions',
-    cronJobName: 'db-long-transactions',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--threshold-seconds', String(c.tasks.longTransactions.thresholdSeconds),
-      '--action', c.tasks.longTransactions.action,
-    ],
-  },
-  {
-    task: DbTask.REPLICATION_LAG,
-    key: 'replicationLag',
-    id: 'ReplicationLag',
-    cronJobName: 'db-replication-lag',
-    usesBackupVolume: false,
-    flags: (c) => [
-      '--max-lag-bytes', String(c.tasks.replicationLag.maxLagBytes),
-      '--max-lag-seconds', String(c.tasks.replicationLag.maxLagSeconds),
-      '--expected-standbys', String(c.tasks.replicationLag.expectedStandbys),
-    ],
-  },
-  {
-    task: DbTask.RESTORE_VERIFY,
-    key: 'restoreVerify',
-    id: 'RestoreVerify',
-    cronJobName: 'db-restore-verify',
-    usesBackupVolume: true,
-    flags: (c) => [
-      '--dir', BACKUP_MOUNT_PATH,
-      '--tables', c.tasks.restoreVerify.tables.join(','),
-      '--scratch-database', c.tasks.restoreVerify.scratchDatabase,
-    ],
-  },
-];
+/** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
+function fromConfig<T extends TaskName>(task: T, key: TaskKey, id: string, cronJobName: string,
+  options: (config: DbMaintenanceConfig) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
+  return { key, id, cronJobName, usesBackupVolume, args: (config) => argsOf(task, options(config)) };
+}
+
+const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
+  'db-health': fromConfig('db-health', 'dbHealth', 'DbHealth', 'db-health', (c) => pickOptions('db-health', c.tasks.dbHealth)),
+  'slow-queries': fromConfig('slow-queries', 'slowQueries', 'SlowQueries', 'db-slow-queries',
+    (c) => pickOptions('slow-queries', c.tasks.slowQueries)),
+  'table-sizes': fromConfig('table-sizes', 'tableSizes', 'TableSizes', 'db-table-sizes', (c) => pickOptions('table-sizes', c.tasks.tableSizes)),
+  // The row counts restore-verify compares are taken in the dump's own snapshot.
+  'backup': fromConfig('backup', 'backup', 'Backup', 'db-backup',
+    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables, ...bucketOptions(c) }), true),
+  'vacuum-analyze': fromConfig('vacuum-analyze', 'vacuumAnalyze', 'VacuumAnalyze', 'db-vacuum-analyze',
+    (c) => pickOptions('vacuum-analyze', c.tasks.vacuumAnalyze)),
+  'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
+    (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
+  'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
+    (c) => pickOptions('replication-lag', c.tasks.replicationLag)),
+  'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
+    (c) => ({ ...pickOptions('restore-verify', c.tasks.restoreVerify), dir: BACKUP_MOUNT_PATH, ...bucketOptions(c) }), true),
+};
+
+/** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
+const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
+
+/** Flags of the off-cluster copy from `dbMaintenance.backupBucket` (none without one). */
+function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCKET_OPTIONS>> {
+  const b = c.backupBucket;
+  if (!b) return {};
+  return { bucket: b.bucket, bucketEndpoint: b.endpoint, bucketRegion: b.region, bucketPrefix: b.prefix, bucketPathStyle: b.pathStyle };
+}
 
 const CONTAINER_NAME = 'aiaas-job';
 /** Exit code of a run that found something beyond a threshold: reported, not retried. */
@@ -238,21 +172,22 @@ export class DbMaintenance extends Construct {
       storage: storageSize(config.backupVolume.size),
       storageClassName: config.backupVolume.storageClassName,
     });
+    retain(ApiObject.of(this.backupVolume));
 
     const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.name);
     const cronJobs = new Construct(this, 'CronJobs');
-    for (const definition of TASKS) {
-      this.addTask(cronJobs, definition, config, credentials);
+    for (const [task, definition] of Object.entries(TASKS) as [TaskName, TaskDefinition][]) {
+      this.addTask(cronJobs, task, definition, config, credentials);
     }
 
     this.addNetworkPolicies(config);
   }
 
-  private addTask(group: Construct, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
+  private addTask(group: Construct, taskName: TaskName, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
     const task = config.tasks[definition.key];
     const schedulePath = `dbMaintenance.tasks.${definition.key}.schedule`;
     const activeDeadlineSeconds = task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds;
-    const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': definition.task };
+    const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': taskName };
 
     const cronJob = new kplus.CronJob(group, definition.id, {
       metadata: { name: definition.cronJobName, namespace: this.namespace, labels },
@@ -276,15 +211,16 @@ export class DbMaintenance extends Construct {
           name: CONTAINER_NAME,
           image: config.image,
           command: ['aiaas-job'],
-          args: [definition.task, ...definition.flags(config)],
+          args: definition.args(config),
           envVariables: {
-            PGHOST: kplus.EnvValue.fromValue(config.database.host),
-            PGPORT: kplus.EnvValue.fromValue(String(config.database.port)),
-            PGDATABASE: kplus.EnvValue.fromValue(config.database.database),
-            PGSSLMODE: kplus.EnvValue.fromValue(config.database.sslmode),
-            PGUSER: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.usernameKey }),
+            [GLOBAL_OPTIONS.host.env]: kplus.EnvValue.fromValue(config.database.host),
+            [GLOBAL_OPTIONS.port.env]: kplus.EnvValue.fromValue(String(config.database.port)),
+            [GLOBAL_OPTIONS.dbname.env]: kplus.EnvValue.fromValue(config.database.database),
+            [GLOBAL_OPTIONS.sslmode.env]: kplus.EnvValue.fromValue(config.database.sslmode),
+            [GLOBAL_OPTIONS.username.env]: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.usernameKey }),
+            // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
-            PUSHGATEWAY_URL: kplus.EnvValue.fromValue(config.pushgateway.url),
+            [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {
@@ -295,6 +231,13 @@ export class DbMaintenance extends Construct {
       ],
     });
     const container = cronJob.containers[0];
+    const bucket = config.backupBucket;
+    if (bucket && BUCKET_TASKS.includes(taskName)) {
+      // by Secret reference only: the keys never appear in the manifest
+      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.name);
+      container.env.addVariable('AWS_ACCESS_KEY_ID', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.accessKeyIdKey }));
+      container.env.addVariable('AWS_SECRET_ACCESS_KEY', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.secretAccessKeyKey }));
+    }
     mountScratchTmp(cronJob, container);
     if (definition.usesBackupVolume) {
       container.mount(BACKUP_MOUNT_PATH, kplus.Volume.fromPersistentVolumeClaim(cronJob, 'BackupVolume', this.backupVolume, { name: 'backups' }));
@@ -316,7 +259,7 @@ export class DbMaintenance extends Construct {
     );
 
     this.cronJobs.push({
-      task: definition.task,
+      task: taskName,
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
@@ -347,6 +290,25 @@ export class DbMaintenance extends Construct {
         ],
       },
     });
+
+    const bucket = config.backupBucket;
+    if (bucket) {
+      // NetworkPolicies add up: only the pods that upload or download reach the bucket endpoint
+      new kplus.k8s.KubeNetworkPolicy(this, 'BucketEgress', {
+        metadata: { name: 'aiaas-job-bucket', namespace: this.namespace, labels: { ...AIAAS_JOB_POD_LABELS } },
+        spec: {
+          podSelector: {
+            matchLabels: { ...AIAAS_JOB_POD_LABELS },
+            matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BUCKET_TASKS] }],
+          },
+          policyTypes: ['Egress'],
+          egress: [{
+            to: bucket.egress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: bucketPorts(bucket).map((p) => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(p) })),
+          }],
+        },
+      });
+    }
 
     if (this.allowPostgresIngress) {
       new kplus.k8s.KubeNetworkPolicy(this, 'PostgresIngress', {

@@ -84,7 +84,7 @@ export class PlatformChart extends Chart {
 
     const monitoring = new Construct(this, 'Monitoring');
     new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
-    const backup = this.scheduledJobs.find((job) => job.task === DbTask.BACKUP);
+    const backup = this.scheduledJobs.find((job) => job.task === ('backup' satisfies DbTask));
     this.alerts = new PlatformAlerts(monitoring, 'Alerts', {
       namespace: config.namespace,
       services: Object.keys(this.services),

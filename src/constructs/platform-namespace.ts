@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { clusterScoped } from './_cluster-scoped';
+import { retain } from './_retained';
 
 export interface PlatformNamespaceProps {
   /** Namespace name. */
@@ -28,6 +29,7 @@ export class PlatformNamespace extends Construct {
       labels[`pod-security.kubernetes.io/${mode}`] = 'restricted';
       labels[`pod-security.kubernetes.io/${mode}-version`] = version;
     }
-    clusterScoped(new ApiObject(this, 'Resource', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: props.name, labels } }));
+    // Retained: deleting the Namespace would delete postgres and the backup volume with it.
+    retain(clusterScoped(new ApiObject(this, 'Resource', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: props.name, labels } })));
   }
 }

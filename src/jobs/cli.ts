@@ -3,7 +3,8 @@
 // scheduled jobs. One JSON report on stdout, JSON logs on stderr; exit 0
 // healthy, 1 a finding beyond a threshold, 2 could not do its work.
 import { randomUUID } from 'node:crypto';
-import { Config, parseConfig, TaskName, TASKS, UsageError } from './config';
+import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
+import { LOG_LEVELS } from './contract';
 import type { Task } from './context';
 import { createPool } from './db';
 import { createLogger, Logger } from './logger';
@@ -19,7 +20,7 @@ import { slowQueries } from './tasks/slow-queries';
 import { tableSizes } from './tasks/table-sizes';
 import { vacuumAnalyze } from './tasks/vacuum-analyze';
 
-const TASK_FUNCTIONS: Record<TaskName, Task> = {
+const TASK_FUNCTIONS: { [T in TaskName]: Task<T> } = {
   'db-health': dbHealth,
   'slow-queries': slowQueries,
   'table-sizes': tableSizes,
@@ -32,12 +33,11 @@ const TASK_FUNCTIONS: Record<TaskName, Task> = {
 
 function poolSize(config: Config): number {
   // vacuum-analyze: one session per worker; backup: advisory-lock + snapshot session, one spare
-  return config.task === 'vacuum-analyze' ? Number(config.options.parallel) : 3;
+  return config.task === 'vacuum-analyze' ? config.options.parallel : 3;
 }
 
 function usageFailure(message: string, runId: string, started: Date): void {
-  const level = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(process.env.LOG_LEVEL ?? '')
-    ? process.env.LOG_LEVEL! : 'info';
+  const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? '') ? process.env.LOG_LEVEL! : 'info';
   const task = process.argv.slice(2).find((a) => (TASKS as readonly string[]).includes(a)) ?? 'unknown';
   const log = createLogger(level, { task, runId });
   log.error({ usage: true }, redact(message));
@@ -51,10 +51,12 @@ function usageFailure(message: string, runId: string, started: Date): void {
   process.exitCode = 2;
 }
 
-async function runTask(config: Config, log: Logger, metrics: Metrics, signal: AbortSignal): Promise<TaskResult> {
-  const pool = createPool(config.connection, `aiaas-job/${config.task}`, poolSize(config), log);
+async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: number, log: Logger, metrics: Metrics,
+  signal: AbortSignal): Promise<TaskResult> {
+  const pool = createPool(config.connection, `aiaas-job/${config.task}`, connections, log);
   try {
-    return await TASK_FUNCTIONS[config.task]({ config, pool, log, metrics, signal });
+    const task: Task<T> = TASK_FUNCTIONS[config.task];
+    return await task({ config, pool, log, metrics, signal });
   } catch (err) {
     log.error({ err }, 'task could not do its work');
     return { findings: [], errors: [redact(err instanceof Error ? err.message : String(err))], data: {} };
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
 
   const { host, port, database, user } = config.connection;
   log.info({ host, port, database, user }, 'task starting');
-  const result = await runTask(config, log, metrics, abort.signal);
+  const result = await runTask(config, poolSize(config), log, metrics, abort.signal);
   const errors = [...(result.errors ?? [])];
   if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
   const exitCode = exitCodeOf({ findings: result.findings, errors });

@@ -1,12 +1,13 @@
 // What every task receives.
 import type { Pool } from 'pg';
-import type { Config } from './config';
+import type { ConfigOf, TaskName } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { TaskResult } from './report';
 
-export interface TaskContext {
-  readonly config: Config;
+export interface TaskContext<T extends TaskName = TaskName> {
+  /** The run's config, with the options of task T. */
+  readonly config: ConfigOf<T>;
   readonly pool: Pool;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -14,7 +15,7 @@ export interface TaskContext {
   readonly signal: AbortSignal;
 }
 
-export type Task = (ctx: TaskContext) => Promise<TaskResult>;
+export type Task<T extends TaskName> = (ctx: TaskContext<T>) => Promise<TaskResult>;
 
 /** Number or null from a pg numeric/bigint column (returned as string). */
 export function num(v: unknown): number | null {

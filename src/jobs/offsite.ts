@@ -7,23 +7,19 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { BackupEntry, Manifest } from './backup-files';
 import type { TaskContext } from './context';
+import type { BUCKET_OPTIONS, OptionValues } from './contract';
 import { BucketConfig, BucketState, ChecksumMismatchError, ObjectStore, where } from './object-store';
 import type { Finding } from './report';
 
-/** Options every bucket-aware task reads (flags and BACKUP_BUCKET_* environment). */
-export interface BucketOptions {
-  readonly bucket?: string;
-  readonly bucketEndpoint?: string;
-  readonly bucketRegion: string;
-  readonly bucketPrefix: string;
-  readonly bucketPathStyle: boolean;
-}
-
 export { where as bucketWhere };
 
-export function bucketConfigOf(o: BucketOptions): BucketConfig | undefined {
+/** The bucket of a task's options (contract.ts BUCKET_OPTIONS), with the defaults its --help states. */
+export function bucketConfigOf(o: OptionValues<typeof BUCKET_OPTIONS>): BucketConfig | undefined {
   if (!o.bucket) return undefined;
-  return { bucket: o.bucket, endpoint: o.bucketEndpoint, region: o.bucketRegion, prefix: o.bucketPrefix, forcePathStyle: o.bucketPathStyle };
+  return {
+    bucket: o.bucket, endpoint: o.bucketEndpoint, region: o.bucketRegion ?? 'us-east-1', prefix: o.bucketPrefix ?? '',
+    forcePathStyle: o.bucketPathStyle ?? false,
+  };
 }
 
 function setNewest(ctx: TaskContext, state: Pick<BucketState, 'complete'>): void {

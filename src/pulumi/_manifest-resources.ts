@@ -2,6 +2,7 @@
 // from the objects themselves: no list of kinds to keep in step with the chart.
 import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import { isRetained } from '../constructs/_retained';
 import { KubernetesObject, ManifestObject, apiGroupOf, isBuiltInApiVersion } from './kubernetes-object';
 
 export interface ManifestResourcesOptions {
@@ -59,7 +60,9 @@ export function manifestResources(prefix: string, manifests: ManifestObject[], o
     const dependsOn = [...earlierTiers];
     manifests.forEach((manifest, i) => {
       if (tiers[i] === tier) {
-        objects[i] = new KubernetesObject(names[i], manifest, { parent: options.parent, provider: options.provider, dependsOn });
+        // Retained objects (Namespace, PVCs) stay in the cluster when the stack drops them or is destroyed.
+        const retainOnDelete = isRetained(manifest) || undefined;
+        objects[i] = new KubernetesObject(names[i], manifest, { parent: options.parent, provider: options.provider, dependsOn, retainOnDelete });
         earlierTiers.push(objects[i]);
       }
     });

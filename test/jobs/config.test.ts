@@ -1,4 +1,5 @@
-import { DEFAULTS, parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
+import { TASK_SPECS } from '../../src/jobs/contract';
+import { parseConfig, parseNonNegativeInt, parsePositiveInt, parseRatio, parseTableList, UsageError } from '../../src/jobs/config';
 
 const BASE = { PGHOST: 'db', PGUSER: 'ops', PGPASSWORD: 'secret' };
 let saved: NodeJS.ProcessEnv;
@@ -24,8 +25,8 @@ describe('value parsers', () => {
     expect(() => parseNonNegativeInt(v)).toThrow(/expected a non-negative integer/);
   });
   test('positive int refuses 0', () => expect(() => parsePositiveInt('0')).toThrow(/expected a positive integer/));
-  test.each([['0.8', 0.8], ['1', 1], ['0', 0], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
-  test.each(['1.01', '-0.1', 'abc', '80%'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/between 0 and 1/));
+  test.each([['0.8', 0.8], ['1', 1], ['.5', 0.5]])('ratio %j', (v, n) => expect(parseRatio(v)).toBe(n));
+  test.each(['1.01', '-0.1', 'abc', '80%', '0'])('fails on ratio %j', (v) => expect(() => parseRatio(v)).toThrow(/above 0 and at most 1/));
   test('table list', () => expect(parseTableList('users, public.orders')).toEqual(['users', 'public.orders']));
   test('fails on a table name that is not an identifier', () => {
     expect(() => parseTableList('users;drop')).toThrow(/expected table names like users or public.users, got 'users;drop'/);
@@ -37,9 +38,9 @@ describe('parseConfig', () => {
     const c = run(['vacuum-analyze']);
     expect(c.task).toBe('vacuum-analyze');
     expect(c.options).toEqual({
-      parallel: DEFAULTS.parallel,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
-      statementTimeoutMs: DEFAULTS.statementTimeoutMs,
+      parallel: TASK_SPECS['vacuum-analyze'].options.parallel.default,
+      lockTimeoutMs: TASK_SPECS['vacuum-analyze'].options.lockTimeoutMs.default,
+      statementTimeoutMs: TASK_SPECS['vacuum-analyze'].options.statementTimeoutMs.default,
       schema: 'public',
     });
     expect(c.connection).toEqual({ host: 'db', port: 5432, user: 'ops', database: 'ops', password: 'secret', sslmode: undefined });
@@ -60,10 +61,9 @@ describe('parseConfig', () => {
     expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
-    const noBucket = { bucketRegion: 'us-east-1', bucketPrefix: '', bucketPathStyle: false };
-    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], ...noBucket });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], bucketKeep: 7 });
     process.env.BACKUP_DIR = '/b';
-    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', ...noBucket });
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', fromBucket: false });
     expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
     expect(run(['slow-queries']).options).toEqual({ limit: 10 });
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
@@ -76,10 +76,10 @@ describe('parseConfig', () => {
     });
     expect(run(['backup', '--dir', '/b', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true', '--bucket-keep', '30']).options)
       .toEqual(expect.objectContaining({
-        bucket: 'acme-db-backups', bucketEndpoint: 'http://minio.minio.svc:9000', bucketRegion: 'us-east-1', bucketPrefix: 'aiaas/prod/',
+        bucket: 'acme-db-backups', bucketEndpoint: 'http://minio.minio.svc:9000', bucketPrefix: 'aiaas/prod/',
         bucketPathStyle: true, bucketKeep: 30,
       }));
-    expect(run(['restore-verify', '--dir', '/b', '--from-bucket', '--backup', 'aiaas-aiaas-20261101T020000000Z.dump']).options)
+    expect(run(['restore-verify', '--dir', '/b', '--from-bucket', 'true', '--backup', 'aiaas-aiaas-20261101T020000000Z.dump']).options)
       .toEqual(expect.objectContaining({ fromBucket: true, backup: 'aiaas-aiaas-20261101T020000000Z.dump', bucketPathStyle: false }));
   });
 
@@ -98,7 +98,7 @@ describe('parseConfig', () => {
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-prefix', '/aiaas'], /'--bucket-prefix <prefix>'.*ending in '\/' without a leading '\/'/],
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-path-style', 'yes'], /'--bucket-path-style <true\|false>'.*expected 'true' or 'false'/],
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-endpoint', 's3.example.com'], /'--bucket-endpoint <url>'.*http\(s\) URL/],
-    [['restore-verify', '--dir', '/b', '--from-bucket'], /'--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket/],
+    [['restore-verify', '--dir', '/b', '--from-bucket', 'true'], /'--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket/],
     [['restore-verify', '--dir', '/b', '--backup', '../etc/passwd'], /'--backup <name>'.*expected a backup name/],
     [['backup', '--dir', '/b', '--bucket', 'b1b'], /bucket 'b1b' needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set/],
   ])('fails on %j', (args, message) => {

@@ -17,7 +17,6 @@ import {
   removeQuietly, writeFileDurable,
 } from '../backup-files';
 import { runPg, versionOf } from '../child';
-import type { BackupOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import { bucketConfigOf, uploadOffsite } from '../offsite';
@@ -44,8 +43,8 @@ export function qualifiedKey(table: string): string {
   return table.includes('.') ? table : `public.${table}`;
 }
 
-export async function backup(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as BackupOptions;
+export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   await fs.mkdir(dir, { recursive: true });
@@ -163,7 +162,7 @@ export async function backup(ctx: TaskContext): Promise<TaskResult> {
 
     // the off-cluster copy, once the local backup is complete (a failure there is a finding, not an error)
     const bucket = bucketConfigOf(opts);
-    const offsite = bucket ? await uploadOffsite(ctx, bucket, dir, manifest, opts.bucketKeep ?? opts.keep) : undefined;
+    const offsite = bucket ? await uploadOffsite(ctx, bucket, dir, manifest, opts.bucketKeep) : undefined;
 
     return {
       findings: offsite?.findings ?? [],

@@ -1,11 +1,10 @@
 // db-health: pg_stat_database of the database and connections against max_connections.
-import type { DbHealthOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
 
-export async function dbHealth(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as DbHealthOptions;
+export async function dbHealth(ctx: TaskContext<'db-health'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows: [db] } = await client.query(
       `SELECT datname, numbackends, xact_commit, xact_rollback, blks_read, blks_hit,

@@ -1,14 +1,13 @@
 // long-transactions: transactions open longer than a threshold. Reports them,
 // or cancels/terminates them when asked. Only client backends are considered:
 // never this job's own backend, walsenders, autovacuum or other workers.
-import type { LongTxOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import { redact } from '../redact';
 import type { Finding, TaskResult } from '../report';
 
-export async function longTransactions(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as LongTxOptions;
+export async function longTransactions(ctx: TaskContext<'long-transactions'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows } = await client.query(
       `SELECT pid, usename, datname, application_name, client_addr::text AS client_addr, state, backend_type,

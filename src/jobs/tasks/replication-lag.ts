@@ -7,8 +7,8 @@ import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
 
-export async function replicationLag(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as ReplicationOptions;
+export async function replicationLag(ctx: TaskContext<'replication-lag'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows: [{ standby }] } = await client.query('SELECT pg_is_in_recovery() AS standby');
     return standby ? onStandby(ctx, opts, client) : onPrimary(ctx, opts, client);
@@ -16,7 +16,7 @@ export async function replicationLag(ctx: TaskContext): Promise<TaskResult> {
 }
 
 
-async function onPrimary(ctx: TaskContext, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
+async function onPrimary(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
   const { rows } = await client.query(
     `SELECT pid, application_name, client_addr::text AS client_addr, state, sync_state,
             sent_lsn::text, write_lsn::text, flush_lsn::text, replay_lsn::text,
@@ -74,7 +74,7 @@ async function onPrimary(ctx: TaskContext, opts: ReplicationOptions, client: Poo
   return { findings, data: { role: 'primary', streaming, expectedStandbys: opts.expectedStandbys, standbys } };
 }
 
-async function onStandby(ctx: TaskContext, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
+async function onStandby(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
   const { rows: [r] } = await client.query(
     `SELECT pg_last_wal_receive_lsn()::text AS receive_lsn, pg_last_wal_replay_lsn()::text AS replay_lsn,
             coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0) AS replay_lag_bytes,

@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import { forDatabase, readDir, sha256File } from '../backup-files';
 import { runPg } from '../child';
-import type { RestoreVerifyOptions } from '../config';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import { bucketConfigOf, bucketWhere, fetchFromBucket } from '../offsite';
@@ -29,8 +28,8 @@ async function countRows(pool: import('pg').Pool, tables: string[]): Promise<Rec
   });
 }
 
-export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as RestoreVerifyOptions;
+export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const bucket = bucketConfigOf(opts);
   if (!opts.fromBucket || !bucket) return verifyDir(ctx, path.resolve(opts.dir));
   // from the bucket: the backup (newest good, or --backup) is downloaded into a directory of its
@@ -48,8 +47,8 @@ export async function restoreVerify(ctx: TaskContext): Promise<TaskResult> {
   }
 }
 
-async function verifyDir(ctx: TaskContext, dir: string): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as RestoreVerifyOptions;
+async function verifyDir(ctx: TaskContext<'restore-verify'>, dir: string): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
   const m = ctx.metrics;
   const fail = (findings: Finding[], data: Record<string, unknown>): TaskResult => {

@@ -2,14 +2,13 @@
 // PostgreSQL 13 renamed mean_time/total_time to mean_exec_time/total_exec_time:
 // the column is detected, not assumed.
 import { DatabaseError } from 'pg';
-import type { SlowQueriesOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import { redact } from '../redact';
 import type { TaskResult } from '../report';
 
-export async function slowQueries(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as SlowQueriesOptions;
+export async function slowQueries(ctx: TaskContext<'slow-queries'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows: [settings] } = await client.query(
       `SELECT current_setting('shared_preload_libraries') AS preload, current_database() AS db`);

@@ -1,11 +1,10 @@
 // table-sizes: largest relations by total size with dead-tuple ratios.
-import type { TableSizesOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
 import type { Finding, TaskResult } from '../report';
 
-export async function tableSizes(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as TableSizesOptions;
+export async function tableSizes(ctx: TaskContext<'table-sizes'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
     const { rows } = await client.query(
       `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind,

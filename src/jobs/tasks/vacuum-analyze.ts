@@ -14,8 +14,8 @@ interface TableResult {
   readonly reason?: string;
 }
 
-export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
-  const opts = ctx.config.options as unknown as VacuumOptions;
+export async function vacuumAnalyze(ctx: TaskContext<'vacuum-analyze'>): Promise<TaskResult> {
+  const opts = ctx.config.options;
   // The listing and the workers connect at once (the pool holds `parallel` sessions:
   // a worker finding it full takes over the listing's session when it is released).
   const listing = withClient(ctx.pool, async (client) => {
@@ -83,7 +83,7 @@ export async function vacuumAnalyze(ctx: TaskContext): Promise<TaskResult> {
 }
 
 /** One table's VACUUM (ANALYZE): a lock or statement timeout is a result, not an error. */
-async function vacuumTable(client: PoolClient, schema: string, opts: VacuumOptions, name: string, ctx: TaskContext): Promise<TableResult> {
+async function vacuumTable(client: PoolClient, schema: string, opts: VacuumOptions, name: string, ctx: TaskContext<'vacuum-analyze'>): Promise<TableResult> {
   const label = `${opts.schema}.${name}`;
   const started = process.hrtime.bigint();
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;

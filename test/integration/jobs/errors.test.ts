@@ -83,7 +83,7 @@ test('error: statement timeout while vacuuming a table', async () => {
 describe('usage errors name the flag and the expected value, exit 2', () => {
   test.each([
     [['slow-queries', '--limit', 'ten'], /--limit <n>' argument 'ten' is invalid. expected a positive integer/],
-    [['db-health', '--max-connection-ratio', '1.5'], /--max-connection-ratio.*expected a ratio between 0 and 1/],
+    [['db-health', '--max-connection-ratio', '1.5'], /--max-connection-ratio.*expected a ratio above 0 and at most 1/],
     [['long-transactions', '--action', 'kill'], /--action.*Allowed choices are report, cancel, terminate/],
     [['backup'], /backup directory missing: set BACKUP_DIR or use --dir/],
     [['db-health', '--no-such-flag'], /unknown option '--no-such-flag'/],

@@ -97,7 +97,7 @@ test('backup uploads the finished backup (manifest last), pushes its metrics, an
 
   // restore-verify from the bucket, into an empty directory: nothing on the volume is used
   const elsewhere = tmpDir();
-  const rv = await runCli(['restore-verify', '--dir', elsewhere, '--from-bucket'], env());
+  const rv = await runCli(['restore-verify', '--dir', elsewhere, '--from-bucket', 'true'], env());
   expectContract(rv, pg.password, 0);
   expect(rv.report.data).toEqual(expect.objectContaining({ file: name, bucket: expect.stringContaining('s3://backups/aiaas/') }));
   expect(rv.report.data.tables).toEqual([expect.objectContaining({ table: 'public.users', restored: 1000, expected: 1000 })]);
@@ -117,7 +117,7 @@ test('retention applies to the volume and to the bucket, each keeping its newest
   expect(bucketKeys()).toHaveLength(6); // no dump left without its manifest
 
   // a named older backup from the bucket
-  const rv = await runCli(['restore-verify', '--dir', tmpDir(), '--from-bucket', '--backup', names[1]], env());
+  const rv = await runCli(['restore-verify', '--dir', tmpDir(), '--from-bucket', 'true', '--backup', names[1]], env());
   expectContract(rv, pg.password, 0);
   expect(rv.report.data.file).toBe(names[1]);
 });
@@ -172,7 +172,7 @@ test('a missing bucket and missing credentials are clear errors', async () => {
   expect([2, 64]).toContain(noKey.code);
   expect(noKey.stderr + noKey.stdout).toMatch(/AWS_SECRET_ACCESS_KEY not set/);
 
-  const rv = await runCli(['restore-verify', '--dir', tmpDir(), '--from-bucket'], env({ BACKUP_BUCKET: 'no-such-bucket' }));
+  const rv = await runCli(['restore-verify', '--dir', tmpDir(), '--from-bucket', 'true'], env({ BACKUP_BUCKET: 'no-such-bucket' }));
   expect(rv.code).toBe(2); // could not do its work: nothing to verify was reachable
   expect(rv.report.errors.join(' ')).toMatch(/bucket 'no-such-bucket' does not exist/);
 });
@@ -189,7 +189,7 @@ test('an object corrupted in the bucket is caught by restore-verify, naming it, 
   const bytes = fs.readFileSync(obj);
   bytes[Math.floor(bytes.length / 2)] ^= 0xff;
   fs.writeFileSync(obj, bytes);
-  const rv = await runCli(['restore-verify', '--dir', dir, '--from-bucket'], env());
+  const rv = await runCli(['restore-verify', '--dir', dir, '--from-bucket', 'true'], env());
   expectContract(rv, pg.password, 1);
   expect(rv.report.findings).toEqual([expect.objectContaining({ code: 'backup_checksum_mismatch', file: `${PREFIX}${names[1]}` })]);
   expect(fs.readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]); // nothing downloaded is left

@@ -1,0 +1,130 @@
+// The CronJobs and the CLI keep one contract: every synthesized CronJob's args and
+// env are parsed by the CLI's own parser, for the reference config and for a config
+// with every option at its bounds; and a config value the CLI would refuse is refused
+// by the config schema before anything is synthesized.
+import { Testing } from 'cdk8s';
+import { DbMaintenanceConfigInput, dbMaintenanceConfigSchema } from '../../src/config/db-maintenance-config';
+import { DbMaintenance } from '../../src/constructs/db-maintenance';
+import { Config, parseConfig } from '../../src/jobs/config';
+import { argsOf, FlagSpec, IntFlag, TASK_SPECS, TASKS, TaskName } from '../../src/jobs/contract';
+import { K8sObject, ofKind, synthPlatformObjects } from '../support/synth';
+
+const quiet = { writeOut: () => undefined, writeErr: () => undefined };
+let saved: NodeJS.ProcessEnv;
+beforeEach(() => {
+  saved = process.env;
+});
+afterEach(() => {
+  process.env = saved;
+});
+
+/** The config key of a task under `dbMaintenance.tasks`: its camelCase name (`db-health` → `dbHealth`). */
+const configKey = (task: TaskName): string => task.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** The container env as the pod would see it; Secret values are stand-ins (they are not in the manifest). */
+function podEnv(container: any): Record<string, string> {
+  const env: Record<string, string> = { PATH: saved.PATH ?? '' };
+  for (const e of container.env ?? []) {
+    env[e.name] = e.value ?? (e.valueFrom?.secretKeyRef ? `from-secret-${e.valueFrom.secretKeyRef.key}` : '');
+  }
+  return env;
+}
+
+/** Parses a CronJob's command line the way the CLI would in the pod; throws what the CLI would print. */
+function parseCronJob(cronJob: K8sObject): Config {
+  const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+  expect(container.command).toEqual(['aiaas-job']);
+  process.env = podEnv(container);
+  const parsed = parseConfig(container.args, quiet);
+  if (parsed.kind !== 'run') throw new Error(`${cronJob.metadata.name}: the CLI would not run`);
+  return parsed.config;
+}
+
+function synthCronJobs(config: DbMaintenanceConfigInput): K8sObject[] {
+  const chart = Testing.chart();
+  new DbMaintenance(chart, 'DbMaintenance', { config: dbMaintenanceConfigSchema.parse(config) });
+  return ofKind(Testing.synth(chart) as K8sObject[], 'CronJob');
+}
+
+/** For each task, the config section with every option that has a config field set to `pick(spec)`. */
+function configWith(pick: (spec: FlagSpec) => unknown): DbMaintenanceConfigInput {
+  const tasks: Record<string, Record<string, unknown>> = {};
+  const defaults = dbMaintenanceConfigSchema.parse({}).tasks as Record<string, Record<string, unknown>>;
+  for (const task of TASKS) {
+    const key = configKey(task);
+    tasks[key] = {};
+    for (const [option, spec] of Object.entries(TASK_SPECS[task].options) as [string, FlagSpec][]) {
+      if (option in defaults[key]) tasks[key][option] = pick(spec);
+    }
+  }
+  return { tasks } as DbMaintenanceConfigInput;
+}
+
+const intOptions = TASKS.flatMap((task) => (Object.entries(TASK_SPECS[task].options) as [string, FlagSpec][])
+  .filter((e): e is [string, IntFlag] => e[1].kind === 'int')
+  .map(([option, spec]) => [task, option, spec] as const));
+
+describe('every synthesized CronJob is a command line the CLI accepts', () => {
+  test('the reference platform (dist/)', () => {
+    const cronJobs = ofKind(synthPlatformObjects(), 'CronJob').filter((c) => c.metadata.labels?.['app.kubernetes.io/name'] === 'aiaas-job');
+    expect(cronJobs.map((c) => parseCronJob(c).task).sort()).toEqual([...TASKS].sort());
+    for (const cronJob of cronJobs) {
+      const config = parseCronJob(cronJob);
+      // what the CLI parsed is what the CronJob meant: its args are the contract's args of those options
+      expect(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(argsOf(config.task, config.options));
+      expect(config.connection).toEqual(expect.objectContaining({ host: 'postgres', port: 5432, database: 'aiaas', user: 'from-secret-username' }));
+      expect(config.pushgatewayUrl).toMatch(/^http:\/\/prometheus-pushgateway/);
+    }
+  });
+
+  test.each([
+    ['lowest', (spec: FlagSpec) => (spec.kind === 'int' ? spec.min : undefined)],
+    ['highest', (spec: FlagSpec) => (spec.kind === 'int' ? spec.max : spec.kind === 'ratio' ? 1 : undefined)],
+  ])('every option at its %s bound', (_name, pick) => {
+    const cronJobs = synthCronJobs(configWith(pick));
+    const parsed = new Map(cronJobs.map((c) => [parseCronJob(c).task, parseCronJob(c).options as Record<string, unknown>]));
+    for (const [task, option, spec] of intOptions) {
+      expect(`${task} ${option} ${parsed.get(task)![option]}`).toBe(`${task} ${option} ${pick(spec)}`);
+    }
+  });
+
+  test('the config section of each task has a field for every option the CronJob does not fix itself', () => {
+    const defaults = dbMaintenanceConfigSchema.parse({}).tasks as Record<string, Record<string, unknown>>;
+    // the bucket's flags come from dbMaintenance.backupBucket; a scheduled restore-verify takes the newest backup
+    const fromBackupBucket = ['bucket', 'bucketEndpoint', 'bucketRegion', 'bucketPrefix', 'bucketPathStyle'];
+    const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir', 'restore-verify.backup',
+      ...['backup', 'restore-verify'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
+    for (const task of TASKS) {
+      for (const option of Object.keys(TASK_SPECS[task].options)) {
+        if (fixedByTheConstruct.includes(`${task}.${option}`)) continue;
+        expect(`${task}.${option}: ${option in defaults[configKey(task)]}`).toBe(`${task}.${option}: true`);
+        // one default, the contract's
+        expect(defaults[configKey(task)][option]).toEqual((TASK_SPECS[task].options as Record<string, FlagSpec>)[option].default);
+      }
+    }
+  });
+});
+
+describe('a value the CLI refuses cannot be synthesized', () => {
+  test.each(intOptions.map(([task, option, spec]) => [`${task} ${option}`, task, option, spec] as const))(
+    '%s out of bounds',
+    (_name, task, option, spec) => {
+      for (const value of [spec.min - 1, spec.max + 1]) {
+        if (!Number.isSafeInteger(value)) continue;
+        const input = { tasks: { [configKey(task)]: { [option]: value } } };
+        const schema = dbMaintenanceConfigSchema.safeParse(input);
+        expect(schema.success).toBe(false);
+        process.env = { PGHOST: 'db', PGUSER: 'ops', BACKUP_DIR: '/b' };
+        expect(() => parseConfig([task, `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)], quiet))
+          .toThrow(/argument .* is invalid/);
+      }
+    },
+  );
+
+  test('lockTimeoutMs 0 (wait forever in PostgreSQL) is refused by both', () => {
+    expect(dbMaintenanceConfigSchema.safeParse({ tasks: { vacuumAnalyze: { lockTimeoutMs: 0 } } }).success).toBe(false);
+    process.env = { PGHOST: 'db', PGUSER: 'ops' };
+    expect(() => parseConfig(['vacuum-analyze', '--lock-timeout-ms', '0'], quiet))
+      .toThrow("option '--lock-timeout-ms <ms>' argument '0' is invalid. expected a positive integer up to 3600000 (ms)");
+  });
+});
