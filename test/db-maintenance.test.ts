@@ -64,7 +64,7 @@ describe('DbMaintenance', () => {
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
     ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
     ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
-    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--bucket-keep', '7']],
+    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -82,7 +82,7 @@ describe('DbMaintenance', () => {
       'db-restore-verify',
       'restore-verify',
       '0 4 * * 0',
-      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--from-bucket', 'false'],
+      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--jobs', '2', '--from-bucket', 'false'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -285,7 +285,7 @@ describe('DbMaintenance with overrides', () => {
     expect(backup.spec.startingDeadlineSeconds).toEqual(300);
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
-    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders', '--bucket-keep', '7']);
+    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
     expect(container(find(objects, 'CronJob', 'db-long-transactions')).args).toEqual(['long-transactions', '--threshold-seconds', '900', '--action', 'cancel']);
     expect(jobSpec(find(objects, 'CronJob', 'db-health')).activeDeadlineSeconds).toEqual(120);

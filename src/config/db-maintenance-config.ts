@@ -147,6 +147,12 @@ const tasksSchema = z
         keep: O.int(BACKUP.keep),
         /** Good backups kept in the bucket (`backupBucket`); older ones are deleted after an upload, the newest good one never. */
         bucketKeep: O.int(BACKUP.bucketKeep),
+        /** pg_dump format: 'custom' (one file) or 'directory' (one file per table, dumped `jobs` at a time). */
+        format: O.choice(BACKUP.format),
+        /** Tables dumped at the same time with the directory format (each one more connection). */
+        jobs: O.int(BACKUP.jobs),
+        /** gzip level of pg_dump: 1 is several times faster than the default 6 for a slightly larger dump. */
+        compress: O.int(BACKUP.compress),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -201,6 +207,8 @@ const tasksSchema = z
         tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
         scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
+        /** pg_restore --jobs: tables and indexes restored at the same time. */
+        jobs: O.int(RESTORE_VERIFY.jobs),
         /**
          * Verify the newest good backup in the bucket (`backupBucket`, downloaded and checked) instead of the
          * volume's: the copy that survives the cluster is the one that must restore.

@@ -1,6 +1,7 @@
 // The backup directory: names, manifests, which backups are complete, retention.
 // A backup is complete only when `<name>` and `<name>.manifest.json` both exist
-// and the file has the size the manifest records. Dumps are written as
+// and the file has the size the manifest records. `<name>` is a file (pg_dump
+// custom format) or a directory (directory format, every file in the manifest). Dumps are written as
 // `.<name>.partial` first, so an interrupted dump never looks complete.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -116,9 +117,9 @@ export async function readDir(dir: string): Promise<DirState> {
       invalid.push({ name: dump, reason: 'dump file missing' });
       continue;
     }
-    const st = await fs.stat(path.join(dir, dump));
-    if (st.size !== manifest.sizeBytes) {
-      invalid.push({ name: dump, reason: `size ${st.size} differs from manifest ${manifest.sizeBytes}` });
+    const problem = await sizeProblem(dir, manifest);
+    if (problem) {
+      invalid.push({ name: dump, reason: problem });
       continue;
     }
     complete.push({ name: dump, manifest });
@@ -131,6 +132,49 @@ export async function readDir(dir: string): Promise<DirState> {
     orphans: names.filter((n) => n.endsWith(DUMP_SUFFIX) && !n.startsWith('.') && !withManifest.has(n)),
     invalid,
   };
+}
+
+/** Why the files of a backup do not match its manifest's sizes (undefined: they do). */
+async function sizeProblem(dir: string, manifest: Manifest): Promise<string | undefined> {
+  if (!manifest.files) {
+    const st = await fs.stat(path.join(dir, manifest.file));
+    return st.size === manifest.sizeBytes ? undefined : `size ${st.size} differs from manifest ${manifest.sizeBytes}`;
+  }
+  for (const f of manifest.files) {
+    const st = await fs.stat(path.join(dir, f.path)).catch(() => undefined);
+    if (!st) return `${f.path} missing`;
+    if (st.size !== f.sizeBytes) return `${f.path}: size ${st.size} differs from manifest ${f.sizeBytes}`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks every file of a backup against the manifest's sha256 and size; returns the first that
+ * differs (undefined: all match).
+ */
+export async function verifyFiles(dir: string, manifest: Manifest): Promise<{ file: string; expected: string; actual: string } | undefined> {
+  for (const f of filesOf(manifest)) {
+    const sum = await sha256File(path.join(dir, f.path)).catch((e: Error) => ({ sha256: `unreadable (${e.message})`, sizeBytes: -1 }));
+    if (sum.sha256 !== f.sha256 || sum.sizeBytes !== f.sizeBytes) return { file: f.path, expected: f.sha256, actual: sum.sha256 };
+  }
+  return undefined;
+}
+
+/**
+ * The files of a directory-format dump with their sizes and sha256, each fsynced; `rel` is the
+ * directory's name as it will be after the rename. The digest is that of the sha256sum-style list.
+ */
+export async function hashTree(dumpDir: string, rel: string): Promise<{ files: BackupFile[]; sizeBytes: number; sha256: string }> {
+  const files: BackupFile[] = [];
+  for (const n of (await fs.readdir(dumpDir)).sort()) {
+    const p = path.join(dumpDir, n);
+    await fsyncPath(p);
+    const sum = await sha256File(p);
+    files.push({ path: `${rel}/${n}`, sizeBytes: sum.sizeBytes, sha256: sum.sha256 });
+  }
+  await fsyncPath(dumpDir);
+  const list = files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
+  return { files, sizeBytes: files.reduce((a, f) => a + f.sizeBytes, 0), sha256: createHash('sha256').update(list).digest('hex') };
 }
 
 /** Complete backups to delete: all but the newest `keep` (keep >= 1, so never the newest). */
@@ -166,6 +210,7 @@ export async function writeFileDurable(dir: string, name: string, content: strin
   await fsyncPath(dir);
 }
 
+/** Removes a backup file or a directory-format backup (or its partial), if there. */
 export async function removeQuietly(p: string): Promise<void> {
-  await fs.rm(p, { force: true });
+  await fs.rm(p, { force: true, recursive: true });
 }

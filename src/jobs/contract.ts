@@ -12,6 +12,10 @@ export type SslMode = (typeof SSL_MODES)[number];
 export const LONG_TX_ACTIONS = ['report', 'cancel', 'terminate'] as const;
 export type LongTxAction = (typeof LONG_TX_ACTIONS)[number];
 
+/** pg_dump formats a backup can take. */
+export const BACKUP_FORMATS = ['custom', 'directory'] as const;
+export type BackupFormat = (typeof BACKUP_FORMATS)[number];
+
 /** Levels of the JSON log lines on stderr (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -265,6 +269,18 @@ export const TASK_SPECS = {
         kind: 'tables', arg: 'list', env: 'BACKUP_COUNT_TABLES', default: ['users'],
         description: 'tables whose exact row counts, taken in the dump\'s snapshot, go into the manifest',
       },
+      format: {
+        kind: 'choice', arg: 'format', env: 'BACKUP_FORMAT', choices: BACKUP_FORMATS, default: 'custom',
+        description: 'pg_dump format: custom (one file) or directory (one file per table, dumped by --jobs in parallel)',
+      },
+      jobs: {
+        kind: 'int', arg: 'n', env: 'BACKUP_JOBS', min: 1, max: 16, default: 2,
+        description: 'tables dumped at the same time (directory format; each is one more connection)',
+      },
+      compress: {
+        kind: 'int', arg: 'level', env: 'BACKUP_COMPRESS', min: 0, max: 9, default: 1,
+        description: 'gzip level of pg_dump (0 none, 1 fastest: about half the time of pg_dump\'s default 6 for a dump ~5 % larger, 9 smallest)',
+      },
       ...BUCKET_OPTIONS,
       bucketKeep: {
         kind: 'int', arg: 'n', env: 'BACKUP_BUCKET_KEEP', min: 1, max: 10_000, default: 7,
@@ -283,6 +299,10 @@ export const TASK_SPECS = {
       scratchDatabase: {
         kind: 'name', arg: 'name', env: 'RESTORE_VERIFY_SCRATCH_DATABASE', default: 'aiaas_restore_verify',
         description: 'database created for the restore and dropped afterwards',
+      },
+      jobs: {
+        kind: 'int', arg: 'n', env: 'RESTORE_VERIFY_JOBS', min: 1, max: 16, default: 2,
+        description: 'pg_restore --jobs: tables and indexes restored at the same time',
       },
       ...BUCKET_OPTIONS,
       fromBucket: {

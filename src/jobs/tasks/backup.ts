@@ -1,6 +1,7 @@
 // backup: pg_dump -Fc streamed to `<dir>/.<name>.partial` while its sha256 is
-// computed, fsync, rename to `<name>`, fsync the directory, then write
-// `<name>.manifest.json`. Row counts of chosen tables are taken in the very
+// computed (or, with --format directory, `pg_dump -Fd --jobs N` writing the
+// directory `.<name>.partial`, each file then hashed), fsync, rename to `<name>`,
+// fsync the directory, then write `<name>.manifest.json`. Row counts of chosen tables are taken in the very
 // snapshot pg_dump uses (exported snapshot), for restore-verify to compare.
 // Retention keeps the newest `keep` complete backups. On any failure the
 // partial file is removed and earlier backups are untouched.
@@ -13,10 +14,10 @@ import { pipeline } from 'node:stream/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
-  backupName, forDatabase, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, planRetention, readDir,
+  BackupFile, backupName, forDatabase, hashTree, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, planRetention, readDir,
   removeQuietly, writeFileDurable,
 } from '../backup-files';
-import { runPg, versionOf } from '../child';
+import { Running, runPg, versionOf } from '../child';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import { bucketConfigOf, uploadOffsite } from '../offsite';
@@ -41,6 +42,31 @@ function minorGc(): () => void {
 
 export function qualifiedKey(table: string): string {
   return table.includes('.') ? table : `public.${table}`;
+}
+
+/** pg_dump's stdout streamed into a new file, hashed on the way, fsynced. */
+async function streamToFile(dump: Running, file: string): Promise<{ sizeBytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let sinceGc = 0;
+  const gc = minorGc();
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      sinceGc += chunk.length;
+      if (sinceGc >= GC_EVERY_BYTES) {
+        sinceGc = 0;
+        gc();
+      }
+      cb(null, chunk);
+    },
+  });
+  await Promise.all([pipeline(dump.child.stdout!, tap, createWriteStream(file, { flags: 'wx', mode: 0o600 })), dump.done]);
+  await fsyncPath(file, 'r+');
+  const st = await fs.stat(file);
+  if (st.size !== size) throw new Error(`wrote ${size} bytes but the file has ${st.size}`);
+  return { sizeBytes: size, sha256: hash.digest('hex') };
 }
 
 export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
@@ -84,52 +110,43 @@ export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
         }
 
         ctx.log.info({ file: name }, 'backup starting');
-        const dump = runPg('pg_dump', ['--format=custom', `--snapshot=${snapshot}`, '--no-password'],
-          childEnv(conn), ctx.signal, 'pipe');
-        const hash = createHash('sha256');
-        let size = 0;
-        let sinceGc = 0;
-        const gc = minorGc();
-        const tap = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            hash.update(chunk);
-            size += chunk.length;
-            sinceGc += chunk.length;
-            if (sinceGc >= GC_EVERY_BYTES) {
-              sinceGc = 0;
-              gc();
-            }
-            cb(null, chunk);
-          },
-        });
+        const env = childEnv(conn);
+        const common = [`--snapshot=${snapshot}`, `--compress=${opts.compress}`, '--no-password'];
+        let dump: Running | undefined;
         try {
-          await Promise.all([
-            pipeline(dump.child.stdout!, tap, createWriteStream(partialPath, { flags: 'wx', mode: 0o600 })),
-            dump.done,
-          ]);
-          throwIfAborted(ctx.signal);
-          await fsyncPath(partialPath, 'r+');
-          const st = await fs.stat(partialPath);
-          if (st.size !== size) throw new Error(`wrote ${size} bytes but the file has ${st.size}`);
+          let written: { sizeBytes: number; sha256: string; files?: BackupFile[] };
+          if (opts.format === 'directory') {
+            // pg_dump writes the directory itself (one file per table, --jobs workers in the same snapshot);
+            // its files are hashed and fsynced once it has exited successfully
+            dump = runPg('pg_dump', ['--format=directory', `--jobs=${opts.jobs}`, ...common, `--file=${partialPath}`], env, ctx.signal);
+            await dump.done;
+            throwIfAborted(ctx.signal);
+            written = await hashTree(partialPath, name);
+          } else {
+            dump = runPg('pg_dump', ['--format=custom', ...common], env, ctx.signal, 'pipe');
+            written = await streamToFile(dump, partialPath);
+            throwIfAborted(ctx.signal);
+          }
           await fs.rename(partialPath, finalPath);
           await fsyncPath(dir);
           const m: Manifest = {
             format: MANIFEST_FORMAT,
             file: name,
             database: conn.database,
-            sizeBytes: size,
-            sha256: hash.digest('hex'),
+            sizeBytes: written.sizeBytes,
+            sha256: written.sha256,
             serverVersion: String(version),
             pgDumpVersion: await pgDumpVersion,
             durationSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
             createdAt: started.toISOString(),
             rowCounts,
+            ...(written.files ? { files: written.files } : {}),
           };
           await writeFileDurable(dir, name + MANIFEST_SUFFIX, `${JSON.stringify(m, null, 2)}\n`);
           return { manifest: m };
         } catch (e) {
-          dump.kill();
-          await dump.done.catch(() => undefined);
+          dump?.kill();
+          await dump?.done.catch(() => undefined);
           await removeQuietly(partialPath);
           await removeQuietly(finalPath); // a dump without its manifest would look complete
           await removeQuietly(path.join(dir, partialName(name + MANIFEST_SUFFIX)));

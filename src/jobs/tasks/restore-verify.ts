@@ -1,10 +1,11 @@
 // restore-verify: the newest complete backup is checked against its manifest
-// checksum, restored with `pg_restore --exit-on-error` into a scratch
+// checksum (every file of a directory-format backup), restored with
+// `pg_restore --exit-on-error --jobs N` into a scratch
 // database, and row counts of chosen tables are compared with the counts the
 // backup recorded in its snapshot (or, for tables it did not count, with the
 // live source). The scratch database is dropped in `finally`.
 import * as path from 'node:path';
-import { forDatabase, readDir, sha256File } from '../backup-files';
+import { forDatabase, readDir, verifyFiles } from '../backup-files';
 import { runPg } from '../child';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, quoteQualified, withAdvisoryLock, withClient } from '../db';
@@ -66,14 +67,15 @@ async function verifyDir(ctx: TaskContext<'restore-verify'>, dir: string): Promi
   m.set('aiaas_restore_verify_backup_age_seconds', 'Age of the backup that was verified',
     (Date.now() - Date.parse(newest.manifest.createdAt)) / 1000);
 
-  const sum = await sha256File(file);
-  if (sum.sha256 !== newest.manifest.sha256 || sum.sizeBytes !== newest.manifest.sizeBytes) {
+  const bad = await verifyFiles(dir, newest.manifest);
+  if (bad) {
     return fail([{
       code: 'backup_checksum_mismatch',
-      message: `${newest.name}: sha256 ${sum.sha256} differs from manifest ${newest.manifest.sha256}: the backup is corrupted`,
+      message: `${bad.file}: sha256 ${bad.actual} differs from manifest ${bad.expected}: the backup is corrupted`,
       file: newest.name,
-    }], { dir, file: newest.name, expectedSha256: newest.manifest.sha256, actualSha256: sum.sha256 });
+    }], { dir, file: newest.name, corruptedFile: bad.file, expectedSha256: bad.expected, actualSha256: bad.actual });
   }
+  const sum = { sha256: newest.manifest.sha256, sizeBytes: newest.manifest.sizeBytes };
   ctx.log.info({ file: newest.name }, 'checksum matches');
   throwIfAborted(ctx.signal);
 
@@ -87,7 +89,7 @@ async function verifyDir(ctx: TaskContext<'restore-verify'>, dir: string): Promi
     });
     const t0 = process.hrtime.bigint();
     try {
-      const restore = runPg('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', `--dbname=${scratch}`, file],
+      const restore = runPg('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', `--jobs=${opts.jobs}`, `--dbname=${scratch}`, file],
         childEnv(conn), ctx.signal);
       try {
         await restore.done;
