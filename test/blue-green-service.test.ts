@@ -94,12 +94,16 @@ describe('BlueGreenService', () => {
     const container = spec.template.spec.containers[0];
     expect(container.readinessProbe.httpGet.path).toBe('/health');
     expect(container.livenessProbe).not.toEqual(container.readinessProbe);
-    expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    expect(container.resources).toEqual({ requests: { 'cpu': '250m', 'memory': '256Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
     expect(spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual([
       'kubernetes.io/hostname',
       'topology.kubernetes.io/zone',
     ]);
-    expect(find(objects, 'PodDisruptionBudget', 'api-blue').spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'api', version: 'blue' } } });
+    expect(find(objects, 'PodDisruptionBudget', 'api-blue').spec).toEqual({
+      minAvailable: 1,
+      selector: { matchLabels: { app: 'api', version: 'blue' } },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    });
   });
 
   test('autoscaling adds an HPA per running colour and leaves replicas to it', () => {

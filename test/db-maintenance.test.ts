@@ -62,15 +62,22 @@ describe('DbMaintenance', () => {
 
   test.each([
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
-    ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
-    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
-    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
+    ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10', '--min-mean-ms', '1000']],
+    [
+      'db-table-sizes',
+      'table-sizes',
+      '30 1 * * *',
+      ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000', '--lock-timeout-ms', '2000'],
+    ],
+    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000',
+      '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
       'replication-lag',
       '15 3 * * 0',
-      ['--max-lag-bytes', '16777216', '--max-lag-seconds', '60', '--expected-standbys', '1'],
+      // one postgres pod by default: no standby expected
+      ['--max-lag-bytes', '16777216', '--max-lag-seconds', '60', '--expected-standbys', '0'],
     ],
     [
       'db-vacuum-analyze',
@@ -82,7 +89,9 @@ describe('DbMaintenance', () => {
       'db-restore-verify',
       'restore-verify',
       '0 4 * * 0',
-      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--jobs', '2', '--from-bucket', 'false'],
+      // a daily backup: 24 h + starting deadline 600 s + its active deadline 2 h + 1 h slack
+      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800',
+        '--jobs', '2', '--from-bucket', 'false'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -108,9 +117,9 @@ describe('DbMaintenance', () => {
       });
       expect(jobSpec(cronJob)).toMatchObject({ backoffLimit: 2, ttlSecondsAfterFinished: 691_200 });
       expect(podSpec(cronJob).restartPolicy).toEqual('Never');
-      // A finding (exit 1) fails the Job at once; evictions do not count.
+      // A finding (exit 1) and a usage error (exit 64) fail the Job at once; evictions do not count.
       expect(jobSpec(cronJob).podFailurePolicy.rules).toEqual([
-        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1] } },
+        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1, 64] } },
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       ]);
     }
@@ -133,9 +142,9 @@ describe('DbMaintenance', () => {
         { name: 'PGHOST', value: 'postgres' },
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
-        { name: 'PGSSLMODE', value: 'prefer' },
-        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
-        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
+        { name: 'PGSSLMODE', value: 'require' },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
       ]);
     }
@@ -166,7 +175,7 @@ describe('DbMaintenance', () => {
       expect(pod.hostNetwork).toBe(false);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(c.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
-        expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+        expect(c.resources).toEqual({ requests: { 'cpu': '50m', 'memory': '128Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
       }
     }
   });
@@ -285,8 +294,11 @@ describe('DbMaintenance with overrides', () => {
     expect(backup.spec.startingDeadlineSeconds).toEqual(300);
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
-    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
+    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders',
+      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
+    // the backup every 6 h: a newest backup older than 6 h + 300 s + 2 h + 1 h is a finding of restore-verify
+    expect(container(find(objects, 'CronJob', 'db-restore-verify')).args.join(' ')).toContain('--max-backup-age-seconds 32700');
     expect(container(find(objects, 'CronJob', 'db-long-transactions')).args).toEqual(['long-transactions', '--threshold-seconds', '900', '--action', 'cancel']);
     expect(jobSpec(find(objects, 'CronJob', 'db-health')).activeDeadlineSeconds).toEqual(120);
     expect(jobSpec(find(objects, 'CronJob', 'db-slow-queries')).activeDeadlineSeconds).toEqual(1800);
@@ -319,6 +331,23 @@ describe('DbMaintenance with overrides', () => {
     expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name)).toEqual(['aiaas-job']);
     // every 6 hours: 6 h + 300 + 7200 + 1 h
     expect(construct.cronJobs.find((c) => c.task === 'backup')!.maxAgeSeconds).toEqual(6 * 3600 + 300 + 7200 + 3600);
+  });
+
+  test.each([
+    [{}, {}, '0'],
+    [{}, { postgresReplicas: 3 }, '2'],
+    // an explicit value wins over the derived one, also 0 with replicas
+    [{ tasks: { replicationLag: { expectedStandbys: 0 } } }, { postgresReplicas: 3 }, '0'],
+    [{ tasks: { replicationLag: { expectedStandbys: 4 } } }, {}, '4'],
+  ])('replication-lag --expected-standbys from config %j and props %j is %s', (config, props, expected) => {
+    const { objects, construct } = synth(config as DbMaintenanceConfigInput, props);
+    const args: string[] = container(find(objects, 'CronJob', 'db-replication-lag')).args;
+    expect(args[args.indexOf('--expected-standbys') + 1]).toEqual(expected);
+    expect(construct.expectedStandbys).toEqual(Number(expected));
+  });
+
+  test.each([0, 1.5])('fails if postgresReplicas is %p', (n) => {
+    expect(() => synth({}, { postgresReplicas: n })).toThrow(`'postgresReplicas' (${n}) must be an integer of at least 1 (the primary)`);
   });
 
   test('without a namespace, objects take the chart namespace', () => {

@@ -110,8 +110,8 @@ describe('platform config', () => {
 
   test.each<[string, Record<string, string>, RegExp]>([
     ['an error ratio above 1', { 'monitoring.thresholds.errorRatio': '1.5' }, /monitoring\.thresholds\.errorRatio/],
-    ['a negative duration', { 'monitoring.for.errorRate': '-5m' }, /monitoring\.for\.errorRate/],
-    ['a malformed duration', { 'monitoring.for.memory': '5 minutes' }, /monitoring\.for\.memory/],
+    ['a negative duration', { 'monitoring.for.errorRatio': '-5m' }, /monitoring\.for\.errorRatio/],
+    ['a malformed duration', { 'monitoring.for.memoryRatio': '5 minutes' }, /monitoring\.for\.memoryRatio/],
     ['an unknown service in a per-service override', { 'monitoring.perService.billing.errorRatio': '0.1' }, /monitoring\.perService\.billing: unknown service 'billing'/],
     ['a cron schedule with four fields', { 'dbMaintenance.tasks.backup.schedule': '0 2 * *' }, /dbMaintenance\.tasks\.backup\.schedule/],
   ])('synth fails on %s, naming the field, and writes nothing', (_, context, message) => {

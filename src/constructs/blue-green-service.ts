@@ -11,6 +11,7 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
 } from './_restricted-pod';
+import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
 import { SmokeTestJob } from './smoke-test-job';
 
 /** One of the two colours of a blue-green service. */
@@ -27,6 +28,14 @@ export enum IdleColorPolicy {
   SCALE_TO_ZERO = 'scale-to-zero',
   /** Remove its Deployment. */
   REMOVE = 'remove',
+}
+
+/** How a colour's pods are spread over nodes. */
+export enum NodeSpread {
+  /** Never two pods of a colour on one node while another node can take it (from 2 replicas on). */
+  REQUIRED = 'required',
+  /** Prefer other nodes, but schedule anyway (e.g. fewer nodes than replicas). */
+  PREFERRED = 'preferred',
 }
 
 /** The image each colour runs. */
@@ -55,6 +64,10 @@ export interface ServiceResources {
   readonly memoryRequest?: string;
   /** @default '512Mi' */
   readonly memoryLimit?: string;
+  /** Whole gibibytes (cdk8s-plus writes ephemeral storage in Gi). @default '1Gi' */
+  readonly ephemeralStorageRequest?: string;
+  /** Whole gibibytes. @default '2Gi' */
+  readonly ephemeralStorageLimit?: string;
 }
 
 /** Rolling updates inside one colour. */
@@ -105,10 +118,21 @@ export interface BlueGreenServiceProps {
    */
   readonly port?: number;
   /**
-   * Health endpoint for probes and the smoke test.
+   * Health endpoint for the readiness probe and the smoke test (may check dependencies).
    * @default '/health'
    */
   readonly healthPath?: string;
+  /**
+   * Liveness endpoint: must answer while the process works, whatever its dependencies do,
+   * or a dependency outage restarts every pod.
+   * @default - a TCP check of the port (process-only)
+   */
+  readonly livenessPath?: string;
+  /**
+   * Spreading of each colour's pods over nodes.
+   * @default NodeSpread.REQUIRED
+   */
+  readonly nodeSpread?: NodeSpread;
   /**
    * Container resources.
    * @default - 250m/1 CPU, 256Mi/512Mi memory
@@ -120,7 +144,8 @@ export interface BlueGreenServiceProps {
    */
   readonly rollout?: RollingUpdateOptions;
   /**
-   * PodDisruptionBudget minAvailable of each running colour.
+   * PodDisruptionBudget minAvailable of each running colour; must be below the replicas
+   * (or autoscaling.minReplicas), or no node could ever be drained.
    * @default 1
    */
   readonly minAvailable?: number;
@@ -168,6 +193,8 @@ export class BlueGreenService extends Construct {
   public readonly idleColorPolicy: IdleColorPolicy;
   public readonly port: number;
   public readonly healthPath: string;
+  /** HTTP liveness path; undefined for the TCP (process-only) check. */
+  public readonly livenessPath?: string;
   /** The stable Service. */
   public readonly service: kplus.Service;
   /** The Service selecting the idle colour. */
@@ -187,6 +214,7 @@ export class BlueGreenService extends Construct {
     this.idleColorPolicy = props.idleColorPolicy ?? IdleColorPolicy.KEEP;
     this.port = props.port ?? 8000;
     this.healthPath = props.healthPath ?? '/health';
+    this.livenessPath = props.livenessPath;
     validateProps(props);
 
     // L1, like the smoke-test Job's: one per service, and cdk8s-plus adds nothing to it
@@ -257,26 +285,24 @@ export class BlueGreenService extends Construct {
           image: props.images[color],
           ports: [{ number: this.port, name: 'http' }],
           envVariables: this.envVariables(group, props),
-          // Readiness reacts fast to take a pod out of the Service; liveness is slower to avoid restart storms.
+          // Readiness (may check dependencies) reacts fast to take a pod out of the Service. Liveness is
+          // another, process-only check and slower: a dependency outage must not restart every pod.
           readiness: kplus.Probe.fromHttpGet(this.healthPath, {
             port: this.port,
             periodSeconds: Duration.seconds(5),
             timeoutSeconds: Duration.seconds(2),
             failureThreshold: 3,
           }),
-          liveness: kplus.Probe.fromHttpGet(this.healthPath, {
-            port: this.port,
-            initialDelaySeconds: Duration.seconds(15),
-            periodSeconds: Duration.seconds(20),
-            timeoutSeconds: Duration.seconds(5),
-            failureThreshold: 3,
-          }),
+          liveness: this.livenessProbe(),
           resources: {
             cpu: { request: cpu(resources.cpuRequest ?? '250m'), limit: cpu(resources.cpuLimit ?? '1') },
             memory: { request: memory(resources.memoryRequest ?? '256Mi'), limit: memory(resources.memoryLimit ?? '512Mi') },
+            ephemeralStorage: {
+              request: memory(resources.ephemeralStorageRequest ?? EPHEMERAL_STORAGE.service.request),
+              limit: memory(resources.ephemeralStorageLimit ?? EPHEMERAL_STORAGE.service.limit),
+            },
           },
-          // Images are pinned to tags, so a node's cached copy is the right one.
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          imagePullPolicy: imagePullPolicyOf(props.images[color]) as kplus.ImagePullPolicy,
           securityContext: restrictedContainerSecurityContext(identity),
         },
       ],
@@ -285,18 +311,22 @@ export class BlueGreenService extends Construct {
     mountScratchTmp(group, deployment.containers[0]);
     const api = ApiObject.of(deployment);
     api.addJsonPatch(JsonPatch.add('/spec/revisionHistoryLimit', rollout.revisionHistoryLimit ?? 5));
-    // Spread each colour across nodes and zones; "ScheduleAnyway" keeps single-node clusters schedulable.
+    // Spread each colour across nodes (required from 2 pods on) and zones (soft). A one-node cluster
+    // still schedules: with one hostname domain the skew is always 0.
+    const podsRunning = autoscaled ? props.autoscaling!.minReplicas : replicas;
     api.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-      ]),
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, podsRunning, props.nodeSpread ?? NodeSpread.REQUIRED)),
     );
 
     if (replicas > 0) {
       new kplus.k8s.KubePodDisruptionBudget(group, 'DisruptionBudget', {
         metadata: { name: `${props.name}-${color}`, labels: selector },
-        spec: { minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1), selector: { matchLabels: selector } },
+        spec: {
+          minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1),
+          selector: { matchLabels: selector },
+          // A pod that is not Ready gives no availability: evicting it must not block a drain.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
       });
     }
     if (autoscaled && props.autoscaling) {
@@ -309,6 +339,18 @@ export class BlueGreenService extends Construct {
       });
     }
     return deployment;
+  }
+
+  private livenessProbe(): kplus.Probe {
+    const timing = {
+      initialDelaySeconds: Duration.seconds(15),
+      periodSeconds: Duration.seconds(20),
+      timeoutSeconds: Duration.seconds(5),
+      failureThreshold: 3,
+    };
+    return this.livenessPath !== undefined
+      ? kplus.Probe.fromHttpGet(this.livenessPath, { port: this.port, ...timing })
+      : kplus.Probe.fromTcpSocket({ port: this.port, ...timing });
   }
 
   private envVariables(scope: Construct, props: BlueGreenServiceProps): Record<string, kplus.EnvValue> {
@@ -351,6 +393,16 @@ function validateProps(props: BlueGreenServiceProps): void {
     throw new Error(
       `'autoscaling.maxReplicas' (${props.autoscaling.maxReplicas}) must be at least 'autoscaling.minReplicas' (${props.autoscaling.minReplicas})`,
     );
+  }
+  if (props.livenessPath !== undefined && props.livenessPath === (props.healthPath ?? '/health')) {
+    throw new Error(
+      `'livenessPath' (${props.livenessPath}) must differ from 'healthPath': a liveness probe that checks dependencies restarts every pod in an outage`,
+    );
+  }
+  const podsRunning = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
+  const budget = disruptionBudgetProblem(props.minAvailable ?? 1, podsRunning, props.autoscaling ? "'autoscaling.minReplicas'" : "'replicas'");
+  if (budget) {
+    throw new Error(`'minAvailable' (${props.minAvailable ?? 1}) ${budget}`);
   }
   for (const color of [Color.BLUE, Color.GREEN]) {
     const problem = imageProblem(props.images[color]);

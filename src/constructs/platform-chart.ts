@@ -2,14 +2,14 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
-import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { BlueGreenService, Color, IdleColorPolicy, NodeSpread } from './blue-green-service';
 import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
 import { PlatformAlerts } from './platform-alerts';
 import { PlatformNamespace } from './platform-namespace';
-import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
+import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
@@ -53,6 +53,8 @@ export class PlatformChart extends Chart {
         replicas: service.replicas,
         port: service.port,
         healthPath: service.healthPath,
+        livenessPath: service.livenessPath,
+        nodeSpread: service.nodeSpread as NodeSpread,
         resources: service.resources,
         rollout: service.rollout,
         minAvailable: service.minAvailable,
@@ -67,6 +69,7 @@ export class PlatformChart extends Chart {
     const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
       config: config.dbMaintenance,
       postgresPodLabels: config.postgres.podLabels,
+      postgresReplicas: config.postgres.replicas,
       // The platform's postgres policy below admits the job pods, next to the services.
       allowPostgresIngress: false,
       dnsNamespace: config.network.dnsNamespace,
@@ -74,13 +77,15 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
-    const configBackup = new ConfigBackup(this, 'ConfigBackup', {
-      config: config.dbMaintenance,
-      dnsNamespace: config.network.dnsNamespace,
-      dnsPodLabels: config.network.dnsPodLabels,
-      identity: config.podSecurity,
-    });
-    this.scheduledJobs.push(configBackup.cronJob);
+    if (config.dbMaintenance.configBackup.enabled) {
+      const configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        config: config.dbMaintenance,
+        dnsNamespace: config.network.dnsNamespace,
+        dnsPodLabels: config.network.dnsPodLabels,
+        identity: config.podSecurity,
+      });
+      this.scheduledJobs.push(configBackup.cronJob);
+    }
 
     const monitoring = new Construct(this, 'Monitoring');
     new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
@@ -103,11 +108,13 @@ export class PlatformChart extends Chart {
         exposedToIngress: s.exposedToIngress,
         egressTo: s.egressTo,
         externalEgressCidrs: s.externalEgressCidrs,
+        externalEgressExcept: s.externalEgressExcept,
       })),
       dependencies: dependencyPeers(config),
       dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
+      prometheusPodLabels: config.network.prometheusPodLabels,
       dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     });
 
@@ -170,9 +177,17 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
   }
 }
 
-function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
+function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
+  const { postgres } = config;
   return [
-    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.dbMaintenance.database.port },
+    {
+      name: 'postgres',
+      podLabels: postgres.podLabels,
+      port: config.dbMaintenance.database.port,
+      metricsPort: postgres.exporterPort,
+      replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
+      egress: postgres.egress,
+    },
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },

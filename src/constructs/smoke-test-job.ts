@@ -8,6 +8,9 @@ import {
   restrictedContainerSecurityContextSpec,
   restrictedPodSecurityContextSpec,
 } from './_restricted-pod';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
+
+const DEFAULT_SMOKE_TEST_IMAGE = 'curlimages/curl:8.10.1';
 
 /** Label carried by smoke-test pods, so network policies can let them reach the service they test. */
 export const SMOKE_TEST_OF_LABEL = 'aiaas.io/smoke-test-of';
@@ -71,15 +74,22 @@ export class SmokeTestJob extends Construct {
             containers: [
               {
                 name: 'smoke-test',
-                image: props.image ?? 'curlimages/curl:8.10.1',
+                image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
                 // -f turns any non-2xx into a failure; retries cover pods that are still starting.
                 args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
-                // Images are pinned to tags, so a node's cached copy is the right one.
-                imagePullPolicy: 'IfNotPresent',
+                imagePullPolicy: imagePullPolicyOf(props.image ?? DEFAULT_SMOKE_TEST_IMAGE),
                 securityContext: restrictedContainerSecurityContextSpec(identity),
                 resources: {
-                  requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('16Mi') },
-                  limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+                  requests: {
+                    'cpu': k8s.Quantity.fromString('10m'),
+                    'memory': k8s.Quantity.fromString('16Mi'),
+                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.request),
+                  },
+                  limits: {
+                    'cpu': k8s.Quantity.fromString('100m'),
+                    'memory': k8s.Quantity.fromString('32Mi'),
+                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.limit),
+                  },
                 },
                 volumeMounts: [SCRATCH_TMP_MOUNT],
               },

@@ -61,11 +61,15 @@ describe('parseConfig', () => {
     expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
-    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], format: 'custom', jobs: 2, compress: 1, bucketKeep: 7 });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000,
+      format: 'custom', jobs: 2, compress: 1, bucketKeep: 7 });
     process.env.BACKUP_DIR = '/b';
-    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', jobs: 2, fromBucket: false });
-    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
-    expect(run(['slow-queries']).options).toEqual({ limit: 10 });
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600,
+      jobs: 2, fromBucket: false });
+    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000, lockTimeoutMs: 2000 });
+    expect(run(['slow-queries']).options).toEqual({ limit: 10, minMeanMs: 1000 });
+    expect(run(['slow-queries', '--min-mean-ms', '250']).options.minMeanMs).toBe(250);
+    expect(() => run(['table-sizes', '--lock-timeout-ms', '0'])).toThrow(/--lock-timeout-ms/);
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
   });
 

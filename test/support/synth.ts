@@ -5,6 +5,11 @@ import { PlatformChart } from '../../src/constructs/platform-chart';
 
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
 
+/** A config that patches one reference service by name (the loader merges it; images come from the reference). */
+export function servicePatch(patch: { name: string; [field: string]: unknown }): PlatformConfigInput {
+  return { services: [patch as PlatformConfigInput['services'] extends (infer S)[] | undefined ? S : never] };
+}
+
 /** Synthesizes the platform chart for a config. */
 export function synthPlatformObjects(config: PlatformConfigInput = {}): K8sObject[] {
   return new PlatformChart(Testing.app(), 'aiaas', { config }).toJson() as K8sObject[];
