@@ -204,17 +204,12 @@ export async function removePlan(plan: RestorePlan): Promise<void> {
 
 /** Exact row counts; null for a table that does not exist. */
 export async function countRows(pool: Pool, tables: string[]): Promise<Record<string, number | null>> {
-  return withClient(pool, async (client) => {
-    const out: Record<string, number | null> = {};
-    for (const key of tables) {
-      const { rows: [{ exists }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
-      if (!exists) {
-        out[key] = null;
-        continue;
-      }
-      const { rows: [{ n }] } = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(client, key)}`);
-      out[key] = num(n);
-    }
-    return out;
-  });
+  // one table per session, as many at once as the pool has connections (restore-verify: --jobs)
+  const counts = await Promise.all(tables.map((key) => withClient(pool, async (client) => {
+    const { rows: [{ exists }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
+    if (!exists) return null;
+    const { rows: [{ n }] } = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(client, key)}`);
+    return num(n);
+  })));
+  return Object.fromEntries(tables.map((t, i) => [t, counts[i]]));
 }

@@ -167,7 +167,7 @@ async function verifyDir(ctx: TaskContext<'restore-verify'>, dir: string): Promi
       const restoreSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       ctx.log.info({ file: newest.name, seconds: restoreSeconds }, 'restored into scratch database');
 
-      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', 1, ctx.log, scratch, ctx.onLost);
+      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', opts.jobs, ctx.log, scratch, ctx.onLost);
       let compared: Awaited<ReturnType<typeof compareCounts>>;
       try {
         compared = await compareCounts(ctx.pool, scratchPool, tables, newest.manifest);
