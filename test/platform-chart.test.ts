@@ -59,7 +59,8 @@ describe('PlatformChart (reference platform)', () => {
     expect(env('api-gateway-blue')).toContainEqual({ name: 'STRICT_VALIDATION', value: 'true' });
     expect(env('realtime-service-green')).toContainEqual({ name: 'WS_MAX_CONNECTIONS', value: '10000' });
     const withFallback = synthPlatformObjects({ toggles: { fallbackMode: true } });
-    expect(diffObjects(reference, withFallback).every((c) => c.startsWith('Deployment/orchestrator-'))).toBe(true);
+    // The orchestrator's pods, and what follows their revision: its preview and smoke Job.
+    expect(diffObjects(reference, withFallback).every((c) => /^(Deployment\/orchestrator-|Service\/orchestrator-preview:|[-+]Job\/orchestrator-smoke-)/.test(c))).toBe(true);
   });
 
   test('no Secret is created and no secret value appears: only secretKeyRef by name', () => {
@@ -72,15 +73,30 @@ describe('PlatformChart (reference platform)', () => {
   test('rotating a secret is a new name in the config and rolls only the pods using it', () => {
     const rotated = synthPlatformObjects({ secrets: { apiKeys: 'api-keys-2026-11', databaseCredentials: 'postgres-credentials' } });
     const changed = new Set(diffObjects(reference, rotated).map((c) => c.split(':')[0]));
-    expect(changed).toEqual(new Set(['Deployment/api-gateway-blue', 'Deployment/api-gateway-green', 'Deployment/tool-service-blue', 'Deployment/tool-service-green']));
+    // New pod templates are new revisions: the previews follow them and the smoke Jobs run again.
+    expect([...changed].filter((c) => !/^[-+]Job\//.test(c)).sort()).toEqual([
+      'Deployment/api-gateway-blue',
+      'Deployment/api-gateway-green',
+      'Deployment/tool-service-blue',
+      'Deployment/tool-service-green',
+      'Service/api-gateway-preview',
+      'Service/tool-service-preview',
+    ]);
+    expect([...changed].filter((c) => /^[-+]Job\//.test(c)).map((c) => c.slice(0, 6)).sort()).toEqual(['+Job/a', '+Job/t', '-Job/a', '-Job/t']);
   });
 
-  test('promoting one service via config changes only its two Services selectors', () => {
+  test('promoting one service via config changes only its two Services selectors and its smoke Job', () => {
     const promoted = synthPlatformObjects({ services: [{ name: 'orchestrator', activeColor: 'green' } as never] });
+    const blueRevision = find(reference, 'Deployment', 'orchestrator-blue').spec.template.metadata.labels['aiaas.io/revision'];
+    const greenRevision = find(reference, 'Deployment', 'orchestrator-green').spec.template.metadata.labels['aiaas.io/revision'];
     expect(diffObjects(reference, promoted)).toEqual([
+      `+Job/orchestrator-smoke-${blueRevision}`,
+      `-Job/orchestrator-smoke-${greenRevision}`,
+      'Service/orchestrator-preview:/spec/selector/aiaas.io/revision',
       'Service/orchestrator-preview:/spec/selector/version',
       'Service/orchestrator:/spec/selector/version',
     ]);
+    expect(find(promoted, 'Service', 'orchestrator-preview').spec.selector).toEqual({ app: 'orchestrator', version: 'blue', 'aiaas.io/revision': blueRevision });
   });
 
   describe('network policies', () => {

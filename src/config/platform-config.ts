@@ -87,10 +87,25 @@ export const serviceConfigSchema = z
     images: z.object({ blue: pinnedImage, green: pinnedImage }).strict(),
     /** The colour the stable Service sends traffic to. Changing it is the blue-green switch. */
     activeColor: color.default('blue'),
-    /** What happens to the colour that is not active: kept running, scaled to 0, or removed. */
-    idleColor: z
+    /** What happens to the colour that is not active: kept running, scaled to 0, or removed (`BlueGreenService.idleColorPolicy`). */
+    idleColorPolicy: z
       .enum(IDLE_COLOR_POLICIES, { errorMap: () => ({ message: "expected 'keep', 'scale-to-zero' or 'remove'" }) })
       .default('keep'),
+    /** The old name of idleColorPolicy: refused with a pointer to the new name (idleColor is the colour itself). */
+    idleColor: z
+      .undefined({ errorMap: () => ({ message: "renamed 'idleColorPolicy' (keep, scale-to-zero or remove); the idle colour itself is the one that is not activeColor" }) })
+      .optional(),
+    /**
+     * Emergency override of the promotion guard for this service (README "Blue-green procedure"):
+     * the refused change is synthesized anyway and the Service records what was overridden.
+     */
+    promotionOverride: z
+      .object({
+        /** Why the guard is overridden (incident, ticket): recorded in the output for the reviewer. */
+        reason: z.string().trim().min(10, 'expected a reason of at least 10 characters (incident, ticket, who decided)'),
+      })
+      .strict()
+      .optional(),
     /** Container port serving HTTP, health and /metrics. */
     port: port.default(8000),
     /** Health endpoint of the readiness probe and the smoke test (may check dependencies). */

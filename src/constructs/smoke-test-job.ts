@@ -33,6 +33,11 @@ export interface SmokeTestJobProps {
    */
   readonly backoffLimit?: number;
   /**
+   * Seconds a finished Job is kept (with its pod and logs) before Kubernetes deletes it.
+   * @default 86400
+   */
+  readonly ttlSecondsAfterFinished?: number;
+  /**
    * UID/GID the pod runs as.
    * @default - uid and gid 10001
    */
@@ -64,6 +69,8 @@ export class SmokeTestJob extends Construct {
       spec: {
         backoffLimit: props.backoffLimit ?? 2,
         activeDeadlineSeconds: 300,
+        // Finished Jobs of old revisions go away on their own (an apply without prune leaves them).
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
         template: {
           metadata: { labels },
           spec: {
@@ -75,8 +82,9 @@ export class SmokeTestJob extends Construct {
               {
                 name: 'smoke-test',
                 image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
-                // -f turns any non-2xx into a failure; retries cover pods that are still starting.
-                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
+                // -f turns any non-2xx into a failure. The preview Service has no endpoints until the new
+                // revision's pods are Ready: retries (connection refused included) cover up to 4 minutes of that.
+                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '40', '--retry-connrefused', '--retry-delay', '5', '--retry-max-time', '240', props.url],
                 imagePullPolicy: imagePullPolicyOf(props.image ?? DEFAULT_SMOKE_TEST_IMAGE),
                 securityContext: restrictedContainerSecurityContextSpec(identity),
                 resources: {
