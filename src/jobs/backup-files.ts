@@ -160,8 +160,7 @@ export async function readDir(dir: string): Promise<DirState> {
     }
     complete.push({ name: dump, manifest });
   }
-  complete.sort((a, b) => (a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1
-    : a.name < b.name ? 1 : -1));
+  complete.sort(newestFirst);
   return {
     complete,
     partials: names.filter((n) => n.startsWith('.') && n.endsWith('.partial')),
@@ -214,6 +213,11 @@ export async function hashTree(dumpDir: string, rel: string): Promise<{ files: B
   await fsyncPath(dumpDir);
   const list = files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
   return { files, sizeBytes: files.reduce((a, f) => a + f.sizeBytes, 0), sha256: createHash('sha256').update(list).digest('hex') };
+}
+
+/** Order of backups, newest first (by creation time, then name): the bucket's listing sorts the same way. */
+export function newestFirst(a: BackupEntry, b: BackupEntry): number {
+  return a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1 : a.name < b.name ? 1 : -1;
 }
 
 /** Complete backups to delete: all but the newest `keep` (keep >= 1, so never the newest). */

@@ -17,7 +17,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  backupPrefix, BackupEntry, DUMP_SUFFIX, filesOf, fsyncPath, isManifest, Manifest, MANIFEST_SUFFIX, partialName, planRetention,
+  backupPrefix, BackupEntry, DUMP_SUFFIX, filesOf, fsyncPath, isManifest, Manifest, MANIFEST_SUFFIX, newestFirst, partialName, planRetention,
   removeQuietly,
 } from './backup-files';
 import { addSecret } from './redact';
@@ -210,8 +210,7 @@ export class ObjectStore {
       if (problems.length > 0) invalid.push({ name, reason: problems.join('; ') });
       else complete.push({ name, manifest });
     }
-    complete.sort((a, b) => (a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1
-      : a.name < b.name ? 1 : -1));
+    complete.sort(newestFirst);
     const orphans = objects.filter((o) => !owned.has(o.key)).map((o) => ({ key: o.key, lastModified: o.lastModified }));
     return { complete, invalid, orphans };
   }
