@@ -89,6 +89,7 @@ const LONG_TX = TASK_SPECS['long-transactions'].options;
 const REPLICATION = TASK_SPECS['replication-lag'].options;
 const BACKUP = TASK_SPECS.backup.options;
 const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
+const RESTORE = TASK_SPECS.restore.options;
 
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
@@ -209,6 +210,21 @@ const tasksSchema = z
         maxBackupAgeSeconds: O.derivedInt(RESTORE_VERIFY.maxBackupAgeSeconds),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
+      })
+      .strict()
+      .default({}),
+    /**
+     * On demand: restore a backup into a database (`restore`), as a suspended CronJob that a
+     * person runs with `kubectl create job --from=cronjob/db-restore` (no schedule, no retry).
+     */
+    restore: z
+      .object({
+        /** Database restored into; it must not exist or be empty (`--force` for one run replaces it). */
+        targetDatabase: O.name(RESTORE.targetDatabase),
+        /** Parallel pg_restore jobs (each one a session on the server). */
+        jobs: O.int(RESTORE.jobs),
+        /** Seconds the restore may take. */
+        activeDeadlineSeconds: positiveInt.default(14_400),
       })
       .strict()
       .default({}),

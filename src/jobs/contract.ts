@@ -82,7 +82,16 @@ export interface TextFlag extends FlagBase {
   readonly default?: string;
 }
 
-export type FlagSpec = IntFlag | RatioFlag | ChoiceFlag | NameFlag | TablesFlag | UrlFlag | TextFlag;
+/**
+ * On or off: `--force` alone turns it on; a value (`--force=false`, or the env twin)
+ * must be true/false, yes/no or 1/0, so that `RESTORE_FORCE=false` never means on.
+ */
+export interface SwitchFlag extends FlagBase {
+  readonly kind: 'switch';
+  readonly default: boolean;
+}
+
+export type FlagSpec = IntFlag | RatioFlag | ChoiceFlag | NameFlag | TablesFlag | UrlFlag | TextFlag | SwitchFlag;
 
 export interface TaskSpec {
   readonly description: string;
@@ -238,6 +247,29 @@ export const TASK_SPECS = {
       },
     },
   },
+  'restore': {
+    description: 'restore a backup (default: the newest whose checksum matches) into a database that does not exist or is empty;'
+      + ' --force replaces a database with data, after a safety backup of it',
+    options: {
+      dir: { kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)' },
+      backup: {
+        kind: 'text', arg: 'file', env: 'RESTORE_BACKUP',
+        description: 'file name of the backup to restore (default: the newest complete backup whose checksum matches)',
+      },
+      targetDatabase: {
+        kind: 'name', arg: 'name', env: 'RESTORE_TARGET_DATABASE', default: 'aiaas_restored',
+        description: 'database restored into: it must not exist or be empty, unless --force',
+      },
+      jobs: {
+        kind: 'int', arg: 'n', env: 'RESTORE_JOBS', min: 1, max: 64, default: 2,
+        description: 'parallel pg_restore jobs (pg_restore --jobs)',
+      },
+      force: {
+        kind: 'switch', arg: 'bool', env: 'RESTORE_FORCE', default: false,
+        description: 'replace a target database that has data: it is backed up into --dir first, then dropped',
+      },
+    },
+  },
 } as const satisfies Readonly<Record<string, TaskSpec>>;
 
 export type TaskName = keyof typeof TASK_SPECS;
@@ -246,6 +278,7 @@ export const TASKS = Object.keys(TASK_SPECS) as TaskName[];
 // ---- option types derived from the specs ------------------------------------
 
 type ValueOf<F> = F extends { kind: 'int' | 'ratio' } ? number
+  : F extends { kind: 'switch' } ? boolean
   : F extends { kind: 'choice'; choices: readonly (infer V)[] } ? V
     : F extends { kind: 'tables' } ? readonly string[]
       : string;
@@ -288,10 +321,11 @@ export function pickOptions<T extends TaskName>(task: T, values: Partial<TaskOpt
 /** `[task, --flag, value, ...]` for the given options, in the order of the contract; undefined ones are left out. */
 export function argsOf<T extends TaskName>(task: T, options: Partial<TaskOptions<T>>): string[] {
   const args: string[] = [task];
-  const values = options as Record<string, string | number | readonly string[] | undefined>;
+  const values = options as Record<string, string | number | boolean | readonly string[] | undefined>;
   for (const key of Object.keys(TASK_SPECS[task].options)) {
     const value = values[key];
-    if (value !== undefined) args.push(flagOf(key), textOf(value));
+    if (value === true) args.push(flagOf(key)); // a switch: on by its presence
+    else if (value !== undefined && value !== false) args.push(flagOf(key), textOf(value));
   }
   return args;
 }
