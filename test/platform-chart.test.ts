@@ -253,6 +253,12 @@ describe('monitoring of the reference platform', () => {
     }
     expect(runbook).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
     expect(runbook).toContain('create job --from=cronjob/db-backup');
+    // the in-cluster restore: the suspended CronJob, the default target, and replacing the real database
+    expect(runbook).toContain('kubectl -n aiaas create job --from=cronjob/db-restore db-restore-manual-$(date +%s)\n');
+    expect(runbook).toContain('into the new database aiaas_restored (aiaas is not touched)');
+    expect(runbook).toMatch(/--from=cronjob\/db-restore .*--dry-run=client -o yaml \\\n {2}\| kubectl patch --local -f - --type=json/);
+    expect(runbook).toContain('"value":"--target-database=aiaas"');
+    expect(runbook).toContain('"value":"--force"');
   });
 });
 

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
 import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
-import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
+import { RunbookContext, RunbookRestoreJob, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
@@ -33,6 +33,8 @@ export class PlatformChart extends Chart {
   public readonly services: Record<string, BlueGreenService> = {};
   /** Every CronJob of the platform (database tasks and config backup). */
   public readonly scheduledJobs: ScheduledJob[];
+  /** The suspended CronJob `aiaas-job restore` runs from (RUNBOOK: restore in the cluster). */
+  public readonly restoreJob: RunbookRestoreJob;
   /** The PrometheusRule of the runbook's alerts. */
   public readonly alerts: PlatformAlerts;
 
@@ -74,6 +76,7 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
+    this.restoreJob = dbMaintenance.restoreJob;
     const configBackup = new ConfigBackup(this, 'ConfigBackup', {
       config: config.dbMaintenance,
       dnsNamespace: config.network.dnsNamespace,
@@ -148,6 +151,7 @@ export class PlatformChart extends Chart {
         database: config.dbMaintenance.database.database,
       },
       cronJobs: this.scheduledJobs.map(({ task, name, schedule }) => ({ task, name, schedule })),
+      restoreJob: this.restoreJob,
       alerts: this.alerts.definitions,
       escalation: config.monitoring.escalation,
       schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,

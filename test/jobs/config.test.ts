@@ -95,3 +95,31 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['long-transactions'], quiet)).toThrow(/env 'LONG_TX_ACTION'.*Allowed choices are report, cancel, terminate/);
   });
 });
+
+describe('restore: the switch --force and flags added to a Job copied from the CronJob', () => {
+  test('flags added last win (the RUNBOOK appends them to the CronJob\'s args)', () => {
+    const config = run(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2',
+      '--backup=aiaas-aiaas-20260101T020000000Z.dump', '--target-database=aiaas', '--force']);
+    expect(config.options).toEqual({
+      dir: '/backups', targetDatabase: 'aiaas', jobs: 2, force: true, backup: 'aiaas-aiaas-20260101T020000000Z.dump',
+    });
+  });
+
+  test.each([
+    [undefined, false], ['true', true], ['yes', true], ['1', true], ['false', false], ['NO', false], ['0', false],
+  ])('RESTORE_FORCE=%p is %p', (value, expected) => {
+    if (value !== undefined) process.env.RESTORE_FORCE = value;
+    expect(run(['restore', '--dir', '/b']).options.force).toBe(expected);
+  });
+
+  test('fails on a switch value that is not a yes or a no, naming the variable', () => {
+    process.env.RESTORE_FORCE = 'perhaps';
+    expect(() => parseConfig(['restore', '--dir', '/b'], quiet)).toThrow(/env 'RESTORE_FORCE' is invalid. expected true or false/);
+    expect(() => parseConfig(['restore', '--dir', '/b', '--force=maybe'], quiet)).toThrow(/--force \[bool\]' argument 'maybe' is invalid/);
+  });
+
+  test('fails on a system database as target', () => {
+    expect(() => parseConfig(['restore', '--dir', '/b', '--target-database', 'template1'], quiet))
+      .toThrow(/'--target-database' must name an application database, not 'template1'/);
+  });
+});
