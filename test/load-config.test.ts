@@ -39,6 +39,8 @@ describe('platform config', () => {
 
   test.each<[string, unknown, RegExp]>([
     ['an unknown colour', { services: [service('api', { activeColor: 'purple' })] }, /^services\[api\]\.activeColor: expected 'blue' or 'green'/],
+    ['the old name of idleColorPolicy', { services: [service('api', { idleColor: 'keep' })] }, /^services\[api\]\.idleColor: renamed 'idleColorPolicy'/],
+    ['an override without a reason', { services: [service('api', { promotionOverride: { reason: 'x' } })] }, /^services\[api\]\.promotionOverride\.reason: expected a reason of at least 10 characters/],
     ['a name that is not DNS-1123', { services: [service('Api_Gateway')] }, /^services\[Api_Gateway\]\.name: expected a DNS-1123 label/],
     ['negative replicas', { services: [service('api', { replicas: -2 })] }, /^services\[api\]\.replicas: expected 0 or more/],
     ['an image without a tag', { services: [service('api', { images: { blue: 'r.example/api', green: 'r.example/api:1' } })] }, /^services\[api\]\.images\.blue: expected an image with an explicit tag/],
@@ -110,8 +112,8 @@ describe('platform config', () => {
 
   test.each<[string, Record<string, string>, RegExp]>([
     ['an error ratio above 1', { 'monitoring.thresholds.errorRatio': '1.5' }, /monitoring\.thresholds\.errorRatio/],
-    ['a negative duration', { 'monitoring.for.errorRate': '-5m' }, /monitoring\.for\.errorRate/],
-    ['a malformed duration', { 'monitoring.for.memory': '5 minutes' }, /monitoring\.for\.memory/],
+    ['a negative duration', { 'monitoring.for.errorRatio': '-5m' }, /monitoring\.for\.errorRatio/],
+    ['a malformed duration', { 'monitoring.for.memoryRatio': '5 minutes' }, /monitoring\.for\.memoryRatio/],
     ['an unknown service in a per-service override', { 'monitoring.perService.billing.errorRatio': '0.1' }, /monitoring\.perService\.billing: unknown service 'billing'/],
     ['a cron schedule with four fields', { 'dbMaintenance.tasks.backup.schedule': '0 2 * *' }, /dbMaintenance\.tasks\.backup\.schedule/],
   ])('synth fails on %s, naming the field, and writes nothing', (_, context, message) => {

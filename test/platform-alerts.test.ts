@@ -1,13 +1,9 @@
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Testing } from 'cdk8s';
 import { monitoringConfigSchema, parseMonitoringConfig } from '../src/config/monitoring-config';
-import {
-  alertDefinitions,
-  AlertSeverity,
-  IncidentCode,
-  PlatformAlerts,
-  PlatformAlertsProps,
-} from '../src/constructs/platform-alerts';
+import { AlertSeverity, IncidentCode } from '../src/alerts/alert-record';
+import { alertDefinitions } from '../src/alerts/definitions';
+import { PlatformAlerts, PlatformAlertsProps } from '../src/constructs/platform-alerts';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
 
@@ -185,11 +181,12 @@ describe('monitoring config', () => {
   test.each([
     [{ thresholds: { errorRatio: 1.5 } }, 'monitoring.thresholds.errorRatio: expected a ratio in (0, 1], e.g. 0.05 for 5 % (got 1.5)'],
     [{ thresholds: { memoryRatio: 0 } }, 'monitoring.thresholds.memoryRatio: expected a ratio in (0, 1]'],
-    [{ for: { latencyP95: '-5m' } }, "monitoring.for.latencyP95: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '-5m')"],
-    [{ for: { dbPool: '5 minutes' } }, "monitoring.for.dbPool: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '5 minutes')"],
+    [{ for: { latencyP95Seconds: '-5m' } }, "monitoring.for.latencyP95Seconds: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '-5m')"],
+    [{ for: { dbPoolRatio: '5 minutes' } }, "monitoring.for.dbPoolRatio: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '5 minutes')"],
     [{ rateWindow: '1.5m' }, 'monitoring.rateWindow: expected a Prometheus duration'],
     [{ thresholds: { latencyP95Seconds: -2 } }, 'monitoring.thresholds.latencyP95Seconds: expected a latency in seconds greater than 0 (got -2)'],
     [{ perService: { 'api-gateway': { errorRatio: 2 } } }, 'monitoring.perService.api-gateway.errorRatio: expected a ratio in (0, 1]'],
+    [{ for: { errorRate: '5m' } }, "monitoring.for.errorRate: renamed to 'errorRatio', the name of its threshold (got 'errorRate')"],
     [{ thresholds: { errorRate: 0.1 } }, "monitoring.thresholds: Unrecognized key(s) in object: 'errorRate'"],
     [{ escalation: { manager: { after: '10m' } } }, "monitoring.escalation.manager.after: expected a duration longer than senior.after ('15m') (got '10m')"],
     [{ escalation: { onCall: { contact: 'Call +1-555-0123' } } }, 'monitoring.escalation.onCall.contact: expected a role or schedule name, not a phone number'],

@@ -1,6 +1,6 @@
 import { parseMonitoringConfig } from '../src/config/monitoring-config';
-import { alertDefinitions } from '../src/constructs/platform-alerts';
-import { headingAnchor } from '../src/runbook/anchors';
+import { alertDefinitions } from '../src/alerts/definitions';
+import { headingAnchor } from '../src/alerts/anchors';
 import { alertsTableMarkdown, renderRunbook, RunbookContext } from '../src/runbook/render-runbook';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
@@ -99,6 +99,11 @@ describe('renderRunbook', () => {
     expect(kubectl.filter((l) => !/kubectl (describe nodes|top nodes)/.test(l))).toEqual([]);
   });
 
+  test('lists the exit codes of aiaas-job, usage errors apart from failures to run', () => {
+    expect(md).toContain('- `2` could not do its work');
+    expect(md).toContain('- `64` usage error');
+  });
+
   test('follows the namespace of the deployment', () => {
     const other = renderRunbook(context('staging'));
     expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-blue');
@@ -125,9 +130,12 @@ describe('renderRunbook', () => {
     expect(out).toContain('- **Per-service thresholds:** api-gateway: 3');
   });
 
-  test('fails if an alert has no procedure', () => {
-    const bad = { ...ctx, alerts: [...ctx.alerts, { ...ctx.alerts[0], name: 'AiaasSomethingNew', heading: 'AiaasSomethingNew' }] };
-    expect(() => renderRunbook(bad)).toThrow('runbook: no procedure for alert AiaasSomethingNew');
+  test('each section is the procedure of the alert record', () => {
+    const def = ctx.alerts.find((a) => a.name === 'AiaasPostgresDown')!;
+    const p = def.record.procedure(ctx, [def]);
+    const section = md.slice(md.indexOf('### AiaasPostgresDown\n'), md.indexOf('\n### ', md.indexOf('### AiaasPostgresDown\n') + 1));
+    expect(section).toContain(p.actions);
+    p.recovery.forEach((r) => expect(section).toContain(r));
   });
 
   test('fails if a named service does not exist', () => {

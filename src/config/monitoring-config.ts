@@ -164,40 +164,45 @@ export const thresholdsSchema = z
   })
   .strict();
 
+/**
+ * `for` of each alert, keyed like its threshold: `thresholds.errorRatio` and
+ * `for.errorRatio` are the two knobs of one alert. Alerts on a state (no number
+ * to compare) have a `for` only.
+ */
 export const forSchema = z
   .object({
     /** P95 latency above threshold for this long. */
-    latencyP95: promDuration.default('5m'),
+    latencyP95Seconds: promDuration.default('5m'),
     /** Response time above threshold for this long (TIMEOUT). */
-    responseTime: promDuration.default('2m'),
+    responseTimeSeconds: promDuration.default('2m'),
     /** Timeout ratio above threshold for this long (TIMEOUT). */
-    timeouts: promDuration.default('5m'),
+    timeoutRatio: promDuration.default('5m'),
     /** Error ratio above threshold for this long. */
-    errorRate: promDuration.default('5m'),
+    errorRatio: promDuration.default('5m'),
     /** Tool error ratio above threshold for this long (TOOL_DOWN). */
-    toolErrors: promDuration.default('5m'),
+    toolErrorRatio: promDuration.default('5m'),
     /** A tool's circuit breaker open for this long: warning (TOOL_DOWN). */
     circuitBreakerOpen: promDuration.default('1m'),
     /** A circuit breaker open for this long: critical (runbook: 5 minutes). */
     circuitBreakerOpenTooLong: promDuration.default('5m'),
     /** Validation failure ratio above threshold for this long (VALIDATION_FAIL). */
-    validationFailures: promDuration.default('5m'),
+    validationFailureRatio: promDuration.default('5m'),
     /** WebSocket connections near the maximum for this long (WS_OVERLOAD). */
-    websocketConnections: promDuration.default('5m'),
+    websocketConnectionsRatio: promDuration.default('5m'),
     /** Backpressure drops above threshold for this long (WS_OVERLOAD). */
-    websocketBackpressure: promDuration.default('5m'),
+    websocketBackpressureDropsPerSecond: promDuration.default('5m'),
     /** App DB pool above threshold for this long. */
-    dbPool: promDuration.default('5m'),
+    dbPoolRatio: promDuration.default('5m'),
     /** PostgreSQL connections above threshold for this long. */
-    postgresConnections: promDuration.default('5m'),
+    postgresConnectionsRatio: promDuration.default('5m'),
     /** PostgreSQL unreachable for this long. */
     postgresDown: promDuration.default('1m'),
     /** Replication lag above threshold for this long. */
-    replicationLag: promDuration.default('5m'),
+    replicationLagSeconds: promDuration.default('5m'),
     /** A transaction older than the threshold for this long. */
-    longTransaction: promDuration.default('1m'),
+    longTransactionSeconds: promDuration.default('1m'),
     /** Memory above threshold for this long. */
-    memory: promDuration.default('5m'),
+    memoryRatio: promDuration.default('5m'),
     /** A container in CrashLoopBackOff for this long. */
     crashLooping: promDuration.default('15m'),
     /** A Deployment with unavailable replicas for this long. */
@@ -210,6 +215,46 @@ export const forSchema = z
     backupStale: promDuration.default('10m'),
   })
   .strict();
+
+/** `for` keys renamed to their threshold's name: a config using an old one is told the new one. */
+const RENAMED_FOR_KEYS: Record<string, keyof z.input<typeof forSchema>> = {
+  latencyP95: 'latencyP95Seconds',
+  responseTime: 'responseTimeSeconds',
+  timeouts: 'timeoutRatio',
+  errorRate: 'errorRatio',
+  toolErrors: 'toolErrorRatio',
+  validationFailures: 'validationFailureRatio',
+  websocketConnections: 'websocketConnectionsRatio',
+  websocketBackpressure: 'websocketBackpressureDropsPerSecond',
+  dbPool: 'dbPoolRatio',
+  postgresConnections: 'postgresConnectionsRatio',
+  replicationLag: 'replicationLagSeconds',
+  longTransaction: 'longTransactionSeconds',
+  memory: 'memoryRatio',
+};
+
+/** Reports each old `for` key as renamed (instead of "unrecognized") and drops it. */
+function renamedForKeys(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return value;
+  }
+  const rest: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [old, renamed] of Object.entries(RENAMED_FOR_KEYS)) {
+    if (old in rest) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [old], message: `renamed to '${renamed}', the name of its threshold (got '${old}')` });
+      delete rest[old];
+    }
+  }
+  return rest;
+}
+
+/** The key an alert reads in both `thresholds` and `for`. */
+export type AlertConfigKey = keyof z.output<typeof forSchema>;
+/** Keys of numeric thresholds compared by an alert (every one has a `for` of the same name). */
+export type ThresholdKey = Exclude<keyof z.output<typeof thresholdsSchema>, 'responseTimeQuantile'>;
+// Compile-time proof that every threshold has its `for` under the same name.
+const _everyThresholdHasItsFor: ThresholdKey extends AlertConfigKey ? true : never = true;
+void _everyThresholdHasItsFor;
 
 /** Per-service threshold overrides; each field defaults to the matching global threshold. */
 export const serviceOverrideSchema = z
@@ -351,7 +396,7 @@ export const monitoringConfigSchema = z
     labelValues: labelValuesSchema.default({}),
     thresholds: thresholdsSchema.default({}),
     /** `for` of each alert: how long the condition must hold before it fires. */
-    for: forSchema.default({}),
+    for: z.preprocess(renamedForKeys, forSchema).default({}),
     /** Threshold overrides keyed by service name; the service must exist. */
     perService: z.record(dns1123Label, serviceOverrideSchema).default({}),
     escalation: escalationSchema.default({}),

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // aiaas-job <task> [flags]: the runbook's PostgreSQL maintenance and backups as
 // scheduled jobs. One JSON report on stdout, JSON logs on stderr; exit 0
-// healthy, 1 a finding beyond a threshold, 2 could not do its work.
+// healthy, 1 a finding beyond a threshold, 2 could not do its work, 64 usage error.
 import { randomUUID } from 'node:crypto';
 import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
-import { LOG_LEVELS } from './contract';
+import { EXIT_CODES, LOG_LEVELS } from './contract';
 import type { Task } from './context';
-import { ConnectionLostError, createPool } from './db';
+import { ConnectionLostError, createPool, resolvePrefer } from './db';
+import { describeError } from './errors';
+import { cancelUntil } from './sessions';
 import { createLogger, Logger } from './logger';
 import { Metrics } from './metrics';
-import { addSecret, redact } from './redact';
+import { addSecret, addSecretsOf, redact } from './redact';
 import { exitCodeOf, Report, statusOf, TaskResult, writeReport } from './report';
 import { backup } from './tasks/backup';
 import { dbHealth } from './tasks/db-health';
@@ -45,12 +47,12 @@ function usageFailure(message: string, runId: string, started: Date): void {
   log.error({ usage: true }, redact(message));
   const finished = new Date();
   writeReport({
-    task, runId, status: 'error', exitCode: 2,
+    task, runId, status: 'error', exitCode: EXIT_CODES.usage,
     startedAt: started.toISOString(), finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,
     findings: [], errors: [redact(message)], warnings: [], data: {},
   });
-  process.exitCode = 2;
+  process.exitCode = EXIT_CODES.usage;
 }
 
 async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: number, log: Logger, metrics: Metrics,
@@ -72,7 +74,7 @@ async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: num
   } catch (err) {
     const e = lost.signal.aborted ? lost.signal.reason : err;
     log.error({ err: e }, 'task could not do its work');
-    result = { findings: [], errors: [redact(e instanceof Error ? e.message : String(e))], data: {} };
+    result = { findings: [], errors: [redact(describeError(e))], data: {} };
   } finally {
     await pool.end().catch((err) => log.warn({ err }, 'closing the pool failed'));
   }
@@ -82,10 +84,22 @@ async function runTask<T extends TaskName>(config: ConfigOf<T>, connections: num
   return result;
 }
 
+/** Cancels the run's running statements until the task has returned, through a session of its own. */
+async function cancelRunning(config: Config, log: Logger, taskDone: Promise<unknown>): Promise<void> {
+  const pool = createPool(config.connection, `aiaas-job/${config.task}/cancel`, 1, log);
+  try {
+    await cancelUntil(taskDone, pool, log);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const runId = randomUUID().slice(0, 8);
   addSecret(process.env.PGPASSWORD);
+  // a connection string given as a database name must not be echoed by any message
+  for (const value of [...process.argv.slice(2), process.env.PGDATABASE]) addSecretsOf(value);
 
   let config: Config;
   try {
@@ -109,6 +123,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, { task: config.task, runId });
   const metrics = new Metrics();
   const abort = new AbortController();
+  let taskDone: Promise<TaskResult> | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (abort.signal.aborted) return;
     log.warn({ signal: sig, graceMs: config.shutdownGraceMs }, 'stopping on signal');
@@ -116,15 +131,19 @@ async function main(): Promise<void> {
     // pod termination: finish cleanup within the grace period, then force
     setTimeout(() => {
       log.error({ signal: sig }, 'grace period over, forcing exit');
-      process.exit(2);
+      process.exit(EXIT_CODES.error);
     }, config.shutdownGraceMs).unref();
+    // a statement waiting for a lock does not look at the signal: cancel it in the server
+    if (taskDone) void cancelRunning(config, log, taskDone);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const { host, port, database, user } = config.connection;
-  log.info({ host, port, database, user }, 'task starting');
-  const result = await runTask(config, poolSize(config), log, metrics, abort.signal);
+  const { host, port, database, user, sslmode } = config.connection;
+  log.info({ host, port, database, user, sslmode }, 'task starting');
+  config = { ...config, connection: await resolvePrefer(config.connection, log) };
+  taskDone = runTask(config, poolSize(config), log, metrics, abort.signal);
+  const result = await taskDone;
   const errors = [...(result.errors ?? [])];
   if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
   const exitCode = exitCodeOf({ findings: result.findings, errors });
@@ -159,6 +178,9 @@ async function main(): Promise<void> {
   log.info({ status: report.status, exitCode, durationSeconds, findings: result.findings.length }, 'task finished');
   writeReport(report);
   process.exitCode = exitCode;
+  // The report is out; a socket node-postgres left half-open (a failed authentication
+  // waits for the server's authentication_timeout, 60 s) must not hold the pod.
+  setTimeout(() => process.exit(exitCode), 1000).unref();
 }
 
 main().catch((e) => {

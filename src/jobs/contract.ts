@@ -16,6 +16,30 @@ export type LongTxAction = (typeof LONG_TX_ACTIONS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Exit codes of `aiaas-job`. The CronJobs' podFailurePolicy fails a Job at once on
+ * `finding` and `usage` (retrying would repeat them) and retries `error`.
+ */
+export const EXIT_CODES = {
+  /** Healthy: the work was done and nothing is beyond a threshold. */
+  ok: 0,
+  /** The work was done and something is beyond a threshold. */
+  finding: 1,
+  /** Could not do its work (server down, wrong password, lock or statement timeout, SIGTERM). */
+  error: 2,
+  /** Usage error (EX_USAGE of sysexits.h): a mistyped flag or a bad value; nothing was done. */
+  usage: 64,
+} as const;
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** What each exit code means and what the CronJob does with it (README and RUNBOOK list these). */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
+  0: 'healthy: the work was done, nothing beyond a threshold',
+  1: 'a finding beyond a threshold (see the report\'s findings); the Job fails at once, not retried',
+  2: 'could not do its work (server down, authentication, lock or statement timeout, SIGTERM); retried up to backoffLimit',
+  64: 'usage error (unknown flag, bad value, missing setting); the Job fails at once, not retried: fix the manifest or config',
+};
+
 /** Largest delay Node's timers take (2^31 - 1 ms); a larger one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -104,10 +128,15 @@ export const GLOBAL_OPTIONS = {
   host: { kind: 'text', arg: 'host', env: 'PGHOST', description: 'PostgreSQL host', required: 'PostgreSQL host' },
   port: { kind: 'int', arg: 'port', env: 'PGPORT', description: 'PostgreSQL port', min: 1, max: 65535, default: 5432 },
   username: { kind: 'text', arg: 'user', env: 'PGUSER', description: 'PostgreSQL user', required: 'PostgreSQL user' },
-  dbname: { kind: 'text', arg: 'database', env: 'PGDATABASE', description: 'database to check or back up (default: the user name)' },
+  dbname: { kind: 'name', arg: 'database', env: 'PGDATABASE', description: 'database to check or back up (default: the user name)' },
   sslmode: {
     kind: 'choice', arg: 'mode', env: 'PGSSLMODE', choices: SSL_MODES,
-    description: 'TLS to the server, as libpq\'s sslmode',
+    description: 'TLS to the server, as libpq\'s sslmode (prefer: TLS when the server offers it, logged when not)',
+  },
+  sslrootcert: {
+    kind: 'text', arg: 'file', env: 'PGSSLROOTCERT',
+    description: 'PEM file of the CA(s) the server certificate must chain to (verify-ca, verify-full; with require it verifies '
+      + 'like verify-ca)',
   },
   pushgatewayUrl: {
     kind: 'url', arg: 'url', env: 'PUSHGATEWAY_URL',
@@ -141,6 +170,10 @@ export const TASK_SPECS = {
         kind: 'int', arg: 'n', env: 'SLOW_QUERIES_LIMIT', min: 1, max: 1000, default: 10,
         description: 'number of statements to report',
       },
+      minMeanMs: {
+        kind: 'int', arg: 'ms', env: 'SLOW_QUERIES_MIN_MEAN_MS', min: 1, max: 24 * HOUR_MS, unit: 'ms', default: 1000,
+        description: 'finding for a reported statement whose mean execution time is above this',
+      },
     },
   },
   'table-sizes': {
@@ -158,6 +191,10 @@ export const TASK_SPECS = {
       minDeadTuples: {
         kind: 'int', arg: 'n', env: 'TABLE_SIZES_MIN_DEAD_TUPLES', min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000,
         description: 'ignore the dead ratio of tables with fewer dead tuples than this',
+      },
+      lockTimeoutMs: {
+        kind: 'int', arg: 'ms', env: 'TABLE_SIZES_LOCK_TIMEOUT_MS', min: 1, max: HOUR_MS, unit: 'ms', default: 2000,
+        description: 'lock_timeout per relation; a relation still locked after it is skipped and named',
       },
     },
   },

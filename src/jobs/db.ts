@@ -1,22 +1,55 @@
 // Connections: one pg Pool per run, connected from the libpq variables.
 import { readFileSync } from 'node:fs';
-import { DatabaseError, Pool, PoolClient, PoolConfig } from 'pg';
+import { Client, DatabaseError, Pool, PoolClient, PoolConfig } from 'pg';
 import type { ConnectionConfig } from './config';
 import type { Logger } from './logger';
+import { trackSessions } from './sessions';
+import { markOwnStatements } from './own-statements';
 
-function sslOf(mode: string | undefined): PoolConfig['ssl'] {
+/**
+ * node-postgres TLS options with libpq's sslmode meanings. `prefer` and `allow` arrive
+ * here resolved by `resolvePrefer` (node-postgres cannot fall back by itself).
+ */
+export function sslOf(mode: string | undefined, rootcert: string | undefined): PoolConfig['ssl'] {
+  const ca = rootcert ? readFileSync(rootcert, 'utf8') : undefined;
   switch (mode) {
     case undefined:
     case 'disable':
     case 'allow':
-    case 'prefer': // node-postgres cannot fall back from TLS to plain: no TLS
       return false;
-    case 'require': // libpq semantics: encrypted, certificate not verified
-      return { rejectUnauthorized: false };
-    default: { // verify-ca, verify-full
-      const ca = process.env.PGSSLROOTCERT ? readFileSync(process.env.PGSSLROOTCERT, 'utf8') : undefined;
+    case 'prefer':
+    case 'require':
+      // libpq: with a root certificate, require verifies the chain like verify-ca
+      return rootcert ? { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
+    case 'verify-ca': // the chain, not the host name
+      return { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+    default: // verify-full: the chain and the host name (Node's checkServerIdentity)
       return { rejectUnauthorized: true, ca };
+  }
+}
+
+/**
+ * libpq's `prefer`: TLS when the server offers it, else plaintext. Tries a TLS session;
+ * a server without TLS makes it `disable`, logged as a warning (never silent).
+ */
+export async function resolvePrefer(conn: ConnectionConfig, log: Logger): Promise<ConnectionConfig> {
+  if (conn.sslmode !== 'prefer') return conn;
+  const probe = new Client({
+    host: conn.host, port: conn.port, user: conn.user, database: conn.database, password: conn.password,
+    ssl: sslOf('prefer', conn.sslrootcert), connectionTimeoutMillis: 10000, application_name: 'aiaas-job/tls-probe',
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    return { ...conn, sslmode: 'require' };
+  } catch (e) {
+    if (e instanceof Error && /does not support SSL/i.test(e.message)) {
+      log.warn({ sslmode: 'prefer' }, 'the server offers no TLS: connecting in plaintext (set --sslmode require or verify-full to refuse)');
+      return { ...conn, sslmode: 'disable' };
     }
+    return { ...conn, sslmode: 'require' }; // any other failure shows again, and clearer, in the task
+  } finally {
+    await probe.end().catch(() => undefined);
   }
 }
 
@@ -47,7 +80,7 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
     user: conn.user,
     database,
     password: conn.password,
-    ssl: sslOf(conn.sslmode),
+    ssl: sslOf(conn.sslmode, conn.sslrootcert),
     application_name: applicationName,
     options: `-c lock_timeout=${DEFAULT_LOCK_TIMEOUT}`,
     max,
@@ -56,7 +89,9 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
   });
   // an idle client losing its connection must not crash the process
   pool.on('error', (err) => log.warn({ err }, 'idle database client error'));
+  trackSessions(pool); // cancelled on SIGTERM
   if (onLost) lossHandlers.set(pool, onLost);
+  pool.on('connect', markOwnStatements);
   return pool;
 }
 
@@ -125,6 +160,7 @@ export function childEnv(conn: ConnectionConfig): NodeJS.ProcessEnv {
   env.PGDATABASE = conn.database;
   if (conn.password !== undefined) env.PGPASSWORD = conn.password; else delete env.PGPASSWORD;
   if (conn.sslmode) env.PGSSLMODE = conn.sslmode;
+  if (conn.sslrootcert) env.PGSSLROOTCERT = conn.sslrootcert;
   return env;
 }
 

@@ -1,4 +1,6 @@
 // The one JSON report a run prints on stdout, and the exit code it implies.
+import { EXIT_CODES, ExitCode } from './contract';
+import { redactDeep } from './redact';
 
 export type Status = 'ok' | 'finding' | 'error';
 
@@ -23,7 +25,7 @@ export interface Report {
   readonly task: string;
   readonly runId: string;
   readonly status: Status;
-  readonly exitCode: 0 | 1 | 2;
+  readonly exitCode: ExitCode;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly durationSeconds: number;
@@ -34,15 +36,15 @@ export interface Report {
   readonly data: Record<string, unknown>;
 }
 
-export function exitCodeOf(result: Pick<TaskResult, 'findings' | 'errors'>): 0 | 1 | 2 {
-  if (result.errors && result.errors.length > 0) return 2;
-  return result.findings.length > 0 ? 1 : 0;
+export function exitCodeOf(result: Pick<TaskResult, 'findings' | 'errors'>): ExitCode {
+  if (result.errors && result.errors.length > 0) return EXIT_CODES.error;
+  return result.findings.length > 0 ? EXIT_CODES.finding : EXIT_CODES.ok;
 }
 
-export function statusOf(exitCode: 0 | 1 | 2): Status {
-  return exitCode === 0 ? 'ok' : exitCode === 1 ? 'finding' : 'error';
+export function statusOf(exitCode: ExitCode): Status {
+  return exitCode === EXIT_CODES.ok ? 'ok' : exitCode === EXIT_CODES.finding ? 'finding' : 'error';
 }
 
 export function writeReport(report: Report): void {
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.stdout.write(`${JSON.stringify(redactDeep(report))}\n`);
 }

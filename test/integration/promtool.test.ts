@@ -8,7 +8,8 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { MonitoringConfig, parseMonitoringConfig } from '../../src/config/monitoring-config';
-import { AlertDefinition, PlatformAlerts, PlatformAlertsProps } from '../../src/constructs/platform-alerts';
+import { AlertDefinition } from '../../src/alerts/alert-record';
+import { PlatformAlerts, PlatformAlertsProps } from '../../src/constructs/platform-alerts';
 import { PlatformChart } from '../../src/constructs/platform-chart';
 import { promtoolTests, PromtoolTestCase } from './_alert-fixtures';
 

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { backupName, forDatabase, MANIFEST_FORMAT, partialName, partialsOf, planRetention, readDir, serverTag } from '../../src/jobs/backup-files';
-import { addSecret, redact } from '../../src/jobs/redact';
+import { OWN_STATEMENT_MARK, markOwnStatements } from '../../src/jobs/own-statements';
+import { addSecret, addSecretsOf, redact, redactDeep } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
 describe('redact', () => {
@@ -13,6 +14,19 @@ describe('redact', () => {
     expect(redact("ALTER ROLE x PASSWORD 'it''s secret'")).toBe("ALTER ROLE x PASSWORD '[redacted]'");
     expect(redact('oops hunter2-xyz leaked')).toBe('oops [redacted] leaked');
   });
+
+  test('a one-letter secret is removed where it is a value, not from inside words', () => {
+    addSecret('e');
+    expect(redact('task finished: the database is healthy')).toBe('task finished: the database is healthy');
+    expect(redactDeep({ msg: 'task finished', password: 'e', args: ['--x', 'e'], url: 'u:e@h' }))
+      .toEqual({ msg: 'task finished', password: '[redacted]', args: ['--x', '[redacted]'], url: 'u:[redacted]@h' });
+  });
+
+  test('the password of a connection string given as a name is registered before anything echoes it', () => {
+    addSecretsOf('postgresql://ops:S3cr%40t@db:5432/aiaas');
+    addSecretsOf('dbname=aiaas password=pw-in-conninfo');
+    expect(redact("argument 'S3cr@t' and S3cr%40t and pw-in-conninfo")).toBe("argument '[redacted]' and [redacted] and [redacted]");
+  });
 });
 
 describe('report', () => {
@@ -20,7 +34,7 @@ describe('report', () => {
     expect(exitCodeOf({ findings: [] })).toBe(0);
     expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }] })).toBe(1);
     expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }], errors: ['e'] })).toBe(2);
-    expect([statusOf(0), statusOf(1), statusOf(2)]).toEqual(['ok', 'finding', 'error']);
+    expect([statusOf(0), statusOf(1), statusOf(2), statusOf(64)]).toEqual(['ok', 'finding', 'error', 'error']);
   });
 });
 
@@ -94,5 +108,22 @@ describe('backup files', () => {
       fs.rmSync(d, { recursive: true, force: true });
       throw e;
     }
+  });
+});
+
+describe('markOwnStatements', () => {
+  test('prefixes text queries and query configs, leaves submittables (cursors, streams) alone', () => {
+    const calls: unknown[][] = [];
+    const client = { query: (...args: unknown[]) => { calls.push(args); return 'result'; } };
+    markOwnStatements(client as any);
+    const cb = (): void => undefined;
+    expect(client.query('SELECT $1', [1], cb)).toBe('result');
+    client.query({ text: 'SELECT 2', values: [] });
+    const cursor = { text: 'SELECT 3', submit: () => undefined };
+    client.query(cursor);
+    expect(calls[0]).toEqual([`${OWN_STATEMENT_MARK} SELECT $1`, [1], cb]);
+    expect(calls[1]).toEqual([{ text: `${OWN_STATEMENT_MARK} SELECT 2`, values: [] }]);
+    expect(calls[2][0]).toBe(cursor);
+    expect(cursor.text).toBe('SELECT 3');
   });
 });

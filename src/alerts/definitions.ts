@@ -1,0 +1,137 @@
+// The alert records of every group, in rule order, and the rules they make for
+// one deployment.
+import { parseMonitoringConfig } from '../config/monitoring-config';
+import { AlertBuildContext, AlertDefinition, AlertInputs, AlertRecord, AlertRule } from './alert-record';
+import { headingAnchor } from './anchors';
+import { DATABASE_ALERTS } from './database';
+import { ESCALATION_ALERTS } from './escalation';
+import { HTTP_ALERTS } from './http';
+import { JOBS_ALERTS } from './jobs';
+import { KUBERNETES_ALERTS } from './kubernetes';
+import { TOOLS_ALERTS } from './tools';
+import { VALIDATION_ALERTS } from './validation';
+import { WEBSOCKET_ALERTS } from './websocket';
+
+/** Every alert record, group by group, in rule order. */
+export const ALERT_RECORDS: readonly AlertRecord[] = [
+  ...HTTP_ALERTS,
+  ...TOOLS_ALERTS,
+  ...VALIDATION_ALERTS,
+  ...WEBSOCKET_ALERTS,
+  ...DATABASE_ALERTS,
+  ...KUBERNETES_ALERTS,
+  ...JOBS_ALERTS,
+  ...ESCALATION_ALERTS,
+];
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * The alert definitions of a deployment, in rule order: group by group; inside a
+ * group, the per-CronJob rules first (CronJob by CronJob), then the others.
+ * Throws on invalid inputs.
+ */
+export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRecord[] = ALERT_RECORDS): AlertDefinition[] {
+  const m = parseMonitoringConfig(inputs.monitoring);
+  checkInputs(inputs);
+  const cronJobs = inputs.cronJobs ?? [];
+  const base = {
+    inputs,
+    m,
+    nsm: `namespace="${inputs.namespace}"`,
+    w: m.rateWindow,
+    db: inputs.database?.statefulSet ? `PostgreSQL (${inputs.database.statefulSet})` : 'PostgreSQL',
+  };
+  const defs: AlertDefinition[] = [];
+  const add = (record: AlertRecord, c: AlertBuildContext, rule: AlertRule | undefined) => {
+    if (!rule) {
+      return;
+    }
+    const anchor = headingAnchor(record.name);
+    defs.push({
+      ...rule,
+      name: record.name,
+      group: record.group,
+      for: c.for,
+      severity: record.severity,
+      ...(record.incident ? { incident: record.incident } : {}),
+      extraLabels: rule.extraLabels ?? {},
+      scope: rule.scope ?? { services: [] },
+      heading: record.name,
+      anchor,
+      runbookUrl: `${m.runbookBaseUrl}#${anchor}`,
+      record,
+    });
+  };
+  const context = (record: AlertRecord): AlertBuildContext => ({ ...base, for: record.key !== undefined ? m.for[record.key] : record.forOf(m) });
+  const groups = [...new Set(records.map((r) => r.group))];
+  for (const group of groups) {
+    const inGroup = records.filter((r) => r.group === group);
+    for (const job of cronJobs) {
+      for (const record of inGroup) {
+        if (record.each === 'cronJob') {
+          add(record, context(record), record.build(context(record), job));
+        }
+      }
+    }
+    for (const record of inGroup) {
+      if (record.each === undefined) {
+        add(record, context(record), record.build(context(record)));
+      }
+    }
+  }
+  return defs;
+}
+
+/** The rule groups of a PrometheusRule (`spec.groups`) built from definitions. */
+export function ruleGroups(defs: AlertDefinition[]): { name: string; rules: Record<string, unknown>[] }[] {
+  const groups = new Map<string, Record<string, unknown>[]>();
+  for (const d of defs) {
+    const labels: Record<string, string> = { severity: d.severity };
+    if (d.incident) {
+      labels.incident = d.incident;
+    }
+    Object.assign(labels, d.extraLabels);
+    const rule = {
+      alert: d.name,
+      expr: d.expr,
+      for: d.for,
+      labels,
+      annotations: { summary: d.summary, description: d.description, runbook_url: d.runbookUrl },
+    };
+    groups.set(d.group, [...(groups.get(d.group) ?? []), rule]);
+  }
+  return [...groups].map(([name, rules]) => ({ name, rules }));
+}
+
+function checkInputs(inputs: AlertInputs): void {
+  if (!DNS1123_LABEL.test(inputs.namespace)) {
+    throw new Error(`namespace: expected a DNS-1123 label (got '${inputs.namespace}')`);
+  }
+  inputs.services.forEach((s, i) => {
+    if (!DNS1123_LABEL.test(s)) {
+      throw new Error(`services[${i}]: expected a DNS-1123 label (got '${s}')`);
+    }
+  });
+  for (const name of Object.keys(inputs.monitoring.perService)) {
+    if (!inputs.services.includes(name)) {
+      throw new Error(
+        `monitoring.perService.${name}: unknown service '${name}'; expected one of ${inputs.services.join(', ') || '(no services)'}`,
+      );
+    }
+  }
+  (inputs.cronJobs ?? []).forEach((job, i) => checkCronJob(`cronJobs[${i}]`, job.name, job.maxAgeSeconds));
+  if (inputs.backupCronJob) {
+    checkCronJob('backupCronJob', inputs.backupCronJob.name, inputs.backupCronJob.maxAgeSeconds);
+  }
+}
+
+function checkCronJob(field: string, name: string, maxAgeSeconds: number): void {
+  if (!DNS1123_SUBDOMAIN.test(name) || name.length > 52) {
+    throw new Error(`${field}.name: expected a CronJob name (DNS-1123, at most 52 characters) (got '${name}')`);
+  }
+  if (!Number.isFinite(maxAgeSeconds) || maxAgeSeconds <= 0) {
+    throw new Error(`${field}.maxAgeSeconds: expected a number of seconds greater than 0 (got ${maxAgeSeconds})`);
+  }
+}

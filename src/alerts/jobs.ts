@@ -1,0 +1,130 @@
+// Group aiaas.jobs: the scheduled database jobs and the backup. Job rules exist
+// once per CronJob; in the group they come first, CronJob by CronJob.
+import { ALERT_PREFIX, AlertDefinition, AlertRecord, AlertSeverity } from './alert-record';
+import { escapeRegex } from './_rules';
+import { cronJobBlocks, kubectl } from './runbook-context';
+import { gauge, Series, timing } from './scenario';
+
+export const JOBS_GROUP = 'aiaas.jobs';
+
+/** A constant last-success timestamp whose age at fireAt is threshold +/- 60s (above it from t = 0 when firing). */
+function cronAge(rule: AlertDefinition, metric: string, namespace: string, fire: boolean): Series {
+  const c = fire ? -(rule.threshold + 60) : timing(rule).fireAt - rule.threshold + 60;
+  return { metric, labels: { namespace, cronjob: rule.scope.cronJob! }, values: gauge(c) };
+}
+
+export const JOBS_ALERTS: AlertRecord[] = [
+  {
+    name: `${ALERT_PREFIX}DatabaseJobFailed`,
+    group: JOBS_GROUP,
+    severity: AlertSeverity.WARNING,
+    key: 'jobFailed',
+    each: 'cronJob',
+    build: (c, job) => ({
+      expr: `${c.m.metrics.kubeJobFailed}{${c.nsm}, job_name=~"${escapeRegex(job.name)}-([0-9]+|manual-.+)", condition="true"} > 0`,
+      extraLabels: { cronjob: job.name, task: job.task },
+      summary: `Scheduled database job ${job.task} failed.`,
+      description: `Job {{ $labels.job_name }} of CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }} failed ({{ $value }} failed Job).`,
+      threshold: 0,
+      thresholdText: 'a Job of the CronJob failed',
+      scope: { services: [], cronJob: job.name, task: job.task },
+    }),
+    procedure: (ctx, rules) => {
+      const k = kubectl(ctx);
+      return {
+        symptoms: ['A scheduled database job ended in failure'],
+        actions: cronJobBlocks(ctx, rules, (c) => [
+          `${k} get jobs --sort-by=.metadata.creationTimestamp | grep ${c}`,
+          `${k} logs job/"$JOB_NAME" --tail=200   # JOB_NAME: the job_name label of the alert`,
+          `${k} create job --from=cronjob/${c} ${c}-manual-$(date +%s)`,
+        ]),
+        recovery: ['Fix the cause shown in the job log, then re-run it with the `create job` command above.', `Delete the failed Job once handled (the alert resolves): \`${k} delete job "$JOB_NAME"\`.`],
+      };
+    },
+    scenarios: (rule, { m, namespace }) => {
+      const labels = { namespace, job_name: `${rule.scope.cronJob}-28900000`, condition: 'true' };
+      return {
+        firing: [{ name: 'just above', series: [{ metric: m.metrics.kubeJobFailed, labels, values: gauge(1) }], expected: [labels], ...timing(rule) }],
+        silent: [{ name: 'just below', series: [{ metric: m.metrics.kubeJobFailed, labels, values: gauge(0) }], expected: [], ...timing(rule) }],
+      };
+    },
+  },
+  {
+    name: `${ALERT_PREFIX}DatabaseJobNotSucceeding`,
+    group: JOBS_GROUP,
+    severity: AlertSeverity.WARNING,
+    key: 'cronJobStale',
+    each: 'cronJob',
+    // The backup's age has its own, critical alert below.
+    build: (c, job) =>
+      job.name === c.inputs.backupCronJob?.name
+        ? undefined
+        : {
+          expr: `time() - ${c.m.metrics.kubeCronjobStatusLastSuccessfulTime}{${c.nsm}, cronjob="${job.name}"} > ${job.maxAgeSeconds}`,
+          extraLabels: { task: job.task },
+          summary: `Scheduled database job ${job.task} has not succeeded recently.`,
+          description: `CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }} last succeeded {{ $value | humanizeDuration }} ago; allowed ${job.maxAgeSeconds}s.`,
+          threshold: job.maxAgeSeconds,
+          thresholdText: `last success > ${job.maxAgeSeconds}s ago`,
+          scope: { services: [], cronJob: job.name, task: job.task },
+        },
+    procedure: (ctx, rules) => {
+      const k = kubectl(ctx);
+      return {
+        symptoms: ['A scheduled database job has not succeeded within its schedule'],
+        actions: cronJobBlocks(ctx, rules, (c) => [`${k} get cronjob ${c}`, `${k} get jobs --sort-by=.metadata.creationTimestamp | grep ${c}`, `${k} create job --from=cronjob/${c} ${c}-manual-$(date +%s)`]),
+        recovery: ['Check the CronJob is not suspended (`.spec.suspend`) and that its Jobs can be scheduled.'],
+      };
+    },
+    scenarios: (rule, { m, namespace }) => {
+      const cronjob = rule.scope.cronJob!;
+      const metric = m.metrics.kubeCronjobStatusLastSuccessfulTime;
+      return {
+        firing: [{ name: 'last success too old', series: [cronAge(rule, metric, namespace, true)], expected: [{ namespace, cronjob }], ...timing(rule) }],
+        silent: [{ name: 'last success recent', series: [cronAge(rule, metric, namespace, false)], expected: [], ...timing(rule) }],
+      };
+    },
+  },
+  {
+    name: `${ALERT_PREFIX}BackupTooOld`,
+    group: JOBS_GROUP,
+    severity: AlertSeverity.CRITICAL,
+    key: 'backupStale',
+    build: (c) => {
+      const b = c.inputs.backupCronJob;
+      if (!b) {
+        return undefined;
+      }
+      const series = `${c.m.metrics.kubeCronjobStatusLastSuccessfulTime}{${c.nsm}, cronjob="${b.name}"}`;
+      return {
+        expr: `(time() - ${series} > ${b.maxAgeSeconds}) or absent(${series})`,
+        extraLabels: { task: 'backup' },
+        summary: `The database backup (${b.name}) is older than allowed, or missing.`,
+        description: `CronJob ${b.name} in {{ $labels.namespace }} last succeeded {{ $value | humanizeDuration }} ago (or has never been seen succeeding, value 1); allowed ${b.maxAgeSeconds}s.`,
+        threshold: b.maxAgeSeconds,
+        thresholdText: `last successful backup > ${b.maxAgeSeconds}s ago, or no series`,
+        scope: { services: [], cronJob: b.name, task: 'backup' },
+      };
+    },
+    procedure: (ctx, rules) => {
+      const k = kubectl(ctx);
+      return {
+        symptoms: ['The last successful backup is older than the schedule allows, or kube-state-metrics reports no backup CronJob at all'],
+        actions: cronJobBlocks(ctx, rules, (c) => [`${k} get cronjob ${c}`, `${k} get jobs --sort-by=.metadata.creationTimestamp | grep ${c}`, `${k} create job --from=cronjob/${c} ${c}-manual-$(date +%s)`]),
+        recovery: [`Check the backup volume has space (\`${k} get pvc\`).`, 'If the CronJob is missing, re-apply the platform manifests.'],
+      };
+    },
+    scenarios: (rule, { m, namespace }) => {
+      const cronjob = rule.scope.cronJob!;
+      const metric = m.metrics.kubeCronjobStatusLastSuccessfulTime;
+      const omit = [metric];
+      return {
+        firing: [
+          { name: 'last backup too old', series: [cronAge(rule, metric, namespace, true)], omit, expected: [{ namespace, cronjob }], ...timing(rule) },
+          { name: 'backup series absent', series: [], omit, expected: [{ namespace, cronjob }], ...timing(rule) },
+        ],
+        silent: [{ name: 'last backup recent', series: [cronAge(rule, metric, namespace, false)], omit, expected: [], ...timing(rule) }],
+      };
+    },
+  },
+];

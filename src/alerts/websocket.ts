@@ -1,0 +1,101 @@
+// Group aiaas.websocket: connections near the limit and backpressure drops (WS_OVERLOAD).
+import { durationSeconds } from '../config/monitoring-config';
+import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
+import { pct } from './_rules';
+import { active, kubectl, roles, RunbookContext } from './runbook-context';
+import { above, below, counter, gauge, Series, singleScenarios } from './scenario';
+
+export const WEBSOCKET_GROUP = 'aiaas.websocket';
+
+/** The seed's WS_OVERLOAD procedure. */
+function wsOverloadProcedure(ctx: RunbookContext): Procedure {
+  const k = kubectl(ctx);
+  const { ws } = roles(ctx);
+  return {
+    symptoms: ['WebSocket connection failures', 'High backpressure drops', 'Memory usage spikes'],
+    actions: [
+      '# 1. Check WebSocket service status',
+      `${k} get pods -l app=${ws.name}`,
+      `${k} get hpa`,
+      '',
+      '# 2. Check the connection limit (WS_MAX_CONNECTIONS)',
+      `${k} get deployment ${active(ws)} -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="WS_MAX_CONNECTIONS")].value}'; echo`,
+      '',
+      '# 3. Check memory usage',
+      `${k} top pods -l app=${ws.name} --containers`,
+      '',
+      '# 4. Scale the WebSocket service (the HorizontalPodAutoscaler may take over again)',
+      `${k} scale deployment ${active(ws)} --replicas=3`,
+    ].join('\n'),
+    recovery: [
+      'Increase connection limits: `toggles.maxWebSocketConnections` in the platform config, then synth.',
+      `Scale horizontally: raise \`autoscaling.minReplicas\`/\`maxReplicas\` of ${ws.name} in the config.`,
+      `Check for connection leaks: connections that grow while traffic does not (\`${k} logs deployment/${active(ws)} --since=30m | grep -i -E "disconnect|leak|backpressure"\`).`,
+    ],
+  };
+}
+
+export const WEBSOCKET_ALERTS: AlertRecord[] = [
+  {
+    name: `${ALERT_PREFIX}WebSocketConnectionsNearLimit`,
+    group: WEBSOCKET_GROUP,
+    severity: AlertSeverity.WARNING,
+    incident: IncidentCode.WS_OVERLOAD,
+    key: 'websocketConnectionsRatio',
+    build: (c) => {
+      const t = c.m.thresholds.websocketConnectionsRatio;
+      return {
+        expr:
+          `sum by (namespace, service) (${c.m.metrics.websocketConnections}{${c.nsm}})` +
+          ` / sum by (namespace, service) (${c.m.metrics.websocketMaxConnections}{${c.nsm}}) > ${t}`,
+        summary: '{{ $labels.service }} WebSocket connections are near the maximum (WS_OVERLOAD).',
+        description: `{{ $labels.service }} in {{ $labels.namespace }} holds {{ $value | humanizePercentage }} of its maximum WebSocket connections; threshold ${pct(t)} for ${c.for}.`,
+        threshold: t,
+        thresholdText: `connections > ${pct(t)} of max`,
+      };
+    },
+    procedure: wsOverloadProcedure,
+    scenarios: (rule, { m, namespace }) => {
+      const pod = { namespace, service: 'realtime-service', pod: 'realtime-service-blue-1' };
+      return singleScenarios(
+        rule,
+        (r) => [
+          { metric: m.metrics.websocketConnections, labels: pod, values: gauge(r * 1000) },
+          { metric: m.metrics.websocketMaxConnections, labels: pod, values: gauge(1000) },
+        ],
+        { namespace, service: 'realtime-service' },
+      );
+    },
+  },
+  {
+    name: `${ALERT_PREFIX}WebSocketBackpressureDrops`,
+    group: WEBSOCKET_GROUP,
+    severity: AlertSeverity.CRITICAL,
+    incident: IncidentCode.WS_OVERLOAD,
+    key: 'websocketBackpressureDropsPerSecond',
+    build: (c) => {
+      const t = c.m.thresholds.websocketBackpressureDropsPerSecond;
+      return {
+        expr: `sum by (namespace, service) (rate(${c.m.metrics.websocketBackpressureDropsTotal}{${c.nsm}}[${c.w}])) > ${t}`,
+        summary: '{{ $labels.service }} drops WebSocket messages under backpressure (WS_OVERLOAD).',
+        description: `{{ $labels.service }} in {{ $labels.namespace }} drops {{ $value | humanize }} messages/s under backpressure; threshold ${t}/s for ${c.for}.`,
+        threshold: t,
+        thresholdText: `backpressure drops > ${t}/s`,
+      };
+    },
+    procedure: wsOverloadProcedure,
+    scenarios: (rule, { m, namespace }) => {
+      // An absolute rate() only reaches its true value once the window is full of samples.
+      const forSec = durationSeconds(rule.for);
+      const warmup = durationSeconds(m.rateWindow);
+      const late = { fireAt: warmup + forSec + 60, notYetAt: warmup + forSec - 60 };
+      const drops = (perSecond: number): Series[] => [
+        { metric: m.metrics.websocketBackpressureDropsTotal, labels: { namespace, service: 'realtime-service' }, values: counter(perSecond * 60) },
+      ];
+      return {
+        firing: [{ name: 'just above', series: drops(above(rule.threshold)), expected: [{ namespace, service: 'realtime-service' }], ...late }],
+        silent: [{ name: 'just below', series: drops(below(rule.threshold)), expected: [], ...late }],
+      };
+    },
+  },
+];
