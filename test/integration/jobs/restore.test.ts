@@ -23,10 +23,8 @@ const usersIn = async (database: string): Promise<number> =>
 beforeAll(async () => {
   ensureBundle();
   pg = await PgCluster.start();
+  await pg.seedUsers(200);
   await pg.primary.query(`
-    CREATE EXTENSION pg_stat_statements;
-    CREATE TABLE users (id int PRIMARY KEY, name text);
-    INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 200) g;
     CREATE TABLE orders (id int, user_id int REFERENCES users);
     INSERT INTO orders SELECT g, 1 + g % 200 FROM generate_series(1, 400) g;
   `, [], pg.database);
