@@ -12,8 +12,17 @@ const WHY: Record<MonitoringRole, string> = {
   pg_read_all_settings: 'it cannot read shared_preload_libraries',
 };
 
-/** Thrown when the role lacks a grant: the task could not do its work (exit 2). */
-export class MissingGrantError extends Error {}
+/** Thrown when the role lacks a grant: the task could not do its work (exit 2), logged without a stack. */
+export class MissingGrantError extends Error {
+  /** SQLSTATE insufficient_privilege, as PostgreSQL would have said it. */
+  public readonly code = '42501';
+}
+
+/** Thrown when `--schema` names no schema of the database (exit 2, logged without a stack). */
+export class NoSuchSchemaError extends Error {
+  /** SQLSTATE invalid_schema_name. */
+  public readonly code = '3F000';
+}
 
 /**
  * Fail with the GRANT to run when the session's role lacks any of `roles`.

@@ -118,7 +118,7 @@ async function act(ctx: TaskContext<'long-transactions'>, opts: LongTxOptions, c
       a.stateAfter = seen?.state ?? null;
       a.outcome = !seen ? 'session_ended' : seen.xact_start === r.xact_start_exact ? 'still_open' : 'transaction_ended';
     }
-    if (signalled.every((r) => acted.get(r.pid)!.outcome !== 'still_open') || Date.now() >= until) break;
+    if (signalled.every((r) => acted.get(r.pid)!.outcome !== 'still_open') || Date.now() >= until || ctx.signal.aborted) break;
     await new Promise((res) => setTimeout(res, 100));
   }
   for (const [pid, a] of acted) ctx.log.warn({ pid, action: opts.action, ...a }, 'acted on long transaction');

@@ -6,6 +6,7 @@
 import { DatabaseError } from 'pg';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
+import { NoSuchSchemaError } from '../privileges';
 import type { Finding, TaskResult } from '../report';
 
 interface Listed {
@@ -28,7 +29,7 @@ export async function tableSizes(ctx: TaskContext<'table-sizes'>): Promise<TaskR
     const { rows: [s] } = await client.query(
       `SELECT current_database() AS db, EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists,
               set_config('lock_timeout', $2, false)`, [opts.schema, `${opts.lockTimeoutMs}ms`]);
-    if (!s.exists) throw new Error(`--schema ${opts.schema}: no schema of that name in database "${s.db}"`);
+    if (!s.exists) throw new NoSuchSchemaError(`--schema ${opts.schema}: no schema of that name in database "${s.db}"`);
     // catalog and statistics only: no lock is taken here
     const { rows: listed } = await client.query<Listed>(
       `SELECT c.oid::text AS oid, c.relname AS name, c.relkind::text AS kind, c.reltuples,

@@ -6,6 +6,7 @@ import { DatabaseError, PoolClient } from 'pg';
 import type { VacuumOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
+import { MissingGrantError, NoSuchSchemaError } from '../privileges';
 import type { Finding, TaskResult } from '../report';
 
 type Operation = 'VACUUM (ANALYZE)' | 'VACUUM' | 'ANALYZE';
@@ -49,7 +50,6 @@ export async function vacuumAnalyze(ctx: TaskContext<'vacuum-analyze'>): Promise
       ? `only ${tables} tables to process in schema "${opts.schema}"`
       : `only ${plan.freeConnections} connections free (${plan.connectionSummary}) and the job takes at most half of them`;
     warnings.push(`--parallel ${opts.parallel} lowered to ${workers}: ${why}`);
-    ctx.log.warn({ requested: opts.parallel, used: workers }, warnings[warnings.length - 1]);
   }
   ctx.log.info({ tables: plan.leaves.length, partitioned: plan.parents.length, parallel: workers }, 'vacuum analyze starting');
 
@@ -78,12 +78,12 @@ export async function vacuumAnalyze(ctx: TaskContext<'vacuum-analyze'>): Promise
   return {
     findings,
     errors,
+    warnings,
     data: {
       schema: opts.schema,
       parallel: workers,
       parallelRequested: opts.parallel,
       freeConnections: plan.freeConnections,
-      warnings,
       tables: results,
       vacuumed: results.filter((r) => r.result === 'vacuumed').length,
       analyzedPartitioned: results.filter((r) => r.result === 'analyzed').map((r) => r.table),
@@ -103,25 +103,25 @@ async function planRun(client: PoolClient, opts: VacuumOptions): Promise<Plan> {
             current_setting('server_version_num')::int AS version
        FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname = $1`, [opts.schema]);
   if (!s.exists) {
-    throw new Error(`--schema ${opts.schema}: no schema of that name in database "${s.db}" (nothing was vacuumed)`);
+    throw new NoSuchSchemaError(`--schema ${opts.schema}: no schema of that name in database "${s.db}" (nothing was vacuumed)`);
   }
   if (!s.usable) {
-    throw new Error(`--schema ${opts.schema}: role "${s.user}" lacks USAGE on it: GRANT USAGE ON SCHEMA ${client.escapeIdentifier(opts.schema)} `
+    throw new MissingGrantError(`--schema ${opts.schema}: role "${s.user}" lacks USAGE on it: GRANT USAGE ON SCHEMA ${client.escapeIdentifier(opts.schema)} `
       + `TO ${client.escapeIdentifier(s.user)}; (nothing was vacuumed)`);
   }
   // PostgreSQL 17 has the MAINTAIN privilege; before, the table owner, the database owner or a superuser
-  const permitted = s.version >= 170000
-    ? `has_table_privilege(c.oid, 'MAINTAIN')`
-    : `pg_has_role(current_user, c.relowner, 'USAGE')
-       OR (NOT c.relisshared AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE'))`;
+  const permitted = (rel: string): string => (s.version >= 170000
+    ? `has_table_privilege(${rel}.oid, 'MAINTAIN')`
+    : `(pg_has_role(current_user, ${rel}.relowner, 'USAGE') OR (NOT ${rel}.relisshared
+       AND pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')))`);
   // relpages, not pg_total_relation_size(): sizing a table would wait for its lock.
-  // covered: an ancestor in the schema is analyzed, which analyzes this partition too.
+  // covered: an ancestor in the schema that the role may analyze is analyzed, which analyzes this partition too.
   const { rows } = await client.query<{ relname: string; relkind: string; pages: string; covered: boolean; permitted: boolean; owner: string }>(
     `SELECT c.relname, c.relkind::text AS relkind, c.relpages AS pages, pg_get_userbyid(c.relowner) AS owner,
             c.relispartition AND EXISTS (
               SELECT 1 FROM pg_partition_ancestors(c.oid) a JOIN pg_class p ON p.oid = a.relid
-               WHERE a.relid <> c.oid AND p.relnamespace = c.relnamespace) AS covered,
-            ${permitted} AS permitted
+               WHERE a.relid <> c.oid AND p.relnamespace = c.relnamespace AND ${permitted('p')}) AS covered,
+            ${permitted('c')} AS permitted
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'
       ORDER BY c.relpages DESC, c.relname`, [opts.schema]);

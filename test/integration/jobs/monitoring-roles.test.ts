@@ -54,9 +54,24 @@ describe('without pg_read_all_stats every monitoring task stops, naming the gran
       expect(res.report.errors[0]).toContain(`role "blind" lacks ${missing}`);
       expect(res.report.errors[0]).toContain('GRANT pg_monitor TO "blind"');
       expect(res.report.findings).toEqual([]);
+      expect(res.logs.some((l: any) => l.err?.stack)).toBe(false);
     } finally {
       await held.client.end();
     }
+  });
+
+  test('table-sizes needs no grant: sizes and dead tuples of other roles\' tables are readable by every role', async () => {
+    await pg.primary.query(`
+      CREATE TABLE others (id int) WITH (autovacuum_enabled = false);
+      INSERT INTO others SELECT g FROM generate_series(1, 4000) g;
+      DELETE FROM others WHERE id <= 2000;
+    `, [], pg.database);
+    const res = await runCli(['table-sizes', '--max-dead-ratio', '0.4'], asRole('blind'));
+    expectContract(res, PW, 1);
+    const t = res.report.data.tables.find((x: any) => x.name === 'others');
+    expect(t.totalBytes).toBeGreaterThan(0);
+    expect(t).toMatchObject({ deadTuples: 2000, liveTuples: 2000, deadRatio: 0.5 });
+    expect(res.report.findings).toEqual([expect.objectContaining({ code: 'table_bloated', table: 'others' })]);
   });
 
   test('replication-lag on the standby too', async () => {
