@@ -3,9 +3,29 @@
 // overrides and the escalation levels. Every field carries the runbook's default.
 // Messages say what was expected; the loader prefixes them with the dotted path.
 import { z } from 'zod';
-import { dns1123Label, ratio } from './validators';
+import { DNS1123_LABEL, dns1123Label, ratio } from './validators';
 
 export { ratio };
+
+/** How urgent an alert is; the `severity` label. Constructs and config accept the string values too. */
+export enum AlertSeverity {
+  /** Pages the on-call engineer now; escalates (see AlertRouting). */
+  CRITICAL = 'critical',
+  /** Needs attention within working hours. */
+  WARNING = 'warning',
+  /** For dashboards and context only. */
+  INFO = 'info',
+}
+
+/** The severities as string literals ('critical' | 'warning' | 'info'). */
+export type AlertSeverityName = `${AlertSeverity}`;
+const SEVERITY_NAMES = Object.values(AlertSeverity) as [AlertSeverityName, ...AlertSeverityName[]];
+
+/** `'a', 'b' or 'c'`. */
+export function oneOf(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted.join('');
+}
 
 /** A Prometheus duration such as `30s`, `5m` or `1h30m` (no sign, no fraction). */
 export const PROMETHEUS_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
@@ -310,7 +330,7 @@ export const notifySchema = z
 
 const receiverName = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a receiver name of lower-case letters, digits and "-"');
+  .regex(DNS1123_LABEL, 'expected a receiver name of lower-case letters, digits and "-"');
 
 const levelSchema = (defaults: { receiver: string; contact: string; key: string }) =>
   z
@@ -334,9 +354,9 @@ export const escalationSchema = z
   .object({
     /** Severities that escalate beyond level 1. Other severities stay with the on-call engineer. */
     severities: z
-      .array(z.enum(['critical', 'warning', 'info'], { errorMap: () => ({ message: "expected 'critical', 'warning' or 'info'" }) }))
+      .array(z.enum(SEVERITY_NAMES, { errorMap: (_issue, ctx) => ({ message: `expected ${oneOf(SEVERITY_NAMES)} (got ${JSON.stringify(ctx.data)})` }) }))
       .min(1, 'expected at least one severity')
-      .default(['critical']),
+      .default([AlertSeverity.CRITICAL]),
     /** Labels alerts are grouped by in one notification. */
     groupBy: z.array(z.string().min(1)).default(['alertname', 'namespace', 'service']),
     /** Wait before the first notification of a new group. */

@@ -12,6 +12,7 @@ import {
   port,
 } from './validators';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
 
 export const COLORS = ['blue', 'green'] as const;
@@ -22,7 +23,7 @@ export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
 const resourcesSchema = z
   .object({
     /** CPU request. */
-    cpuRequest: cpuQuantity.default('250m'),
+    cpuRequest: cpuQuantity.default(DEFAULT_SERVICE_CPU_REQUEST),
     /** CPU limit. */
     cpuLimit: cpuQuantity.default('1'),
     /** Memory request. */
@@ -212,8 +213,8 @@ export const platformConfigSchema = z
         /** Namespace Prometheus scrapes from. */
         monitoringNamespace: dns1123Label.default('monitoring'),
         /** Namespace and labels of cluster DNS. */
-        dnsNamespace: dns1123Label.default('kube-system'),
-        dnsPodLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+        dnsNamespace: dns1123Label.default(DEFAULT_DNS_NAMESPACE),
+        dnsPodLabels: labels.default({ ...DEFAULT_DNS_POD_LABELS }),
       })
       .strict()
       .default({}),
@@ -233,7 +234,7 @@ export const platformConfigSchema = z
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
     /** Image of the smoke-test Jobs (needs curl). */
-    smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
+    smokeTestImage: pinnedImage.default(DEFAULT_SMOKE_TEST_IMAGE),
   })
   .strict();
 

@@ -12,10 +12,16 @@
 //   engineer's and the engineering manager's receivers. The on-call engineer keeps
 //   receiving the original alert; when it resolves, so do its escalations.
 // This is testable end to end: promtool proves the timing, amtool the routing.
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { MonitoringConfig, NotifyConfig, parseMonitoringConfig, SecretKeyRef } from '../config/monitoring-config';
+import { MonitoringConfig, NotifyConfig, SecretKeyRef } from '../config/monitoring-config';
+import { checkDns1123Label } from '../config/validators';
+import {
+  AlertmanagerConfig,
+  AlertmanagerConfigSpecReceivers,
+  AlertmanagerConfigSpecRoute,
+  AlertmanagerConfigSpecRouteMatchersMatchType,
+} from '../imports/monitoring.coreos.com';
 
 export interface AlertRoutingProps {
   /** Namespace of the platform: the AlertmanagerConfig lives there and only routes its alerts. */
@@ -46,8 +52,7 @@ interface Receiver {
 
 /** The routing tree and receivers shared by both renderings. */
 function routing(monitoring: MonitoringConfig): { route: Route; receivers: Receiver[] } {
-  const m = parseMonitoringConfig(monitoring);
-  const e = m.escalation;
+  const e = monitoring.escalation;
   return {
     route: {
       receiver: e.onCall.receiver,
@@ -78,10 +83,10 @@ function secretRefs(n: NotifyConfig): SecretKeyRef[] {
   return [n.pagerduty, n.email?.authPassword].filter((s): s is SecretKeyRef => s !== undefined);
 }
 
-function toOperatorRoute(r: Route): Record<string, unknown> {
+function toOperatorRoute(r: Route): AlertmanagerConfigSpecRoute {
   return {
     receiver: r.receiver,
-    ...(r.matchers ? { matchers: r.matchers.map((x) => ({ name: x.name, value: x.value, matchType: '=' })) } : {}),
+    ...(r.matchers ? { matchers: r.matchers.map((x) => ({ name: x.name, value: x.value, matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS })) } : {}),
     ...(r.groupBy ? { groupBy: r.groupBy } : {}),
     ...(r.groupWait ? { groupWait: r.groupWait } : {}),
     ...(r.groupInterval ? { groupInterval: r.groupInterval } : {}),
@@ -90,7 +95,7 @@ function toOperatorRoute(r: Route): Record<string, unknown> {
   };
 }
 
-function toOperatorReceiver(r: Receiver): Record<string, unknown> {
+function toOperatorReceiver(r: Receiver): AlertmanagerConfigSpecReceivers {
   const n = r.notify;
   return {
     name: r.name,
@@ -157,8 +162,7 @@ function toPlainReceiver(r: Receiver, mountPath: string): Record<string, unknown
  * the escalation routes (as prometheus-operator does for an AlertmanagerConfig).
  * Secrets are read from files under `escalation.secretsMountPath/<secret>/<key>`.
  */
-export function renderAlertmanagerYaml(monitoring: MonitoringConfig, namespace: string): string {
-  const m = parseMonitoringConfig(monitoring);
+export function renderAlertmanagerYaml(m: MonitoringConfig, namespace: string): string {
   const { route, receivers } = routing(m);
   const { routes, receiver, ...rootSettings } = toPlainRoute(route) as Record<string, unknown>;
   const config = {
@@ -185,18 +189,14 @@ export class AlertRouting extends Construct {
   /** Names of the Secrets the receivers read (add them to the Alertmanager's `spec.secrets`). */
   public readonly secretNames: string[];
   /** The AlertmanagerConfig. */
-  public readonly resource: ApiObject;
+  public readonly resource: AlertmanagerConfig;
 
   constructor(scope: Construct, id: string, props: AlertRoutingProps) {
     super(scope, id);
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.namespace)) {
-      throw new Error(`namespace: expected a DNS-1123 label (got '${props.namespace}')`);
-    }
+    checkDns1123Label('namespace', props.namespace);
     const { route, receivers } = routing(props.monitoring);
     this.secretNames = alertmanagerSecretNames(props.monitoring);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: 'monitoring.coreos.com/v1alpha1',
-      kind: 'AlertmanagerConfig',
+    this.resource = new AlertmanagerConfig(this, 'Resource', {
       metadata: { name: props.name ?? 'aiaas-escalation', namespace: props.namespace },
       spec: {
         route: toOperatorRoute(route),

@@ -2,7 +2,8 @@ import { createHash } from 'crypto';
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { imageProblem } from '../config/validators';
+import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
+import { DNS1123_LABEL, imageProblem } from '../config/validators';
 import { cpu, memory } from './_quantity';
 import {
   DEFAULT_IDENTITY,
@@ -146,7 +147,7 @@ export interface BlueGreenServiceProps {
   readonly smokeTest?: boolean;
   /**
    * Image of the smoke-test Job.
-   * @default 'curlimages/curl:8.10.1'
+   * @default DEFAULT_SMOKE_TEST_IMAGE ('curlimages/curl:8.10.1')
    */
   readonly smokeTestImage?: string;
   /**
@@ -272,7 +273,7 @@ export class BlueGreenService extends Construct {
             failureThreshold: 3,
           }),
           resources: {
-            cpu: { request: cpu(resources.cpuRequest ?? '250m'), limit: cpu(resources.cpuLimit ?? '1') },
+            cpu: { request: cpu(resources.cpuRequest ?? DEFAULT_SERVICE_CPU_REQUEST), limit: cpu(resources.cpuLimit ?? '1') },
             memory: { request: memory(resources.memoryRequest ?? '256Mi'), limit: memory(resources.memoryLimit ?? '512Mi') },
           },
           // Images are pinned to tags, so a node's cached copy is the right one.
@@ -341,7 +342,7 @@ function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
 }
 
 function validateProps(props: BlueGreenServiceProps): void {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name) || props.name.length > 50) {
+  if (!DNS1123_LABEL.test(props.name) || props.name.length > 50) {
     throw new Error(`'name' (${props.name}) must be a DNS-1123 label of at most 50 characters (room for '-preview', '-green')`);
   }
   if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 0)) {

@@ -16,10 +16,11 @@ import { ServiceMonitors } from './service-monitors';
 export interface PlatformChartProps extends ChartProps {
   /**
    * The platform config; validated (and defaulted) here, so a bad field fails
-   * before anything is synthesized.
+   * before anything is synthesized. A config returned by `loadPlatformConfig` or
+   * `parsePlatformConfig` is used as is, not parsed again.
    * @default - the runbook's reference platform
    */
-  readonly config?: PlatformConfigInput;
+  readonly config?: PlatformConfigInput | PlatformConfig;
 }
 
 /**

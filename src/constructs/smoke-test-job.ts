@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { DEFAULT_SMOKE_TEST_IMAGE } from '../config/defaults';
 import {
   DEFAULT_IDENTITY,
   RestrictedIdentity,
@@ -21,7 +22,7 @@ export interface SmokeTestJobProps {
   readonly url: string;
   /**
    * Image providing `curl` as entrypoint.
-   * @default 'curlimages/curl:8.10.1'
+   * @default DEFAULT_SMOKE_TEST_IMAGE ('curlimages/curl:8.10.1')
    */
   readonly image?: string;
   /**
@@ -71,7 +72,7 @@ export class SmokeTestJob extends Construct {
             containers: [
               {
                 name: 'smoke-test',
-                image: props.image ?? 'curlimages/curl:8.10.1',
+                image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
                 // -f turns any non-2xx into a failure; retries cover pods that are still starting.
                 args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
                 // Images are pinned to tags, so a node's cached copy is the right one.
