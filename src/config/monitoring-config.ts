@@ -3,7 +3,7 @@
 // overrides and the escalation levels. Every field carries the runbook's default.
 // Messages say what was expected; the loader prefixes them with the dotted path.
 import { z } from 'zod';
-import { DNS1123_LABEL, dns1123Label, ratio } from './validators';
+import { DNS1123_LABEL, dns1123Label, matching, ratio } from './validators';
 
 export { ratio };
 
@@ -69,15 +69,10 @@ const positive = (what: string) =>
   }));
 
 /** A Prometheus metric name. */
-export const metricName = z
-  .string()
-  .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name like http_requests_total');
+export const metricName = matching(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name like http_requests_total');
 
 /** A label value or RE2 regex used inside a PromQL matcher (no quotes or backslashes). */
-const matcherValue = z
-  .string()
-  .min(1, 'expected a non-empty label value')
-  .regex(/^[^"\\\n]*$/, 'expected a label value without quotes, backslashes or newlines');
+const matcherValue = matching(/^[^"\\\n]+$/, 'expected a non-empty label value without quotes, backslashes or newlines');
 
 /** The metric names the alerts query: the contract services and exporters must expose. */
 export const metricsSchema = z
@@ -294,11 +289,11 @@ export const secretKeyRefSchema = z
     /** Name of the Secret (created out of band; never holds data in this repository). */
     secretName: dns1123Label,
     /** Key inside the Secret. */
-    key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'"),
+    key: matching(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'"),
   })
   .strict();
 
-const emailAddress = z.string().regex(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
+const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
 
 /** How a level's receiver is notified. At least one channel. */
 export const notifySchema = z
@@ -307,7 +302,9 @@ export const notifySchema = z
     pagerduty: secretKeyRefSchema.optional(),
     /** A webhook (e.g. a chat or paging relay). The URL is not a secret; use pagerduty/email for keys. */
     webhook: z
-      .object({ url: z.string().url('expected an http(s) URL').regex(/^https?:\/\//, 'expected an http(s) URL') })
+      .object({
+        url: z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), (v) => ({ message: `expected an http(s) URL (got '${v}')` })),
+      })
       .strict()
       .optional(),
     /** E-mail; the SMTP password is read from a Secret. */
@@ -316,7 +313,7 @@ export const notifySchema = z
         to: emailAddress,
         from: emailAddress,
         /** SMTP server as host:port. */
-        smarthost: z.string().regex(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
+        smarthost: matching(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
         authUsername: z.string().min(1).optional(),
         authPassword: secretKeyRefSchema.optional(),
       })
@@ -328,9 +325,7 @@ export const notifySchema = z
     message: 'expected at least one of pagerduty, webhook or email',
   });
 
-const receiverName = z
-  .string()
-  .regex(DNS1123_LABEL, 'expected a receiver name of lower-case letters, digits and "-"');
+const receiverName = matching(DNS1123_LABEL, 'expected a receiver name of lower-case letters, digits and "-"');
 
 const levelSchema = (defaults: { receiver: string; contact: string; key: string }) =>
   z

@@ -14,6 +14,11 @@ export function checkDns1123Label(field: string, value: string, max = 63): void 
   }
 }
 
+/** A string matching `re`; the message is `<expected> (got '<value>')`. */
+export function matching(re: RegExp, expected: string) {
+  return z.string({ invalid_type_error: expected }).refine((value) => re.test(value), (value) => ({ message: `${expected} (got '${value}')` }));
+}
+
 /** A Kubernetes object name that must also be a DNS-1123 label (Services, namespaces). */
 export const dns1123Label = z
   .string()
