@@ -18,7 +18,7 @@ describe('dbMaintenanceConfigSchema', () => {
     // THEN
     expect(config.image).toEqual('ghcr.io/aiaas/aiaas-job:0.1.0');
     expect(config.timeZone).toEqual('Etc/UTC');
-    expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'prefer' });
+    expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'require' });
     expect(config.credentialsSecret).toEqual({ name: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' });
     expect(config.backupVolume).toEqual({ size: '20Gi' });
     expect(config.pushgateway).toEqual({

@@ -64,7 +64,7 @@ describe('DbMaintenance', () => {
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
     ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
     ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
-    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users']],
+    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -82,7 +82,8 @@ describe('DbMaintenance', () => {
       'db-restore-verify',
       'restore-verify',
       '0 4 * * 0',
-      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify'],
+      // a daily backup: 24 h + starting deadline 600 s + its active deadline 2 h + 1 h slack
+      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -108,9 +109,9 @@ describe('DbMaintenance', () => {
       });
       expect(jobSpec(cronJob)).toMatchObject({ backoffLimit: 2, ttlSecondsAfterFinished: 691_200 });
       expect(podSpec(cronJob).restartPolicy).toEqual('Never');
-      // A finding (exit 1) fails the Job at once; evictions do not count.
+      // A finding (exit 1) and a usage error (exit 64) fail the Job at once; evictions do not count.
       expect(jobSpec(cronJob).podFailurePolicy.rules).toEqual([
-        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1] } },
+        { action: 'FailJob', onExitCodes: { containerName: 'aiaas-job', operator: 'In', values: [1, 64] } },
         { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
       ]);
     }
@@ -133,7 +134,7 @@ describe('DbMaintenance', () => {
         { name: 'PGHOST', value: 'postgres' },
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
-        { name: 'PGSSLMODE', value: 'prefer' },
+        { name: 'PGSSLMODE', value: 'require' },
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
@@ -285,8 +286,11 @@ describe('DbMaintenance with overrides', () => {
     expect(backup.spec.startingDeadlineSeconds).toEqual(300);
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
-    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders']);
+    expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders',
+      '--lock-wait-timeout-ms', '300000']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
+    // the backup every 6 h: a newest backup older than 6 h + 300 s + 2 h + 1 h is a finding of restore-verify
+    expect(container(find(objects, 'CronJob', 'db-restore-verify')).args.join(' ')).toContain('--max-backup-age-seconds 32700');
     expect(container(find(objects, 'CronJob', 'db-long-transactions')).args).toEqual(['long-transactions', '--threshold-seconds', '900', '--action', 'cancel']);
     expect(jobSpec(find(objects, 'CronJob', 'db-health')).activeDeadlineSeconds).toEqual(120);
     expect(jobSpec(find(objects, 'CronJob', 'db-slow-queries')).activeDeadlineSeconds).toEqual(1800);

@@ -99,6 +99,11 @@ describe('renderRunbook', () => {
     expect(kubectl.filter((l) => !/kubectl (describe nodes|top nodes)/.test(l))).toEqual([]);
   });
 
+  test('lists the exit codes of aiaas-job, usage errors apart from failures to run', () => {
+    expect(md).toContain('- `2` could not do its work');
+    expect(md).toContain('- `64` usage error');
+  });
+
   test('follows the namespace of the deployment', () => {
     const other = renderRunbook(context('staging'));
     expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-blue');

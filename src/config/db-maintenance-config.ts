@@ -63,13 +63,15 @@ function oneOf<V extends string>(values: readonly [V, ...V[]]): z.ZodEnum<[V, ..
 
 // Task options are the `aiaas-job` flags of the same name (src/jobs/contract.ts):
 // the same bounds and defaults as the CLI, so a config the CronJob passes on is one the CLI takes.
+const boundedInt = (spec: IntFlag): z.ZodNumber => z
+  .number()
+  .int('expected a whole number')
+  .min(spec.min, `expected ${spec.min} or more`)
+  .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`);
 const O = {
-  int: (spec: IntFlag & { readonly default: number }) => z
-    .number()
-    .int('expected a whole number')
-    .min(spec.min, `expected ${spec.min} or more`)
-    .max(spec.max, `expected at most ${spec.max}${spec.unit ? ` ${spec.unit}` : ''}`)
-    .default(spec.default),
+  int: (spec: IntFlag & { readonly default: number }) => boundedInt(spec).default(spec.default),
+  /** An int the construct derives when it is not set (its @default says from what). */
+  derivedInt: (spec: IntFlag) => boundedInt(spec).optional(),
   ratio: (spec: RatioFlag & { readonly default: number }) => ratio.default(spec.default),
   name: (spec: NameFlag & { readonly default: string }) => sqlIdentifier.default(spec.default),
   tables: (spec: TablesFlag & { readonly default: readonly string[] }) => z
@@ -144,6 +146,8 @@ const tasksSchema = z
         ...taskBase('0 2 * * *'),
         /** Backups kept; older ones are deleted after a good backup, the newest good one never. */
         keep: O.int(BACKUP.keep),
+        /** Milliseconds pg_dump (and the row counts) wait for a table's lock before the run fails naming the table. */
+        lockWaitTimeoutMs: O.int(BACKUP.lockWaitTimeoutMs),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -198,6 +202,11 @@ const tasksSchema = z
         tables: O.tables(RESTORE_VERIFY.tables),
         /** Scratch database created, restored into and dropped: never the real database. */
         scratchDatabase: O.name(RESTORE_VERIFY.scratchDatabase),
+        /**
+         * Age in seconds of the newest complete backup above which it is a finding.
+         * @default - the backup's schedule: its longest interval + starting and active deadlines + 1 h
+         */
+        maxBackupAgeSeconds: O.derivedInt(RESTORE_VERIFY.maxBackupAgeSeconds),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -312,8 +321,12 @@ export const dbMaintenanceConfigSchema = z
         port: port.default(5432),
         /** Database maintained and backed up (runbook: aiaas). */
         database: sqlIdentifier.default('aiaas'),
-        /** libpq sslmode. */
-        sslmode: oneOf(SSL_MODES).default('prefer'),
+        /**
+         * libpq sslmode. `require` encrypts without checking who answers; `verify-full` with the CA
+         * of the server certificate (PGSSLROOTCERT) also checks the chain and host name. Not `prefer`,
+         * which would connect in plaintext to a server without TLS.
+         */
+        sslmode: oneOf(SSL_MODES).default('require'),
       })
       .strict()
       .default({}),

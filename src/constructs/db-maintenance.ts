@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
-import { argsOf, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
+import { argsOf, EXIT_CODES, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
@@ -113,13 +113,26 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
     (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
   'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
     (c) => pickOptions('replication-lag', c.tasks.replicationLag)),
+  // A backup older than the backup CronJob's own alert threshold is a finding too.
   'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
-    (c) => ({ ...pickOptions('restore-verify', c.tasks.restoreVerify), dir: BACKUP_MOUNT_PATH }), true),
+    (c) => ({
+      ...pickOptions('restore-verify', c.tasks.restoreVerify),
+      dir: BACKUP_MOUNT_PATH,
+      maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
+    }), true),
 };
 
+/**
+ * How old a task's last success may be: longest interval between two runs +
+ * starting deadline + active deadline + MAX_AGE_SLACK_SECONDS.
+ */
+export function maxAgeSeconds(config: DbMaintenanceConfig, key: TaskKey): number {
+  const task = config.tasks[key];
+  return maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds
+    + (task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds) + MAX_AGE_SLACK_SECONDS;
+}
+
 const CONTAINER_NAME = 'aiaas-job';
-/** Exit code of a run that found something beyond a threshold: reported, not retried. */
-const FINDING_EXIT_CODE = 1;
 
 /**
  * The runbook's daily and weekly PostgreSQL work and the database backup as one
@@ -234,8 +247,12 @@ export class DbMaintenance extends Construct {
     apiObject.addJsonPatch(
       JsonPatch.add('/spec/jobTemplate/spec/podFailurePolicy', {
         rules: [
-          // A finding is an answer, not a failure to run: retrying would only repeat it.
-          { action: 'FailJob', onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [FINDING_EXIT_CODE] } },
+          // A finding is an answer and a usage error a mistake in the manifest, not failures to run:
+          // retrying would only repeat them. (podFailurePolicy needs restartPolicy Never, set above.)
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: CONTAINER_NAME, operator: 'In', values: [EXIT_CODES.finding, EXIT_CODES.usage] },
+          },
           // Evictions and preemptions do not use up the retries.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
@@ -247,7 +264,7 @@ export class DbMaintenance extends Construct {
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
-      maxAgeSeconds: maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds + activeDeadlineSeconds + MAX_AGE_SLACK_SECONDS,
+      maxAgeSeconds: maxAgeSeconds(config, definition.key),
     });
   }
 

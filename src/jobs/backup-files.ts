@@ -1,7 +1,10 @@
 // The backup directory: names, manifests, which backups are complete, retention.
 // A backup is complete only when `<name>` and `<name>.manifest.json` both exist
 // and the file has the size the manifest records. Dumps are written as
-// `.<name>.partial` first, so an interrupted dump never looks complete.
+// `.<name>.<server>.partial` first and the manifest is written before the dump
+// is renamed into place, so an interrupted dump never looks complete, and the
+// leftovers of a run carry the server that made them: several servers (a primary
+// and its replica) may back up into one directory, each cleaning only its own.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
@@ -23,6 +26,16 @@ export interface Manifest {
   readonly createdAt: string;
   /** Exact row counts taken in the snapshot pg_dump used, keyed `schema.table`. */
   readonly rowCounts: Record<string, number>;
+  /**
+   * Tables asked to be counted that did not exist in that snapshot.
+   * @default - [] (manifests written before this field)
+   */
+  readonly missingTables?: string[];
+  /**
+   * The server the dump was taken from (`serverTag`).
+   * @default - unknown (manifests written before this field)
+   */
+  readonly server?: string;
   /**
    * Every file of a directory-format backup (`file` is then the directory), each with its own
    * size and sha256; absent for a single-file dump, whose size and sha256 are the fields above.
@@ -55,7 +68,19 @@ export interface DirState {
   /** Dump files without a manifest. */
   readonly orphans: string[];
   /** Manifests that do not match their file (missing, other size, unreadable). */
-  readonly invalid: { name: string; reason: string }[];
+  readonly invalid: InvalidEntry[];
+}
+
+export interface InvalidEntry {
+  readonly name: string;
+  readonly reason: string;
+  /** The manifest, when it could be read. */
+  readonly manifest?: Manifest;
+}
+
+/** Names the server a run backs up in its leftovers' names: `<host>_<port>`, file-name safe. */
+export function serverTag(host: string, port: number): string {
+  return `${host}_${port}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** File name prefix of one database's backups: several databases may share a directory. */
@@ -81,8 +106,18 @@ export function forDatabase(state: DirState, database: string): DirState {
   };
 }
 
-export function partialName(name: string): string {
-  return `.${name}.partial`;
+/** Hidden name a file is written under before it is renamed into place, tagged with its server. */
+export function partialName(name: string, server: string): string {
+  return `.${name}.${server}.partial`;
+}
+
+/**
+ * The leftovers in `partials` that belong to `server`: its own tagged ones, and
+ * untagged ones of earlier versions (`.<name>.partial`, which no current run writes).
+ */
+export function partialsOf(partials: string[], server: string): string[] {
+  const legacy = new RegExp(`^\\.[^.].*\\${DUMP_SUFFIX}(\\${MANIFEST_SUFFIX})?\\.partial$`);
+  return partials.filter((n) => n.endsWith(`.${server}.partial`) || legacy.test(n));
 }
 
 export function isManifest(v: unknown): v is Manifest {
@@ -96,7 +131,7 @@ export async function readDir(dir: string): Promise<DirState> {
   const names = await fs.readdir(dir);
   const set = new Set(names);
   const complete: BackupEntry[] = [];
-  const invalid: { name: string; reason: string }[] = [];
+  const invalid: InvalidEntry[] = [];
   const withManifest = new Set<string>();
   for (const n of names.filter((x) => x.endsWith(DUMP_SUFFIX + MANIFEST_SUFFIX) && !x.startsWith('.'))) {
     const dump = n.slice(0, -MANIFEST_SUFFIX.length);
@@ -113,12 +148,12 @@ export async function readDir(dir: string): Promise<DirState> {
       continue;
     }
     if (!set.has(dump)) {
-      invalid.push({ name: dump, reason: 'dump file missing' });
+      invalid.push({ name: dump, reason: 'dump file missing', manifest });
       continue;
     }
     const st = await fs.stat(path.join(dir, dump));
     if (st.size !== manifest.sizeBytes) {
-      invalid.push({ name: dump, reason: `size ${st.size} differs from manifest ${manifest.sizeBytes}` });
+      invalid.push({ name: dump, reason: `size ${st.size} differs from manifest ${manifest.sizeBytes}`, manifest });
       continue;
     }
     complete.push({ name: dump, manifest });
@@ -157,9 +192,9 @@ export async function sha256File(p: string): Promise<{ sha256: string; sizeBytes
   return { sha256: hash.digest('hex'), sizeBytes: size };
 }
 
-/** Write JSON durably: temp file, fsync, rename, fsync the directory. */
-export async function writeFileDurable(dir: string, name: string, content: string): Promise<void> {
-  const tmp = path.join(dir, partialName(name));
+/** Write a file durably: temp file, fsync, rename, fsync the directory. */
+export async function writeFileDurable(dir: string, name: string, content: string, server: string): Promise<void> {
+  const tmp = path.join(dir, partialName(name, server));
   await fs.writeFile(tmp, content, { mode: 0o600 });
   await fsyncPath(tmp);
   await fs.rename(tmp, path.join(dir, name));

@@ -1,6 +1,7 @@
 // The command line of `aiaas-job`, built from the contract (contract.ts): flags over
 // environment over defaults. Parsing is strict: a bad value names the flag (or the
-// environment variable) and what is expected, and the run ends with exit code 2.
+// environment variable) and what is expected, and the run ends with exit code 64.
+import { accessSync, constants } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   FlagSpec, GLOBAL_OPTIONS, GlobalOptions, IntFlag, LogLevel, SslMode, TASK_SPECS, TASKS, TaskName, TaskOptions, flagOf,
@@ -17,6 +18,8 @@ export interface ConnectionConfig {
   /** From PGPASSWORD only, never from a flag. */
   readonly password?: string;
   readonly sslmode?: SslMode;
+  /** PEM file of the CAs the server certificate must chain to. */
+  readonly sslrootcert?: string;
 }
 
 export interface CommonConfig {
@@ -44,7 +47,7 @@ export type ReplicationOptions = TaskOptions<'replication-lag'>;
 export type BackupOptions = TaskOptions<'backup'>;
 export type RestoreVerifyOptions = TaskOptions<'restore-verify'>;
 
-/** Thrown for bad input; the CLI reports it and exits with 2. */
+/** Thrown for bad input; the CLI reports it and exits with 64 (EX_USAGE). */
 export class UsageError extends Error {}
 
 /** Result of parsing: either a config to run, or help/version text was shown. */
@@ -82,6 +85,11 @@ export function parseRatio(value: string): number {
 
 export function parseIdentifierName(value: string): string {
   const s = value.trim();
+  // libpq would read these as a connection string, password included; we take the password from PGPASSWORD only
+  if (/^postgres(ql)?:\/\//i.test(s) || /=/.test(s)) {
+    throw new InvalidArgumentError('expected a name, not a connection string: give host, port and user with their flags '
+      + 'and the password in PGPASSWORD');
+  }
   if (s.length === 0 || s.length > 63 || s.includes('\0')) {
     throw new InvalidArgumentError('expected a PostgreSQL name of 1 to 63 characters');
   }
@@ -150,7 +158,7 @@ export function buildProgram(onTask: (task: TaskName, cmd: Command) => void, out
   program
     .description('Scheduled PostgreSQL maintenance and backup jobs of the AIaaS platform.\n'
       + 'Prints one JSON report on stdout, JSON logs on stderr.\n'
-      + 'Exit codes: 0 healthy, 1 a finding beyond a threshold, 2 could not do its work.\n'
+      + 'Exit codes: 0 healthy, 1 a finding beyond a threshold, 2 could not do its work, 64 usage error.\n'
       + 'The password is read from PGPASSWORD only.')
     .exitOverride()
     .allowExcessArguments(false)
@@ -183,6 +191,19 @@ function checkRequired(values: Record<string, unknown>, specs: Readonly<Record<s
 
 /** The checks no single flag can make. */
 function checkTogether(config: Config): void {
+  const { sslmode, sslrootcert } = config.connection;
+  if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !sslrootcert) {
+    throw new UsageError(`option '--sslmode ${sslmode}' needs the CA that signed the server certificate: `
+      + 'set PGSSLROOTCERT or use --sslrootcert (a PEM file)');
+  }
+  if (sslrootcert) {
+    try {
+      accessSync(sslrootcert, constants.R_OK);
+    } catch (e) {
+      throw new UsageError(`option '--sslrootcert <file>' argument '${sslrootcert}' cannot be read (${(e as NodeJS.ErrnoException).code}); `
+        + 'expected a readable PEM file of CA certificates');
+    }
+  }
   if (config.task === 'restore-verify') {
     const scratch = config.options.scratchDatabase;
     if (scratch === config.connection.database || ['postgres', 'template0', 'template1'].includes(scratch)) {
@@ -225,6 +246,7 @@ export function parseConfig(argv: string[], output?: Output): ParseResult {
       database: global.dbname !== undefined && global.dbname.length > 0 ? global.dbname : global.username,
       password: process.env.PGPASSWORD,
       sslmode: global.sslmode,
+      sslrootcert: global.sslrootcert,
     },
     logLevel: global.logLevel,
     pushgatewayUrl: global.pushgatewayUrl,

@@ -1,6 +1,7 @@
 // What every task receives.
 import type { Pool } from 'pg';
 import type { ConfigOf, TaskName } from './config';
+import type { ConnectionLostError } from './db';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { TaskResult } from './report';
@@ -11,8 +12,13 @@ export interface TaskContext<T extends TaskName = TaskName> {
   readonly pool: Pool;
   readonly log: Logger;
   readonly metrics: Metrics;
-  /** Aborted on SIGTERM/SIGINT: stop starting new work, clean up, fail. */
+  /**
+   * Aborted on SIGTERM/SIGINT or when a session in use loses the server (the
+   * reason is then a ConnectionLostError): stop starting new work, clean up, fail.
+   */
   readonly signal: AbortSignal;
+  /** For the pools a task opens itself (createPool's onLost): their losses stop the task too. */
+  readonly onLost: (err: ConnectionLostError) => void;
 }
 
 export type Task<T extends TaskName> = (ctx: TaskContext<T>) => Promise<TaskResult>;
@@ -25,5 +31,7 @@ export function num(v: unknown): number | null {
 }
 
 export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw new Error('stopped by signal before the work was done');
+  if (!signal.aborted) return;
+  throw signal.reason instanceof Error && signal.reason.name === 'ConnectionLostError'
+    ? signal.reason : new Error('stopped by signal before the work was done');
 }

@@ -16,6 +16,30 @@ export type LongTxAction = (typeof LONG_TX_ACTIONS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Exit codes of `aiaas-job`. The CronJobs' podFailurePolicy fails a Job at once on
+ * `finding` and `usage` (retrying would repeat them) and retries `error`.
+ */
+export const EXIT_CODES = {
+  /** Healthy: the work was done and nothing is beyond a threshold. */
+  ok: 0,
+  /** The work was done and something is beyond a threshold. */
+  finding: 1,
+  /** Could not do its work (server down, wrong password, lock or statement timeout, SIGTERM). */
+  error: 2,
+  /** Usage error (EX_USAGE of sysexits.h): a mistyped flag or a bad value; nothing was done. */
+  usage: 64,
+} as const;
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** What each exit code means and what the CronJob does with it (README and RUNBOOK list these). */
+export const EXIT_CODE_MEANINGS: Readonly<Record<ExitCode, string>> = {
+  0: 'healthy: the work was done, nothing beyond a threshold',
+  1: 'a finding beyond a threshold (see the report\'s findings); the Job fails at once, not retried',
+  2: 'could not do its work (server down, authentication, lock or statement timeout, SIGTERM); retried up to backoffLimit',
+  64: 'usage error (unknown flag, bad value, missing setting); the Job fails at once, not retried: fix the manifest or config',
+};
+
 /** Largest delay Node's timers take (2^31 - 1 ms); a larger one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
@@ -95,10 +119,15 @@ export const GLOBAL_OPTIONS = {
   host: { kind: 'text', arg: 'host', env: 'PGHOST', description: 'PostgreSQL host', required: 'PostgreSQL host' },
   port: { kind: 'int', arg: 'port', env: 'PGPORT', description: 'PostgreSQL port', min: 1, max: 65535, default: 5432 },
   username: { kind: 'text', arg: 'user', env: 'PGUSER', description: 'PostgreSQL user', required: 'PostgreSQL user' },
-  dbname: { kind: 'text', arg: 'database', env: 'PGDATABASE', description: 'database to check or back up (default: the user name)' },
+  dbname: { kind: 'name', arg: 'database', env: 'PGDATABASE', description: 'database to check or back up (default: the user name)' },
   sslmode: {
     kind: 'choice', arg: 'mode', env: 'PGSSLMODE', choices: SSL_MODES,
-    description: 'TLS to the server, as libpq\'s sslmode',
+    description: 'TLS to the server, as libpq\'s sslmode (prefer: TLS when the server offers it, logged when not)',
+  },
+  sslrootcert: {
+    kind: 'text', arg: 'file', env: 'PGSSLROOTCERT',
+    description: 'PEM file of the CA(s) the server certificate must chain to (verify-ca, verify-full; with require it verifies '
+      + 'like verify-ca)',
   },
   pushgatewayUrl: {
     kind: 'url', arg: 'url', env: 'PUSHGATEWAY_URL',
@@ -213,6 +242,11 @@ export const TASK_SPECS = {
         kind: 'tables', arg: 'list', env: 'BACKUP_COUNT_TABLES', default: ['users'],
         description: 'tables whose exact row counts, taken in the dump\'s snapshot, go into the manifest',
       },
+      // pg_dump waits forever for a lock by default, holding its snapshot (and the xmin horizon) meanwhile.
+      lockWaitTimeoutMs: {
+        kind: 'int', arg: 'ms', env: 'BACKUP_LOCK_WAIT_TIMEOUT_MS', min: 1, max: 24 * HOUR_MS, unit: 'ms', default: 300_000,
+        description: 'how long to wait for a table\'s lock (pg_dump --lock-wait-timeout) before failing, naming the table',
+      },
     },
   },
   'restore-verify': {
@@ -225,7 +259,11 @@ export const TASK_SPECS = {
       },
       scratchDatabase: {
         kind: 'name', arg: 'name', env: 'RESTORE_VERIFY_SCRATCH_DATABASE', default: 'aiaas_restore_verify',
-        description: 'database created for the restore and dropped afterwards',
+        description: 'database created (and marked) for the restore and dropped afterwards; any other database is refused',
+      },
+      maxBackupAgeSeconds: {
+        kind: 'int', arg: 's', env: 'RESTORE_VERIFY_MAX_BACKUP_AGE_SECONDS', min: 1, max: 365 * DAY_SECONDS, unit: 's', default: 93_600,
+        description: 'finding when the newest complete backup is older than this (default: a daily backup, its deadline and slack)',
       },
     },
   },

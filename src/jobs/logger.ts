@@ -1,6 +1,7 @@
 // Structured JSON lines on stderr (fd 2), scoped with task and run id.
 import pino from 'pino';
-import { redact } from './redact';
+import { describeError, isExpectedError } from './errors';
+import { redact, redactDeep } from './redact';
 
 export interface Logger {
   debug(obj: object | string, msg?: string): void;
@@ -14,9 +15,10 @@ function serializeError(e: unknown): object {
     const pgCode = (e as { code?: unknown }).code;
     return {
       type: e.name,
-      message: redact(e.message),
+      message: redact(describeError(e)),
       ...(typeof pgCode === 'string' ? { code: pgCode } : {}),
-      stack: e.stack ? redact(e.stack) : undefined,
+      // a stack trace only for what may be a bug, not for a server that is down
+      ...(e.stack && !isExpectedError(e) ? { stack: redact(e.stack) } : {}),
     };
   }
   return { message: redact(String(e)) };
@@ -28,7 +30,8 @@ export function createLogger(level: string, bindings: Record<string, string>): L
       level,
       base: { ...bindings, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      // every string of every line, wherever a secret hides in it
+      formatters: { level: (label) => ({ level: label }), log: (obj) => redactDeep(obj) },
       serializers: { err: serializeError },
       redact: {
         paths: ['password', '*.password', 'connectionString', '*.connectionString', 'env.PGPASSWORD'],

@@ -326,7 +326,7 @@ export class ObjectStore {
       if (signal.aborted) throw new Error('stopped by signal before the work was done');
       const target = path.join(dir, f.path);
       await fs.mkdir(path.dirname(target), { recursive: true });
-      const partial = path.join(path.dirname(target), partialName(path.basename(target)));
+      const partial = path.join(path.dirname(target), partialName(path.basename(target), 'download'));
       try {
         const got = await this.hashObject(this.key(f.path), createWriteStream(partial, { mode: 0o600 }));
         if (got.sha256 !== f.sha256 || got.sizeBytes !== f.sizeBytes) {

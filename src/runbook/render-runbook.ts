@@ -6,6 +6,7 @@ import type { AlertDefinition } from '../alerts/alert-record';
 import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
 import { active, curlVia, idle, psql, runJob, RunbookContext } from '../alerts/runbook-context';
+import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
 export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookService } from '../alerts/runbook-context';
 
@@ -189,6 +190,9 @@ function maintenanceSection(ctx: RunbookContext, k: string): string[] {
     out.push(`${k} get jobs --sort-by=.metadata.creationTimestamp`);
     out.push(`${k} logs -f job/<job name printed by create job>`);
     out.push('```');
+    out.push('');
+    out.push('Exit codes of `aiaas-job` (the container\'s exit code and `exitCode` in its JSON report):', '');
+    for (const [code, meaning] of Object.entries(EXIT_CODE_MEANINGS)) out.push(`- \`${code}\` ${meaning}`);
     out.push('');
   }
   out.push('### Manual checks', '');

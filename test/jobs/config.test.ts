@@ -61,9 +61,9 @@ describe('parseConfig', () => {
     expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
-    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'] });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000 });
     process.env.BACKUP_DIR = '/b';
-    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify' });
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600 });
     expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
     expect(run(['slow-queries']).options).toEqual({ limit: 10 });
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });

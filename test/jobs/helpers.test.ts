@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { backupName, forDatabase, MANIFEST_FORMAT, planRetention, readDir } from '../../src/jobs/backup-files';
-import { addSecret, redact } from '../../src/jobs/redact';
+import { backupName, forDatabase, MANIFEST_FORMAT, partialName, partialsOf, planRetention, readDir, serverTag } from '../../src/jobs/backup-files';
+import { addSecret, addSecretsOf, redact, redactDeep } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
 describe('redact', () => {
@@ -13,6 +13,19 @@ describe('redact', () => {
     expect(redact("ALTER ROLE x PASSWORD 'it''s secret'")).toBe("ALTER ROLE x PASSWORD '[redacted]'");
     expect(redact('oops hunter2-xyz leaked')).toBe('oops [redacted] leaked');
   });
+
+  test('a one-letter secret is removed where it is a value, not from inside words', () => {
+    addSecret('e');
+    expect(redact('task finished: the database is healthy')).toBe('task finished: the database is healthy');
+    expect(redactDeep({ msg: 'task finished', password: 'e', args: ['--x', 'e'], url: 'u:e@h' }))
+      .toEqual({ msg: 'task finished', password: '[redacted]', args: ['--x', '[redacted]'], url: 'u:[redacted]@h' });
+  });
+
+  test('the password of a connection string given as a name is registered before anything echoes it', () => {
+    addSecretsOf('postgresql://ops:S3cr%40t@db:5432/aiaas');
+    addSecretsOf('dbname=aiaas password=pw-in-conninfo');
+    expect(redact("argument 'S3cr@t' and S3cr%40t and pw-in-conninfo")).toBe("argument '[redacted]' and [redacted] and [redacted]");
+  });
 });
 
 describe('report', () => {
@@ -20,7 +33,7 @@ describe('report', () => {
     expect(exitCodeOf({ findings: [] })).toBe(0);
     expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }] })).toBe(1);
     expect(exitCodeOf({ findings: [{ code: 'x', message: 'm' }], errors: ['e'] })).toBe(2);
-    expect([statusOf(0), statusOf(1), statusOf(2)]).toEqual(['ok', 'finding', 'error']);
+    expect([statusOf(0), statusOf(1), statusOf(2), statusOf(64)]).toEqual(['ok', 'finding', 'error', 'error']);
   });
 });
 
@@ -44,6 +57,20 @@ describe('backup files', () => {
       orphans: ['aiaas-a-20260101T000000001Z.dump'],
       invalid: [],
     });
+  });
+
+  test('leftovers carry their server: a run cleans its own and untagged ones of earlier versions only', () => {
+    const primary = serverTag('postgres', 5432);
+    const replica = serverTag('postgres-replica.aiaas.svc', 5432);
+    expect(replica).toBe('postgres-replica.aiaas.svc_5432');
+    expect(serverTag('/var/run/postgresql', 5432)).toBe('_var_run_postgresql_5432');
+    const name = 'aiaas-a-20260101T000000000Z.dump';
+    const partials = [
+      partialName(name, primary), partialName(name, replica), partialName(`${name}.manifest.json`, replica),
+      `.${name}.partial`, `.${name}.manifest.json.partial`,
+    ];
+    expect(partialsOf(partials, primary)).toEqual([partials[0], partials[3], partials[4]]);
+    expect(partialsOf(partials, replica)).toEqual([partials[1], partials[2], partials[3], partials[4]]);
   });
 
   test('retention keeps the newest N and never the newest one', () => {

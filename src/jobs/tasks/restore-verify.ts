@@ -1,30 +1,77 @@
-// restore-verify: the newest complete backup is checked against its manifest
-// checksum, restored with `pg_restore --exit-on-error` into a scratch
-// database, and row counts of chosen tables are compared with the counts the
-// backup recorded in its snapshot (or, for tables it did not count, with the
-// live source). The scratch database is dropped in `finally`.
+// restore-verify: the NEWEST backup is what a restore would use, so a broken
+// newest backup (unreadable manifest, size mismatch, no manifest) is a finding
+// naming it, and so is a newest good backup older than --max-backup-age-seconds.
+// The newest complete backup is checked against its manifest checksum, restored
+// with `pg_restore --exit-on-error` into a scratch database this run creates and
+// marks (only a database so marked is ever dropped), and row counts of chosen
+// tables are compared with the counts the backup recorded in its snapshot (or,
+// for tables it did not count, with the live source). What the role may not
+// create (untrusted extensions without superuser) is left out and reported.
 import * as path from 'node:path';
-import { forDatabase, readDir, sha256File } from '../backup-files';
+import type { Pool } from 'pg';
+import type { Manifest } from '../backup-files';
 import { runPg } from '../child';
-import { num, TaskContext, throwIfAborted } from '../context';
-import { childEnv, createPool, quoteQualified, withAdvisoryLock, withClient } from '../db';
+import { TaskContext, throwIfAborted } from '../context';
+import { childEnv, createPool, withAdvisoryLock } from '../db';
 import type { Finding, TaskResult } from '../report';
+import {
+  candidates, checksumProblem, countRows, createMarked, dropMarked, newRunId, planRestore, removePlan, RestorePlan,
+} from '../restore-common';
 import { qualifiedKey } from './backup';
 
-async function countRows(pool: import('pg').Pool, tables: string[]): Promise<Record<string, number | null>> {
-  return withClient(pool, async (client) => {
-    const out: Record<string, number | null> = {};
-    for (const key of tables) {
-      const { rows: [{ exists }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
-      if (!exists) {
-        out[key] = null;
-        continue;
+const PURPOSE = 'restore-verify';
+
+interface Comparison {
+  readonly table: string;
+  readonly restored: number | null;
+  readonly expected: number | null;
+  readonly expectedFrom: 'backup snapshot' | 'live source' | null;
+}
+
+/**
+ * Compare restored row counts with the backup's own counts, else the live source.
+ * A table missing from the restore is a finding only if the backup had it (counted
+ * it, or it exists in the source and the backup did not record it as missing);
+ * otherwise it is a warning, as in backup's report.
+ */
+export async function compareCounts(source: Pool, restoredPool: Pool, tables: string[], manifest: Manifest):
+Promise<{ findings: Finding[]; warnings: string[]; comparison: Comparison[] }> {
+  const restored = await countRows(restoredPool, tables);
+  const uncounted = tables.filter((t) => !(t in manifest.rowCounts));
+  const live = uncounted.length > 0 ? await countRows(source, uncounted) : {};
+  const missingAtBackup = new Set(manifest.missingTables ?? []);
+  const findings: Finding[] = [];
+  const warnings: string[] = [];
+  const comparison = tables.map((t): Comparison => {
+    const inBackup = t in manifest.rowCounts;
+    const expected = inBackup ? manifest.rowCounts[t] : live[t] ?? null;
+    const expectedFrom = inBackup ? 'backup snapshot' : expected === null ? null : 'live source';
+    const got = restored[t] ?? null;
+    if (got === null) {
+      if (inBackup) {
+        findings.push({ code: 'table_missing', message: `${t} had ${expected} rows in the backup's snapshot but is missing from the restored backup`, table: t });
+      } else if (expected !== null && !missingAtBackup.has(t)) {
+        findings.push({ code: 'table_missing', message: `${t} exists in the source but is missing from the restored backup`, table: t });
+      } else if (expected !== null) {
+        warnings.push(`${t} did not exist when the backup was taken (created since): nothing to compare`);
+      } else {
+        warnings.push(`${t} exists neither in the source nor in the backup: check the table names (--tables)`);
       }
-      const { rows: [{ n }] } = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(client, key)}`);
-      out[key] = num(n);
+    } else if (expected === null) {
+      warnings.push(`${t} is in the backup (${got} rows) but not in the source any more: nothing to compare`);
+    } else if (got !== expected) {
+      findings.push({ code: 'row_count_mismatch', message: `${t}: ${got} rows restored, ${expected} expected (${expectedFrom})`, table: t });
     }
-    return out;
+    return { table: t, restored: got, expected, expectedFrom };
   });
+  return { findings, warnings, comparison };
+}
+
+/** pg_restore of `file` into `database` following `plan`; resolves, or rejects with pg_restore's stderr. */
+export async function pgRestore(ctx: TaskContext, database: string, file: string, plan: RestorePlan, extra: string[] = []): Promise<void> {
+  const args = ['--exit-on-error', ...plan.flags, ...extra, ...(plan.listFile ? [`--use-list=${plan.listFile}`] : []),
+    `--dbname=${database}`, file];
+  await runPg('pg_restore', args, childEnv(ctx.config.connection), ctx.signal).done;
 }
 
 export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise<TaskResult> {
@@ -32,88 +79,92 @@ export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   const m = ctx.metrics;
-  const fail = (findings: Finding[], data: Record<string, unknown>): TaskResult => {
+  const findings: Finding[] = [];
+  const fail = (data: Record<string, unknown>, warnings: string[] = []): TaskResult => {
     m.set('aiaas_restore_verify_ok', '1 when the newest backup restored and matched, else 0', 0);
-    return { findings, data };
+    return { findings, warnings, data };
   };
 
-  const state = forDatabase(await readDir(dir), conn.database);
-  if (state.complete.length === 0) {
-    return fail([{ code: 'no_complete_backup', message: `no complete backup of "${conn.database}" (dump with matching manifest) in ${dir}` }],
-      { dir, invalid: state.invalid });
+  const { state, all } = await candidates(dir, conn.database);
+  // never fall back silently: whatever is newer than the newest complete backup is broken
+  const broken = all.slice(0, all.findIndex((c) => c.entry) === -1 ? all.length : all.findIndex((c) => c.entry));
+  for (const b of broken) {
+    findings.push({
+      code: 'newest_backup_unusable',
+      message: `${b.name} (${b.createdAt}) is newer than the newest complete backup but unusable: ${b.problem}`,
+      file: b.name,
+    });
   }
   const newest = state.complete[0];
-  const file = path.join(dir, newest.name);
-  m.set('aiaas_restore_verify_backup_age_seconds', 'Age of the backup that was verified',
-    (Date.now() - Date.parse(newest.manifest.createdAt)) / 1000);
-
-  const sum = await sha256File(file);
-  if (sum.sha256 !== newest.manifest.sha256 || sum.sizeBytes !== newest.manifest.sizeBytes) {
-    return fail([{
-      code: 'backup_checksum_mismatch',
-      message: `${newest.name}: sha256 ${sum.sha256} differs from manifest ${newest.manifest.sha256}: the backup is corrupted`,
+  if (!newest) {
+    findings.push({ code: 'no_complete_backup', message: `no complete backup of "${conn.database}" (dump with matching manifest) in ${dir}` });
+    return fail({ dir, invalid: state.invalid.map(({ name, reason }) => ({ name, reason })) });
+  }
+  const ageSeconds = (Date.now() - Date.parse(newest.manifest.createdAt)) / 1000;
+  m.set('aiaas_restore_verify_backup_age_seconds', 'Age of the backup that was verified', ageSeconds);
+  if (ageSeconds > opts.maxBackupAgeSeconds) {
+    findings.push({
+      code: 'backup_too_old',
+      message: `the newest complete backup ${newest.name} is ${(ageSeconds / 3600).toFixed(1)} h old, more than `
+        + `${(opts.maxBackupAgeSeconds / 3600).toFixed(1)} h (--max-backup-age-seconds): backups are not being made`,
       file: newest.name,
-    }], { dir, file: newest.name, expectedSha256: newest.manifest.sha256, actualSha256: sum.sha256 });
+      ageSeconds: Math.round(ageSeconds),
+    });
+  }
+  const file = path.join(dir, newest.name);
+  const base = { dir, file: newest.name, createdAt: newest.manifest.createdAt, ageSeconds: Math.round(ageSeconds) };
+
+  const problem = await checksumProblem(dir, newest);
+  if (problem) {
+    findings.push({ code: 'backup_checksum_mismatch', message: `${newest.name}: ${problem}`, file: newest.name });
+    return fail(base);
   }
   ctx.log.info({ file: newest.name }, 'checksum matches');
   throwIfAborted(ctx.signal);
 
   const tables = opts.tables.map(qualifiedKey);
   const scratch = opts.scratchDatabase;
+  const runId = newRunId();
   return withAdvisoryLock(ctx.pool, `aiaas-job:restore-verify:${scratch}`, ctx.log, async () => {
-    const { rows: [{ v }] } = await ctx.pool.query(`SELECT current_setting('server_version_num')::int AS v`);
-    await withClient(ctx.pool, async (c) => {
-      await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
-      await c.query(`CREATE DATABASE ${c.escapeIdentifier(scratch)} TEMPLATE template0`);
-    });
+    // a leftover of an earlier run (killed) is ours to drop; any other database is refused
+    if (await dropMarked(ctx.pool, scratch, PURPOSE) === 'dropped') {
+      ctx.log.warn({ database: scratch }, 'dropped the scratch database an earlier run left behind');
+    }
+    const plan = await planRestore(ctx.pool, conn, file, ctx.signal);
+    const skipped = plan.skipped.map((s) => `${s.object}: ${s.reason}`);
+    for (const s of plan.skipped) ctx.log.warn({ object: s.object, reason: s.reason }, 'not restored');
+    await createMarked(ctx.pool, scratch, PURPOSE, runId);
     const t0 = process.hrtime.bigint();
     try {
-      const restore = runPg('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', `--dbname=${scratch}`, file],
-        childEnv(conn), ctx.signal);
       try {
-        await restore.done;
+        await pgRestore(ctx, scratch, file, plan, ['--no-owner', '--no-acl']);
       } catch (e) {
         throwIfAborted(ctx.signal);
-        return fail([{ code: 'restore_failed', message: `${newest.name} did not restore: ${(e as Error).message}`, file: newest.name }],
-          { dir, file: newest.name });
+        findings.push({ code: 'restore_failed', message: `${newest.name} did not restore: ${(e as Error).message}`, file: newest.name });
+        return fail({ ...base, skipped: plan.skipped }, skipped);
+      } finally {
+        await removePlan(plan);
       }
       const restoreSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       ctx.log.info({ file: newest.name, seconds: restoreSeconds }, 'restored into scratch database');
 
-      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', 1, ctx.log, scratch);
-      let restored: Record<string, number | null>;
+      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', 1, ctx.log, scratch, ctx.onLost);
+      let compared: Awaited<ReturnType<typeof compareCounts>>;
       try {
-        restored = await countRows(scratchPool, tables);
+        compared = await compareCounts(ctx.pool, scratchPool, tables, newest.manifest);
       } finally {
         await scratchPool.end();
       }
-      const uncounted = tables.filter((t) => !(t in newest.manifest.rowCounts));
-      const live = uncounted.length > 0 ? await countRows(ctx.pool, uncounted) : {};
-      const findings: Finding[] = [];
-      const comparison = tables.map((t) => {
-        const expected = t in newest.manifest.rowCounts ? newest.manifest.rowCounts[t] : live[t];
-        const source = t in newest.manifest.rowCounts ? 'backup snapshot' : 'live source';
-        const got = restored[t];
-        if (got === null || got === undefined) {
-          findings.push({ code: 'table_missing', message: `${t} is missing from the restored backup`, table: t });
-        } else if (expected === null || expected === undefined) {
-          findings.push({ code: 'table_missing_in_source', message: `${t} exists in neither the backup's counts nor the source`, table: t });
-        } else if (got !== expected) {
-          findings.push({ code: 'row_count_mismatch', message: `${t}: ${got} rows restored, ${expected} expected (${source})`, table: t });
-        }
-        return { table: t, restored: got ?? null, expected: expected ?? null, expectedFrom: source };
-      });
-      if (findings.length > 0) return fail(findings, { dir, file: newest.name, restoreSeconds, tables: comparison });
+      findings.push(...compared.findings);
+      const warnings = [...skipped.map((s) => `not restored: ${s}`), ...compared.warnings];
+      const data = { ...base, sha256: newest.manifest.sha256, sizeBytes: newest.manifest.sizeBytes, restoreSeconds,
+        tables: compared.comparison, skipped: plan.skipped };
+      if (findings.length > 0) return fail(data, warnings);
       m.set('aiaas_restore_verify_ok', '1 when the newest backup restored and matched, else 0', 1);
       m.set('aiaas_restore_verify_restore_seconds', 'Duration of pg_restore', restoreSeconds);
-      return {
-        findings,
-        data: { dir, file: newest.name, sha256: sum.sha256, sizeBytes: sum.sizeBytes, restoreSeconds, tables: comparison },
-      };
+      return { findings, warnings, data };
     } finally {
-      await withClient(ctx.pool, async (c) => {
-        await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(scratch)}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
-      }).catch((err) => {
+      await dropMarked(ctx.pool, scratch, PURPOSE, runId).catch((err) => {
         ctx.log.error({ err, database: scratch }, 'could not drop scratch database');
         throw err;
       });

@@ -256,5 +256,6 @@ test('restore-verify: finding when there is no complete backup', async () => {
   fs.writeFileSync(path.join(d, 'aiaas-aiaas-20000101T000000000Z.dump'), 'no manifest');
   const res = await runCli(['restore-verify', '--dir', d], pg.env());
   expectContract(res, pg.password, 1);
-  expect(res.report.findings[0].code).toBe('no_complete_backup');
+  expect(res.report.findings.map((f: any) => f.code)).toEqual(['newest_backup_unusable', 'no_complete_backup']);
+  expect(res.report.findings[0].file).toBe('aiaas-aiaas-20000101T000000000Z.dump');
 });

@@ -80,7 +80,7 @@ test('error: statement timeout while vacuuming a table', async () => {
   expect(res.report.errors[0]).toMatch(/statement_timeout/);
 });
 
-describe('usage errors name the flag and the expected value, exit 2', () => {
+describe('usage errors name the flag and the expected value, exit 64', () => {
   test.each([
     [['slow-queries', '--limit', 'ten'], /--limit <n>' argument 'ten' is invalid. expected a positive integer/],
     [['db-health', '--max-connection-ratio', '1.5'], /--max-connection-ratio.*expected a ratio above 0 and at most 1/],
@@ -90,13 +90,13 @@ describe('usage errors name the flag and the expected value, exit 2', () => {
     [['restore-verify', '--dir', '/tmp', '--scratch-database', 'aiaas'], /--scratch-database' must name a throwaway database/],
   ])('%j', async (args, message) => {
     const res = await runCli(args as string[], pg.env());
-    expectContract(res, pg.password, 2);
+    expectContract(res, pg.password, 64);
     expect(res.report.errors[0]).toMatch(message);
   });
 
   test('a bad environment twin names the variable', async () => {
     const res = await runCli(['backup', '--dir', '/tmp/x'], pg.env(undefined, { BACKUP_KEEP: '0' }));
-    expectContract(res, pg.password, 2);
+    expectContract(res, pg.password, 64);
     expect(res.report.errors[0]).toMatch(/from env 'BACKUP_KEEP' is invalid. expected a positive integer/);
   });
 
@@ -104,7 +104,7 @@ describe('usage errors name the flag and the expected value, exit 2', () => {
     const env = pg.env();
     delete (env as Record<string, string | undefined>).PGHOST;
     const res = await runCli(['db-health'], env);
-    expectContract(res, pg.password, 2);
+    expectContract(res, pg.password, 64);
     expect(res.report.errors[0]).toBe('PostgreSQL host missing: set PGHOST or use --host');
   });
 });

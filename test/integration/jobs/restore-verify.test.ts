@@ -1,0 +1,151 @@
+// restore-verify against a real server: it drops only the scratch database it
+// created, verifies the NEWEST backup (a broken or old one is a finding naming
+// it), tells a table missing from the backup from a table that never existed,
+// refuses a missing directory, and restores what a non-superuser can.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ensureBundle, expectContract, PgCluster, runCli } from './pg-harness';
+
+jest.setTimeout(120000);
+
+let pg: PgCluster;
+const tmpDirs: string[] = [];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const VERIFIER = 'verifier';
+const VERIFIER_PASSWORD = 'Verifier-Pw-8812';
+
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-verify-'));
+  tmpDirs.push(d);
+  return d;
+}
+
+async function backupInto(d: string, extra: string[] = []): Promise<any> {
+  const res = await runCli(['backup', '--dir', d, ...extra], pg.env());
+  expectContract(res, pg.password, 0);
+  await sleep(5); // distinct millisecond names
+  return res;
+}
+
+const databaseExists = async (name: string): Promise<boolean> =>
+  (await pg.primary.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).length === 1;
+
+beforeAll(async () => {
+  ensureBundle();
+  pg = await PgCluster.start();
+  await pg.primary.query(`
+    CREATE EXTENSION pg_stat_statements;
+    CREATE TABLE users (id int PRIMARY KEY, name text);
+    INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 300) g;
+  `, [], pg.database);
+  await pg.primary.query(`CREATE ROLE ${VERIFIER} LOGIN CREATEDB PASSWORD '${VERIFIER_PASSWORD}'`);
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('the scratch database', () => {
+  test('an existing database it did not create is refused (exit 2) and keeps its data', async () => {
+    const d = tmpDir();
+    await backupInto(d);
+    await pg.primary.query('CREATE DATABASE precious');
+    await pg.primary.query('CREATE TABLE keep (v int); INSERT INTO keep VALUES (42)', [], 'precious');
+    const res = await runCli(['restore-verify', '--dir', d, '--scratch-database', 'precious'], pg.env());
+    expectContract(res, pg.password, 2);
+    expect(res.report.errors[0]).toMatch(/"precious" exists and was not created by aiaas-job restore-verify: refusing to drop it/);
+    expect(await pg.primary.query('SELECT v FROM keep', [], 'precious')).toEqual([{ v: 42 }]);
+  });
+
+  test('a leftover of an earlier run (marked) is dropped and the run succeeds', async () => {
+    const d = tmpDir();
+    await backupInto(d);
+    await pg.primary.query('CREATE DATABASE aiaas_restore_verify');
+    await pg.primary.query(`COMMENT ON DATABASE aiaas_restore_verify IS 'created by aiaas-job restore-verify (run 0000dead); dropped by it, do not use'`);
+    const res = await runCli(['restore-verify', '--dir', d], pg.env());
+    expectContract(res, pg.password, 0);
+    expect(await databaseExists('aiaas_restore_verify')).toBe(false);
+  });
+});
+
+describe('the newest backup', () => {
+  test.each([
+    ['truncated (size differs from its manifest)', (file: string) => fs.truncateSync(file, 100), /size 100 differs from manifest/],
+    ['with an unreadable manifest', (file: string) => fs.writeFileSync(`${file}.manifest.json`, '{"format": '), /manifest unreadable/],
+    ['without its manifest', (file: string) => fs.rmSync(`${file}.manifest.json`), /no manifest/],
+  ])('%s is a finding naming it, even though an older one restores', async (_what, breakIt, reason) => {
+    const d = tmpDir();
+    const older = (await backupInto(d)).report.data.file;
+    const newest = (await backupInto(d)).report.data.file;
+    breakIt(path.join(d, newest));
+    const res = await runCli(['restore-verify', '--dir', d], pg.env());
+    expectContract(res, pg.password, 1);
+    expect(res.report.findings).toEqual([expect.objectContaining({ code: 'newest_backup_unusable', file: newest })]);
+    expect(res.report.findings[0].message).toMatch(reason);
+    expect(res.report.data.file).toBe(older);
+    expect(res.report.status).toBe('finding');
+  });
+
+  test('older than --max-backup-age-seconds is a finding', async () => {
+    const d = tmpDir();
+    const { report } = await backupInto(d);
+    await sleep(2100);
+    const res = await runCli(['restore-verify', '--dir', d, '--max-backup-age-seconds', '2'], pg.env());
+    expectContract(res, pg.password, 1);
+    expect(res.report.findings).toEqual([expect.objectContaining({ code: 'backup_too_old', file: report.data.file })]);
+    expect(res.report.findings[0].message).toMatch(/--max-backup-age-seconds/);
+  });
+
+  test('a missing --dir is an error, not created', async () => {
+    const d = path.join(tmpDir(), 'not-mounted');
+    const res = await runCli(['restore-verify', '--dir', d], pg.env());
+    expectContract(res, pg.password, 2);
+    expect(res.report.errors[0]).toMatch(/backup directory .*not-mounted \(--dir\) does not exist/);
+    expect(fs.existsSync(d)).toBe(false);
+  });
+});
+
+describe('tables to count: one behaviour in backup and restore-verify', () => {
+  test('a table that exists nowhere is a warning in both reports, not a finding', async () => {
+    const d = tmpDir();
+    const b = await backupInto(d, ['--count-tables', 'users,no_such_table']);
+    expect(b.report.warnings).toEqual([expect.stringMatching(/public\.no_such_table .*does not exist/)]);
+    expect(b.report.data.manifest.missingTables).toEqual(['public.no_such_table']);
+    const res = await runCli(['restore-verify', '--dir', d, '--tables', 'users,no_such_table'], pg.env());
+    expectContract(res, pg.password, 0);
+    expect(res.report.warnings).toEqual([expect.stringMatching(/public\.no_such_table exists neither in the source nor in the backup/)]);
+    expect(res.report.findings).toEqual([]);
+  });
+
+  test('a table created after the backup is a warning; one in the source that the backup lacks is a finding', async () => {
+    const d = tmpDir();
+    await backupInto(d, ['--count-tables', 'users,later']);
+    await pg.primary.query('CREATE TABLE later (id int); CREATE TABLE uncounted (id int)', [], pg.database);
+    try {
+      const res = await runCli(['restore-verify', '--dir', d, '--tables', 'users,later,uncounted'], pg.env());
+      expectContract(res, pg.password, 1);
+      expect(res.report.warnings).toEqual([expect.stringMatching(/public\.later did not exist when the backup was taken/)]);
+      expect(res.report.findings).toEqual([expect.objectContaining({ code: 'table_missing', table: 'public.uncounted' })]);
+      expect(res.report.findings[0].message).toBe('public.uncounted exists in the source but is missing from the restored backup');
+    } finally {
+      await pg.primary.query('DROP TABLE later, uncounted', [], pg.database);
+    }
+  });
+});
+
+test('as a non-superuser on a database with pg_stat_statements: restores the rest, reports what was skipped and why', async () => {
+  const d = tmpDir();
+  await backupInto(d);
+  const env = pg.env(undefined, { PGUSER: VERIFIER, PGPASSWORD: VERIFIER_PASSWORD });
+  const res = await runCli(['restore-verify', '--dir', d], env);
+  expectContract(res, VERIFIER_PASSWORD, 0);
+  expect(res.report.data.skipped).toEqual([{
+    object: 'extension pg_stat_statements',
+    reason: expect.stringMatching(/not trusted: creating it needs a superuser, and verifier is not one/),
+  }]);
+  expect(res.report.warnings).toEqual([expect.stringMatching(/^not restored: extension pg_stat_statements/)]);
+  expect(res.report.data.tables).toEqual([{ table: 'public.users', restored: 300, expected: 300, expectedFrom: 'backup snapshot' }]);
+  expect(await databaseExists('aiaas_restore_verify')).toBe(false);
+});
