@@ -244,8 +244,10 @@ describe('DbMaintenance', () => {
     expect(construct.cronJobs.map((c) => c.name).sort()).toEqual(cronJobs.map((c) => c.metadata.name).sort());
   });
 
-  test('the output is stable', () => {
-    expect(objects).toMatchSnapshot();
+  // One CronJob's pod spec: the other CronJobs are built the same way, and dist/ pins the whole output.
+  test('the backup CronJob pod spec is stable', () => {
+    const backup = objects.find((o: any) => o.kind === 'CronJob' && o.metadata.name === 'db-backup');
+    expect(backup.spec.jobTemplate.spec.template.spec).toMatchSnapshot();
   });
 });
 

@@ -41,7 +41,8 @@ describe('PlatformAlerts', () => {
     expect(obj.metadata.namespace).toEqual('aiaas');
     expect(obj.metadata.labels).toEqual({ role: 'alert-rules' });
     expect(() => new PrometheusRule(obj).validate()).not.toThrow();
-    expect(obj).toMatchSnapshot();
+    // One group as a sample of the rule text; the exact checks below and dist/ pin the rest.
+    expect(obj.spec.groups.find((g: any) => g.name === 'aiaas.database')).toMatchSnapshot();
   });
 
   test('covers every incident code of the runbook', () => {

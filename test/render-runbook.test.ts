@@ -142,7 +142,9 @@ describe('renderRunbook', () => {
     expect(() => renderRunbook({ ...ctx, websocketService: 'ws' })).toThrow("runbook: unknown service 'ws'; expected one of api-gateway");
   });
 
-  test('matches the snapshot', () => {
-    expect(md).toMatchSnapshot();
+  // dist/RUNBOOK.md (checked by the staleness test) is the golden copy of the whole file; one section here.
+  test('the PostgresDown section is stable', () => {
+    const start = md.indexOf('### AiaasPostgresDown\n');
+    expect(md.slice(start, md.indexOf('\n### ', start + 1))).toMatchSnapshot();
   });
 });
