@@ -247,7 +247,7 @@ describe('DbMaintenance', () => {
   // One CronJob's pod spec: the other CronJobs are built the same way, and dist/ pins the whole output.
   test('the backup CronJob pod spec is stable', () => {
     const backup = objects.find((o: any) => o.kind === 'CronJob' && o.metadata.name === 'db-backup');
-    expect(backup.spec.jobTemplate.spec.template.spec).toMatchSnapshot();
+    expect(backup!.spec.jobTemplate.spec.template.spec).toMatchSnapshot();
   });
 });
 
