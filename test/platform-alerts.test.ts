@@ -94,6 +94,9 @@ describe('PlatformAlerts', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0].labels).toEqual({ severity: 'warning', cronjob: 'postgres-vacuum-analyze', task: 'vacuum-analyze' });
     expect(failed[0].expr).toContain('job_name=~"postgres-vacuum-analyze-([0-9]+|manual-.+)"');
+    // Only the latest finished (failed or complete) run of the CronJob counts.
+    expect(failed[0].expr).toContain('== on (namespace) group_left () max by (namespace) (');
+    expect(failed[0].expr).toContain('kube_job_complete{namespace="aiaas", job_name=~"postgres-vacuum-analyze-([0-9]+|manual-.+)", condition="true"} == 1');
   });
 
   test('no job or backup rules without CronJobs', () => {

@@ -117,6 +117,10 @@ export const metricsSchema = z
     kubeDeploymentStatusReplicasUnavailable: metricName.default('kube_deployment_status_replicas_unavailable'),
     /** kube-state-metrics: failed Jobs, labels `job_name`, `condition`. */
     kubeJobFailed: metricName.default('kube_job_failed'),
+    /** kube-state-metrics: completed (succeeded) Jobs, labels `job_name`, `condition`. */
+    kubeJobComplete: metricName.default('kube_job_complete'),
+    /** kube-state-metrics: start time of a Job (unix seconds), label `job_name`. */
+    kubeJobStatusStartTime: metricName.default('kube_job_status_start_time'),
     /** kube-state-metrics: last successful run of a CronJob (unix seconds), label `cronjob`. */
     kubeCronjobStatusLastSuccessfulTime: metricName.default('kube_cronjob_status_last_successful_time'),
   })
