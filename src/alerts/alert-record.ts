@@ -172,6 +172,12 @@ interface AlertRecordBase {
    * @default - no incident label
    */
   readonly incident?: IncidentCode;
+  /**
+   * Symptoms this alert explains: while it fires, Alertmanager inhibits the named
+   * alerts (and their escalations) that share the `equal` labels with it.
+   * @default - inhibits nothing
+   */
+  readonly inhibits?: { readonly alerts: string[]; readonly equal: string[] };
   /** This alert's section of RUNBOOK.md; `rules` are every rule of this name. */
   procedure(ctx: RunbookContext, rules: AlertDefinition[]): Procedure;
   /** promtool input that fires this rule after its `for`, and input that keeps it silent. */

@@ -4,7 +4,7 @@ import { checkDns1123Label, DNS1123_SUBDOMAIN } from '../config/validators';
 import { AlertBuildContext, AlertDefinition, AlertInputs, AlertRecord, AlertRule } from './alert-record';
 import { headingAnchor } from './anchors';
 import { DATABASE_ALERTS } from './database';
-import { ESCALATION_ALERTS } from './escalation';
+import { ESCALATION_ALERTS, ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from './escalation';
 import { HTTP_ALERTS } from './http';
 import { JOBS_ALERTS } from './jobs';
 import { KUBERNETES_ALERTS } from './kubernetes';
@@ -136,4 +136,46 @@ function checkCronJob(field: string, name: string, maxAgeSeconds: number): void 
   if (!Number.isFinite(maxAgeSeconds) || maxAgeSeconds <= 0) {
     throw new Error(`${field}.maxAgeSeconds: expected a number of seconds greater than 0 (got ${maxAgeSeconds})`);
   }
+}
+
+/** An inhibition: while a `source` alert fires, the `target` alerts sharing the `equal` labels are muted. */
+export interface Inhibition {
+  /** Label matchers of the source alerts (`name`, value, `=` or `=~`). */
+  readonly source: Matcher[];
+  readonly target: Matcher[];
+  readonly equal: string[];
+}
+
+/** A label matcher. */
+export interface Matcher {
+  readonly name: string;
+  readonly value: string;
+  readonly regex: boolean;
+}
+
+/**
+ * The inhibitions the records declare, grouped by the symptoms they mute: one rule
+ * for the symptoms themselves and one for their escalations (`escalated_alert`),
+ * so a symptom pages nobody, at no level.
+ */
+export function inhibitions(records: readonly AlertRecord[] = ALERT_RECORDS): Inhibition[] {
+  const bySymptoms = new Map<string, { sources: string[]; alerts: string[]; equal: string[] }>();
+  for (const r of records) {
+    if (!r.inhibits) {
+      continue;
+    }
+    const key = JSON.stringify([r.inhibits.alerts, r.inhibits.equal]);
+    const entry = bySymptoms.get(key) ?? { sources: [], alerts: r.inhibits.alerts, equal: r.inhibits.equal };
+    entry.sources.push(r.name);
+    bySymptoms.set(key, entry);
+  }
+  const oneOf = (name: string, values: string[]): Matcher => ({ name, value: values.join('|'), regex: values.length > 1 });
+  return [...bySymptoms.values()].flatMap(({ sources, alerts, equal }) => [
+    { source: [oneOf('alertname', sources)], target: [oneOf('alertname', alerts)], equal },
+    {
+      source: [oneOf('alertname', sources)],
+      target: [oneOf('alertname', [ESCALATION_SENIOR_ALERT, ESCALATION_MANAGER_ALERT]), oneOf('escalated_alert', alerts)],
+      equal,
+    },
+  ]);
 }

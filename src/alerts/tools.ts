@@ -36,8 +36,9 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
   };
 }
 
+// `tool` copies the breaker's `name`, so an open breaker inhibits the tool-error alert of the same tool.
 const breakerOpen = (c: AlertBuildContext) =>
-  `max by (namespace, service, name) (${c.m.metrics.circuitBreakerState}{${c.nsm}, state="${c.m.labelValues.circuitBreakerOpenState}"}) > 0`;
+  `label_replace(max by (namespace, service, name) (${c.m.metrics.circuitBreakerState}{${c.nsm}, state="${c.m.labelValues.circuitBreakerOpenState}"}), "tool", "$1", "name", "(.+)") > 0`;
 
 /** An open (1) or closed (0) breaker of orchestrator → web-search. */
 function breakerScenarios(rule: AlertDefinition, { m, namespace }: ScenarioEnv): AlertScenarios {
@@ -48,7 +49,7 @@ function breakerScenarios(rule: AlertDefinition, { m, namespace }: ScenarioEnv):
       { metric: m.metrics.circuitBreakerState, labels: { ...breaker, state: m.labelValues.circuitBreakerOpenState }, values: gauge(open) },
       { metric: m.metrics.circuitBreakerState, labels: { ...breaker, state: 'closed' }, values: gauge(1 - open) },
     ],
-    breaker,
+    { ...breaker, tool: 'web-search' },
     1,
     0,
   );
@@ -88,6 +89,8 @@ export const TOOLS_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}CircuitBreakerOpen`,
     group: TOOLS_GROUP,
+    // An open breaker fails the calls of its tool on purpose: the tool-error alert is its symptom.
+    inhibits: { alerts: [`${ALERT_PREFIX}ToolCallErrors`], equal: ['namespace', 'tool'] },
     severity: AlertSeverity.WARNING,
     incident: IncidentCode.TOOL_DOWN,
     key: 'circuitBreakerOpen',
@@ -104,6 +107,8 @@ export const TOOLS_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}CircuitBreakerOpenTooLong`,
     group: TOOLS_GROUP,
+    // An open breaker fails the calls of its tool on purpose: the tool-error alert is its symptom.
+    inhibits: { alerts: [`${ALERT_PREFIX}ToolCallErrors`], equal: ['namespace', 'tool'] },
     severity: AlertSeverity.CRITICAL,
     incident: IncidentCode.TOOL_DOWN,
     key: 'circuitBreakerOpenTooLong',

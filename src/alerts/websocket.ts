@@ -3,7 +3,7 @@ import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
 import { active, kubectl, roles, RunbookContext } from './runbook-context';
-import { above, below, counter, gauge, Series, singleScenarios } from './scenario';
+import { above, below, counter, gauge, Series, singleScenarios, timing } from './scenario';
 
 export const WEBSOCKET_GROUP = 'aiaas.websocket';
 
@@ -70,6 +70,8 @@ export const WEBSOCKET_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}WebSocketBackpressureDrops`,
     group: WEBSOCKET_GROUP,
+    // The critical page covers the warning about the same drops.
+    inhibits: { alerts: [`${ALERT_PREFIX}WebSocketMessagesDropped`], equal: ['namespace', 'service'] },
     severity: AlertSeverity.CRITICAL,
     incident: IncidentCode.WS_OVERLOAD,
     key: 'websocketBackpressureDropsPerSecond',
@@ -95,6 +97,32 @@ export const WEBSOCKET_ALERTS: AlertRecord[] = [
       return {
         firing: [{ name: 'just above', series: drops(above(rule.threshold)), expected: [{ namespace, service: 'realtime-service' }], ...late }],
         silent: [{ name: 'just below', series: drops(below(rule.threshold)), expected: [], ...late }],
+      };
+    },
+  },
+  {
+    // Every dropped message is a user's message lost: any sustained drop warns, above the rate it is critical.
+    name: `${ALERT_PREFIX}WebSocketMessagesDropped`,
+    group: WEBSOCKET_GROUP,
+    severity: AlertSeverity.WARNING,
+    incident: IncidentCode.WS_OVERLOAD,
+    key: 'websocketMessagesDropped',
+    build: (c) => ({
+      expr: `sum by (namespace, service) (rate(${c.m.metrics.websocketBackpressureDropsTotal}{${c.nsm}}[${c.w}])) > 0`,
+      summary: '{{ $labels.service }} drops WebSocket messages: users lose messages (WS_OVERLOAD).',
+      description: `{{ $labels.service }} in {{ $labels.namespace }} has dropped messages under backpressure for ${c.for} ({{ $value | humanize }} messages/s); critical above ${c.m.thresholds.websocketBackpressureDropsPerSecond}/s.`,
+      threshold: 0,
+      thresholdText: 'any backpressure drop',
+    }),
+    procedure: wsOverloadProcedure,
+    scenarios: (rule, { m, namespace }) => {
+      const drops = (perMinute: number): Series[] => [
+        { metric: m.metrics.websocketBackpressureDropsTotal, labels: { namespace, service: 'realtime-service' }, values: counter(perMinute) },
+      ];
+      return {
+        // 6 drops a minute: far below the critical rate, still lost messages.
+        firing: [{ name: 'a few drops a minute', series: drops(6), expected: [{ namespace, service: 'realtime-service' }], ...timing(rule) }],
+        silent: [{ name: 'no drops', series: drops(0), expected: [], ...timing(rule) }],
       };
     },
   },

@@ -208,8 +208,10 @@ export const forSchema = z
     validationFailureRatio: promDuration.default('5m'),
     /** WebSocket connections near the maximum for this long (WS_OVERLOAD). */
     websocketConnectionsRatio: promDuration.default('5m'),
-    /** Backpressure drops above threshold for this long (WS_OVERLOAD). */
+    /** Backpressure drops above threshold for this long (WS_OVERLOAD, critical). */
     websocketBackpressureDropsPerSecond: promDuration.default('5m'),
+    /** Any backpressure drop (users lose messages) for this long (WS_OVERLOAD, warning). */
+    websocketMessagesDropped: promDuration.default('5m'),
     /** App DB pool above threshold for this long. */
     dbPoolRatio: promDuration.default('5m'),
     /** PostgreSQL connections above threshold for this long. */
@@ -362,6 +364,13 @@ export const escalationSchema = z
     groupWait: promDuration.default('30s'),
     /** Wait before notifying about new alerts of a group already notified. */
     groupInterval: promDuration.default('5m'),
+    /**
+     * Dips shorter than this do not reset the escalation timer: an alert firing,
+     * resolving for less than this and firing again counts as firing throughout, so a
+     * flapping incident escalates. A single blip shorter than `senior.after` never
+     * escalates. Escalations resolve this long after the alert does.
+     */
+    flapTolerance: promDuration.default('5m'),
     /** Level 1 (0-15 min): the on-call engineer gets every alert. */
     onCall: levelSchema({ receiver: 'aiaas-oncall', contact: 'On-call engineer (primary pager)', key: 'oncall-routing-key' })
       .extend({ repeatInterval: promDuration.default('15m') })

@@ -11,13 +11,24 @@
 //   alert's name in `escalated_alert`. The routes below send them to the senior
 //   engineer's and the engineering manager's receivers. The on-call engineer keeps
 //   receiving the original alert; when it resolves, so do its escalations.
-// This is testable end to end: promtool proves the timing, amtool the routing.
+// - Each escalation is its own page: the escalation routes group by every label
+//   ('...'), so two incidents never share a group (and a PagerDuty dedup key) at
+//   levels 2 and 3, and a long-firing alert cannot swallow later escalations.
+// - Inhibitions (declared on the alert records): while a cause pages, its symptoms
+//   and their escalations are muted (database down → pool/job/lag alerts; an open
+//   circuit breaker → its tool's error alert).
+// This is testable end to end: promtool proves the timing, amtool the routing, and
+// an integration test runs Prometheus and Alertmanager with a webhook receiver.
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
+import { Inhibition, inhibitions } from '../alerts/definitions';
 import { MonitoringConfig, NotifyConfig, SecretKeyRef } from '../config/monitoring-config';
 import { checkDns1123Label } from '../config/validators';
 import {
   AlertmanagerConfig,
+  AlertmanagerConfigSpecInhibitRules,
+  AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType,
+  AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType,
   AlertmanagerConfigSpecReceivers,
   AlertmanagerConfigSpecRoute,
   AlertmanagerConfigSpecRouteMatchersMatchType,
@@ -50,8 +61,11 @@ interface Receiver {
   readonly notify: NotifyConfig;
 }
 
-/** The routing tree and receivers shared by both renderings. */
-function routing(monitoring: MonitoringConfig): { route: Route; receivers: Receiver[] } {
+/** Escalation routes group by every label: one page per escalated alert. */
+const EVERY_LABEL = ['...'];
+
+/** The routing tree, receivers and inhibitions shared by both renderings. */
+function routing(monitoring: MonitoringConfig): { route: Route; receivers: Receiver[]; inhibitions: Inhibition[] } {
   const e = monitoring.escalation;
   return {
     route: {
@@ -61,10 +75,11 @@ function routing(monitoring: MonitoringConfig): { route: Route; receivers: Recei
       groupInterval: e.groupInterval,
       repeatInterval: e.onCall.repeatInterval,
       routes: [
-        { receiver: e.manager.receiver, matchers: [{ name: 'escalation', value: 'manager' }], repeatInterval: e.manager.repeatInterval },
-        { receiver: e.senior.receiver, matchers: [{ name: 'escalation', value: 'senior' }], repeatInterval: e.senior.repeatInterval },
+        { receiver: e.manager.receiver, matchers: [{ name: 'escalation', value: 'manager' }], groupBy: [...EVERY_LABEL], repeatInterval: e.manager.repeatInterval },
+        { receiver: e.senior.receiver, matchers: [{ name: 'escalation', value: 'senior' }], groupBy: [...EVERY_LABEL], repeatInterval: e.senior.repeatInterval },
       ],
     },
+    inhibitions: inhibitions(),
     receivers: [
       { name: e.onCall.receiver, notify: e.onCall.notify },
       { name: e.senior.receiver, notify: e.senior.notify },
@@ -93,6 +108,29 @@ function toOperatorRoute(r: Route): AlertmanagerConfigSpecRoute {
     ...(r.repeatInterval ? { repeatInterval: r.repeatInterval } : {}),
     ...(r.routes ? { routes: r.routes.map(toOperatorRoute) } : {}),
   };
+}
+
+function toOperatorInhibition(i: Inhibition): AlertmanagerConfigSpecInhibitRules {
+  // The operator adds namespace="<namespace>" to both sides itself.
+  return {
+    sourceMatch: i.source.map((m) => ({
+      name: m.name,
+      value: m.value,
+      matchType: m.regex ? AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType.VALUE_EQUAL_TILDE : AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType.VALUE_EQUALS,
+    })),
+    targetMatch: i.target.map((m) => ({
+      name: m.name,
+      value: m.value,
+      matchType: m.regex ? AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType.VALUE_EQUAL_TILDE : AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType.VALUE_EQUALS,
+    })),
+    equal: [...i.equal],
+  };
+}
+
+function toPlainInhibition(i: Inhibition, namespace: string): Record<string, unknown> {
+  const matcher = (m: { name: string; value: string; regex: boolean }) => `${m.name}${m.regex ? '=~' : '='}"${m.value}"`;
+  const ns = `namespace="${namespace}"`;
+  return { source_matchers: [ns, ...i.source.map(matcher)], target_matchers: [ns, ...i.target.map(matcher)], equal: [...i.equal] };
 }
 
 function toOperatorReceiver(r: Receiver): AlertmanagerConfigSpecReceivers {
@@ -163,7 +201,7 @@ function toPlainReceiver(r: Receiver, mountPath: string): Record<string, unknown
  * Secrets are read from files under `escalation.secretsMountPath/<secret>/<key>`.
  */
 export function renderAlertmanagerYaml(m: MonitoringConfig, namespace: string): string {
-  const { route, receivers } = routing(m);
+  const { route, receivers, inhibitions: inhibit } = routing(m);
   const { routes, receiver, ...rootSettings } = toPlainRoute(route) as Record<string, unknown>;
   const config = {
     route: {
@@ -172,6 +210,7 @@ export function renderAlertmanagerYaml(m: MonitoringConfig, namespace: string): 
       routes: [{ receiver, matchers: [`namespace="${namespace}"`], routes }],
     },
     receivers: receivers.map((r) => toPlainReceiver(r, m.escalation.secretsMountPath)),
+    inhibit_rules: inhibit.map((i) => toPlainInhibition(i, namespace)),
   };
   return [
     '# Generated by aiaas-ops (AlertRouting): the escalation levels of the runbook.',
@@ -194,13 +233,14 @@ export class AlertRouting extends Construct {
   constructor(scope: Construct, id: string, props: AlertRoutingProps) {
     super(scope, id);
     checkDns1123Label('namespace', props.namespace);
-    const { route, receivers } = routing(props.monitoring);
+    const { route, receivers, inhibitions: inhibit } = routing(props.monitoring);
     this.secretNames = alertmanagerSecretNames(props.monitoring);
     this.resource = new AlertmanagerConfig(this, 'Resource', {
       metadata: { name: props.name ?? 'aiaas-escalation', namespace: props.namespace },
       spec: {
         route: toOperatorRoute(route),
         receivers: receivers.map(toOperatorReceiver),
+        inhibitRules: inhibit.map(toOperatorInhibition),
       },
     });
   }
