@@ -2,6 +2,7 @@ export * from './config/platform-config';
 export * from './config/load-config';
 export * from './constructs/blue-green-service';
 export * from './constructs/smoke-test-job';
+export * from './constructs/promotion-guard';
 export * from './constructs/platform-namespace';
 export * from './constructs/platform-network-policies';
 export * from './constructs/platform-rbac';

@@ -29,13 +29,21 @@ async function main(): Promise<void> {
     .option('--config <file>', 'YAML file overriding the runbook defaults (env AIAAS_OPS_CONFIG)', process.env.AIAAS_OPS_CONFIG)
     .option('-c, --context <key=value>', 'override one config field by dotted path (repeatable)', collectContext, {})
     .option('-o, --output <dir>', 'output directory (env CDK8S_OUTDIR)', process.env.CDK8S_OUTDIR ?? 'dist')
+    .option('--previous <file>', 'manifests the promotion guard compares with (default: <output>/aiaas.k8s.yaml, the applied output)')
     .allowExcessArguments(false)
     .parse();
-  const options = program.opts<{ config?: string; context: Record<string, string>; output: string }>();
+  const options = program.opts<{ config?: string; context: Record<string, string>; output: string; previous?: string }>();
   const files = synthPlatform({
     file: options.config,
     context: { ...contextFromEnv(), ...options.context },
     outdir: options.output,
+    previousOutput: options.previous,
+    onOverride: (service, rules) =>
+      console.warn(
+        rules.length > 0
+          ? `WARNING services[${service}].promotionOverride overrode the promotion guard (${rules.join(', ')}); recorded on Service ${service}`
+          : `note: services[${service}].promotionOverride overrode nothing; remove it so the guard protects the next change`,
+      ),
   });
   for (const file of files) {
     console.log(`  - ${file}`);

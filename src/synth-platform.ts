@@ -5,6 +5,7 @@ import { App, Yaml } from 'cdk8s';
 import { LoadPlatformConfigOptions, loadPlatformConfig } from './config/load-config';
 import { isRetained } from './constructs/_retained';
 import { PlatformChart } from './constructs/platform-chart';
+import { PreviousOutput } from './constructs/promotion-guard';
 
 /** Id of the reference chart: cdk8s names its manifest `aiaas.k8s.yaml`. */
 export const REFERENCE_CHART_ID = 'aiaas';
@@ -18,6 +19,16 @@ export const RETAINED_MANIFEST = `${REFERENCE_CHART_ID}-retained.k8s.yaml`;
 export interface SynthPlatformOptions extends LoadPlatformConfigOptions {
   /** Directory replaced by the output. */
   readonly outdir: string;
+  /**
+   * Manifest file the promotion guard compares the new output with (a missing file: first synth, nothing guarded).
+   * @default - `<outdir>/aiaas.k8s.yaml`, the output being replaced
+   */
+  readonly previousOutput?: string;
+  /**
+   * Called with each service whose `promotionOverride` overrode a guard rule, or overrode nothing (then it should be removed).
+   * @default - no report
+   */
+  readonly onOverride?: (service: string, rules: string[]) => void;
 }
 
 /**
@@ -31,7 +42,12 @@ export function synthPlatform(options: SynthPlatformOptions): string[] {
   fs.rmSync(staging, { recursive: true, force: true });
   try {
     const app = new App({ outdir: staging });
-    const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config });
+    const previousOutput = PreviousOutput.fromFile(options.previousOutput ?? path.join(options.outdir, `${REFERENCE_CHART_ID}.k8s.yaml`));
+    const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config, previousOutput });
+    const overridden = chart.overriddenPromotionRules();
+    for (const service of config.services.filter((s) => s.promotionOverride)) {
+      options.onOverride?.(service.name, overridden[service.name] ?? []);
+    }
     app.synth();
     // Rewrite the chart's manifest without the retained objects, which get their own file.
     const objects = chart.toJson() as { metadata?: Record<string, unknown> }[];

@@ -27,27 +27,44 @@ describe('BlueGreenService', () => {
     expect(blue.spec.template.spec.containers[0].image).toBe(images.blue);
     expect(green.spec.template.spec.containers[0].image).toBe(images.green);
     expect(find(objects, 'Service', 'api').spec.selector).toEqual({ app: 'api', version: 'blue' });
-    expect(find(objects, 'Service', 'api-preview').spec.selector).toEqual({ app: 'api', version: 'green' });
+    const greenRevision = green.spec.template.metadata.labels['aiaas.io/revision'];
+    expect(greenRevision).toMatch(/^[0-9a-f]{10}$/);
+    expect(blue.spec.template.metadata.labels['aiaas.io/revision']).not.toBe(greenRevision);
+    // The preview reaches only the idle colour's current revision; the stable Service the whole colour.
+    expect(find(objects, 'Service', 'api-preview').spec.selector).toEqual({ app: 'api', version: 'green', 'aiaas.io/revision': greenRevision });
     validateAll(objects);
     expect(objects).toMatchSnapshot();
   });
 
-  test('promotion changes only the Services selectors', () => {
+  test('promotion changes only the Services selectors and which colour the smoke Job tests', () => {
     // GIVEN
     const before = synth({ activeColor: Color.BLUE });
     // WHEN
     const after = synth({ activeColor: Color.GREEN });
     // THEN
-    expect(diffObjects(before, after)).toEqual(['Service/api-preview:/spec/selector/version', 'Service/api:/spec/selector/version']);
-    expect(find(after, 'Service', 'api').spec.selector.version).toBe('green');
-    expect(find(after, 'Service', 'api-preview').spec.selector.version).toBe('blue');
+    const revision = (color: string) => find(before, 'Deployment', `api-${color}`).spec.template.metadata.labels['aiaas.io/revision'];
+    expect(diffObjects(before, after)).toEqual([
+      `+Job/api-smoke-${revision('blue')}`,
+      `-Job/api-smoke-${revision('green')}`,
+      'Service/api-preview:/spec/selector/aiaas.io/revision',
+      'Service/api-preview:/spec/selector/version',
+      'Service/api:/spec/selector/version',
+    ]);
+    expect(find(after, 'Service', 'api').spec.selector).toEqual({ app: 'api', version: 'green' });
+    expect(find(after, 'Service', 'api-preview').spec.selector).toEqual({ app: 'api', version: 'blue', 'aiaas.io/revision': revision('blue') });
+  });
+
+  test('the string values of the colour and policy enums are accepted', () => {
+    expect(synth({ activeColor: 'green', idleColorPolicy: 'scale-to-zero' })).toEqual(
+      synth({ activeColor: Color.GREEN, idleColorPolicy: IdleColorPolicy.SCALE_TO_ZERO }),
+    );
   });
 
   test('rollback is the reverse of promotion and restores the original output', () => {
     const original = synth({ activeColor: Color.BLUE });
     const promoted = synth({ activeColor: Color.GREEN });
     const rolledBack = synth({ activeColor: Color.BLUE });
-    expect(diffObjects(promoted, rolledBack)).toHaveLength(2);
+    expect(diffObjects(promoted, rolledBack)).toHaveLength(5);
     expect(diffObjects(original, rolledBack)).toEqual([]);
   });
 
@@ -94,12 +111,16 @@ describe('BlueGreenService', () => {
     const container = spec.template.spec.containers[0];
     expect(container.readinessProbe.httpGet.path).toBe('/health');
     expect(container.livenessProbe).not.toEqual(container.readinessProbe);
-    expect(container.resources).toEqual({ requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+    expect(container.resources).toEqual({ requests: { 'cpu': '250m', 'memory': '256Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
     expect(spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey)).toEqual([
       'kubernetes.io/hostname',
       'topology.kubernetes.io/zone',
     ]);
-    expect(find(objects, 'PodDisruptionBudget', 'api-blue').spec).toEqual({ minAvailable: 1, selector: { matchLabels: { app: 'api', version: 'blue' } } });
+    expect(find(objects, 'PodDisruptionBudget', 'api-blue').spec).toEqual({
+      minAvailable: 1,
+      selector: { matchLabels: { app: 'api', version: 'blue' } },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    });
   });
 
   test('autoscaling adds an HPA per running colour and leaves replicas to it', () => {
@@ -134,7 +155,13 @@ describe('BlueGreenService', () => {
     expect(env).toContainEqual({ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'api-keys', key: 'key' } } });
     expect(ofKind(before, 'Secret')).toEqual([]);
     const changes = diffObjects(before, ref('api-keys-v2'));
-    expect(changes.filter((c) => c.includes('/spec/template/'))).toHaveLength(2);
+    // Both colours: the env var and the revision label.
+    expect(changes.filter((c) => c.includes('/spec/template/')).sort()).toEqual([
+      'Deployment/api-blue:/spec/template/metadata/labels/aiaas.io/revision',
+      'Deployment/api-blue:/spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef/name',
+      'Deployment/api-green:/spec/template/metadata/labels/aiaas.io/revision',
+      'Deployment/api-green:/spec/template/spec/containers/0/env/0/valueFrom/secretKeyRef/name',
+    ]);
   });
 
   test.each([

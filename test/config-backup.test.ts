@@ -13,9 +13,14 @@ import { K8sObject, find } from './support/synth';
 import { validateAll } from './support/validate-schema';
 import { KUBE_DNS_EGRESS, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/expected';
 
+/** A digest-pinned kubectl image and API server address: config backup has no defaults for either. */
+const KUBECTL_IMAGE = `registry.example.com/kubectl@sha256:${'a'.repeat(64)}`;
+const ENABLED = { enabled: true, image: KUBECTL_IMAGE, apiServer: { cidrs: ['10.0.0.10/32'] } };
+
 function synth(config: DbMaintenanceConfigInput = {}, props: Partial<ConfigBackupProps> = {}) {
   const chart = Testing.chart();
-  const construct = new ConfigBackup(chart, 'ConfigBackup', { namespace: 'aiaas', config: dbMaintenanceConfigSchema.parse(config), ...props });
+  const merged = { ...config, configBackup: { ...ENABLED, ...config.configBackup } };
+  const construct = new ConfigBackup(chart, 'ConfigBackup', { namespace: 'aiaas', config: dbMaintenanceConfigSchema.parse(merged), ...props });
   return { objects: Testing.synth(chart) as K8sObject[], construct };
 }
 
@@ -84,7 +89,9 @@ describe('ConfigBackup', () => {
     });
     expect(cronJob.spec.jobTemplate.spec).toMatchObject({ activeDeadlineSeconds: 3600, backoffLimit: 2, ttlSecondsAfterFinished: 691_200 });
     expect(pod.restartPolicy).toEqual('Never');
-    expect(container.image).toEqual('bitnami/kubectl:1.28.15');
+    expect(container.image).toEqual(KUBECTL_IMAGE);
+    // Pinned by digest: the cached copy is the right one.
+    expect(container.imagePullPolicy).toEqual('IfNotPresent');
     expect(container.command.slice(0, 2)).toEqual(['/bin/bash', '-c']);
     expect(container.env).toEqual([
       { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -115,7 +122,7 @@ describe('ConfigBackup', () => {
     expect(pod.serviceAccountName).toEqual('config-backup');
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(find(objects, 'ServiceAccount', 'config-backup').automountServiceAccountToken).toBe(true);
-    expect(container.resources).toEqual({ requests: { cpu: '20m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect(container.resources).toEqual({ requests: { 'cpu': '20m', 'memory': '64Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '500m', 'memory': '256Mi', 'ephemeral-storage': '1Gi' } });
   });
 
   test('writes to its own claim at /backups, scratch in /tmp', () => {
@@ -143,7 +150,7 @@ describe('ConfigBackup', () => {
     expect(policy.spec.ingress ?? []).toEqual([]);
     expect(policy.spec.egress).toEqual([
       {
-        to: [{ ipBlock: { cidr: '0.0.0.0/0' } }],
+        to: [{ ipBlock: { cidr: '10.0.0.10/32' } }],
         ports: [
           { protocol: 'TCP', port: 443 },
           { protocol: 'TCP', port: 6443 },
@@ -170,6 +177,36 @@ describe('ConfigBackup', () => {
   });
 });
 
+describe('issue 10.3: config backup needs an image you control and the API server address', () => {
+  test('off by default: the reference platform has no API token anywhere', () => {
+    expect(dbMaintenanceConfigSchema.parse({}).configBackup.enabled).toBe(false);
+  });
+
+  test.each([
+    [{ enabled: true, apiServer: { cidrs: ['10.0.0.10/32'] } }, 'configBackup.image: required when configBackup is enabled'],
+    [{ enabled: true, image: KUBECTL_IMAGE }, 'configBackup.apiServer.cidrs: required when configBackup is enabled'],
+    [{ ...ENABLED, image: 'bitnami/kubectl:1.28.15' }, 'configBackup.image: expected an image pinned by digest'],
+    [{ ...ENABLED, apiServer: { cidrs: ['0.0.0.0/0'] } }, 'configBackup.apiServer.cidrs.0: expected the API server address(es), not a catch-all block'],
+  ])('fails if %j', (configBackup, message) => {
+    const result = dbMaintenanceConfigSchema.safeParse({ configBackup });
+    expect(result.success).toBe(false);
+    const found = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(found.some((p) => p.startsWith(message))).toBe(true);
+  });
+
+  test('the construct refuses a tag-pinned image or a catch-all API block given without the schema', () => {
+    const parsed = dbMaintenanceConfigSchema.parse({ configBackup: ENABLED });
+    const withImage = { ...parsed, configBackup: { ...parsed.configBackup, image: 'bitnami/kubectl:1.28.15' } };
+    expect(() => new ConfigBackup(Testing.chart(), 'B', { namespace: 'aiaas', config: withImage })).toThrow(
+      /'configBackup.image' \(bitnami\/kubectl:1.28.15\) must be an image pinned by digest/,
+    );
+    const withCidr = { ...parsed, configBackup: { ...parsed.configBackup, apiServer: { cidrs: ['0.0.0.0/0'], ports: [443] } } };
+    expect(() => new ConfigBackup(Testing.chart(), 'B', { namespace: 'aiaas', config: withCidr })).toThrow(
+      /'configBackup.apiServer.cidrs' \(\["0.0.0.0\/0"\]\) must list the API server address/,
+    );
+  });
+});
+
 describe('ConfigBackup with overrides', () => {
   test('config and props reach the manifest', () => {
     const { objects } = synth(
@@ -177,7 +214,7 @@ describe('ConfigBackup with overrides', () => {
         timeZone: 'Europe/Berlin',
         configBackup: {
           schedule: '0 */12 * * *',
-          image: 'registry.example.com/kubectl:1.30.4',
+          image: `registry.example.com/kubectl:1.30.4@sha256:${'b'.repeat(64)}`,
           resourceTypes: ['configmaps', 'deployments', 'configmaps'],
           keep: 3,
           volume: { size: '5Gi', storageClassName: 'standard' },
@@ -191,7 +228,7 @@ describe('ConfigBackup with overrides', () => {
     const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
     expect(cronJob.spec.schedule).toEqual('0 */12 * * *');
     expect(cronJob.spec.timeZone).toEqual('Europe/Berlin');
-    expect(container.image).toEqual('registry.example.com/kubectl:1.30.4');
+    expect(container.image).toEqual(`registry.example.com/kubectl:1.30.4@sha256:${'b'.repeat(64)}`);
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'RESOURCE_TYPES', value: 'configmaps,deployments.apps' },
@@ -217,20 +254,20 @@ describe('ConfigBackup with overrides', () => {
 
   test('without a namespace prop, uses the chart namespace for objects and the binding subject', () => {
     const chart = new Chart(Testing.app(), 'c', { namespace: 'aiaas-staging' });
-    new ConfigBackup(chart, 'ConfigBackup', { config: dbMaintenanceConfigSchema.parse({}) });
+    new ConfigBackup(chart, 'ConfigBackup', { config: dbMaintenanceConfigSchema.parse({ configBackup: ENABLED }) });
     const objects = chart.toJson() as K8sObject[];
     expect(new Set(objects.map((o) => o.metadata.namespace))).toEqual(new Set(['aiaas-staging']));
     expect(find(objects, 'RoleBinding', 'config-backup').subjects[0].namespace).toEqual('aiaas-staging');
   });
 
   test('fails if neither the prop nor the chart gives a namespace', () => {
-    expect(() => new ConfigBackup(Testing.chart(), 'ConfigBackup', { config: dbMaintenanceConfigSchema.parse({}) })).toThrow(
+    expect(() => new ConfigBackup(Testing.chart(), 'ConfigBackup', { config: dbMaintenanceConfigSchema.parse({ configBackup: ENABLED }) })).toThrow(
       "'namespace' (undefined) is required when the chart has no namespace",
     );
   });
 
   test('fails if secrets are asked for in a config that bypassed the schema', () => {
-    const config = dbMaintenanceConfigSchema.parse({});
+    const config = dbMaintenanceConfigSchema.parse({ configBackup: ENABLED });
     const broken = { ...config, configBackup: { ...config.configBackup, resourceTypes: ['deployments', 'secrets'] } };
     expect(() => new ConfigBackup(Testing.chart(), 'ConfigBackup', { namespace: 'aiaas', config: broken })).toThrow(
       "'configBackup.resourceTypes' ('secrets') is not allowed; expected one of configmaps",
@@ -238,7 +275,7 @@ describe('ConfigBackup with overrides', () => {
   });
 
   test('fails if the schedule of a config that bypassed the schema is invalid', () => {
-    const config = dbMaintenanceConfigSchema.parse({});
+    const config = dbMaintenanceConfigSchema.parse({ configBackup: ENABLED });
     const broken = { ...config, configBackup: { ...config.configBackup, schedule: '* * * * 8' } };
     expect(() => new ConfigBackup(Testing.chart(), 'ConfigBackup', { namespace: 'aiaas', config: broken })).toThrow(
       "'dbMaintenance.configBackup.schedule' ('* * * * 8'): day-of-week 8 is out of range",

@@ -19,7 +19,7 @@ describe('dbMaintenanceConfigSchema', () => {
     expect(config.image).toEqual('ghcr.io/aiaas/aiaas-job:0.1.0');
     expect(config.timeZone).toEqual('Etc/UTC');
     expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'require' });
-    expect(config.credentialsSecret).toEqual({ name: 'postgres-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(config.credentialsSecret).toEqual({ name: 'aiaas-job-db-credentials', usernameKey: 'username', passwordKey: 'password' });
     expect(config.backupVolume).toEqual({ size: '20Gi' });
     expect(config.pushgateway).toEqual({
       url: 'http://prometheus-pushgateway.monitoring.svc:9091',
@@ -51,7 +51,8 @@ describe('dbMaintenanceConfigSchema', () => {
     expect(config.tasks.backup).toMatchObject({ keep: 7, suspend: false, activeDeadlineSeconds: 7200 });
     expect(config.tasks.dbHealth.activeDeadlineSeconds).toBeUndefined();
     expect(config.tasks.restoreVerify).toMatchObject({ tables: ['users'], scratchDatabase: 'aiaas_restore_verify' });
-    expect(config.configBackup).toMatchObject({ schedule: '30 2 * * *', image: 'bitnami/kubectl:1.28.15', keep: 14 });
+    expect(config.configBackup).toMatchObject({ enabled: false, schedule: '30 2 * * *', keep: 14 });
+    expect(config.configBackup.image).toBeUndefined();
     expect(config.configBackup.resourceTypes).not.toContain('secrets');
   });
 
@@ -100,7 +101,7 @@ describe('dbMaintenanceConfigSchema', () => {
     [{ configBackup: { resourceTypes: ['deployments', 'secrets'] } }, 'configBackup.resourceTypes.1: secrets cannot be backed up: plain YAML would expose their data'],
     [{ configBackup: { resourceTypes: ['*'] } }, "configBackup.resourceTypes.0: unknown resource '*'; expected one of configmaps, services"],
     [{ configBackup: { resourceTypes: [] } }, 'configBackup.resourceTypes: expected at least one resource type'],
-    [{ configBackup: { image: 'bitnami/kubectl:latest' } }, "configBackup.image: expected a pinned tag: ':latest' is not reproducible"],
+    [{ configBackup: { image: 'bitnami/kubectl:latest' } }, 'configBackup.image: expected an image pinned by digest'],
     [{ configBackup: { apiServer: { cidrs: ['10.0.0.1'] } } }, "configBackup.apiServer.cidrs.0: expected a CIDR block like 203.0.113.0/24 (got '10.0.0.1')"],
     [{ configBackup: { keep: 0 } }, 'configBackup.keep: expected at least 1 backup to keep'],
   ])('fails if %j', (input, message) => {

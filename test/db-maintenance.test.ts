@@ -62,15 +62,21 @@ describe('DbMaintenance', () => {
 
   test.each([
     ['db-health', 'db-health', '0 1 * * *', ['--max-connection-ratio', '0.8']],
-    ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10']],
-    ['db-table-sizes', 'table-sizes', '30 1 * * *', ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000']],
+    ['db-slow-queries', 'slow-queries', '15 1 * * *', ['--limit', '10', '--min-mean-ms', '1000']],
+    [
+      'db-table-sizes',
+      'table-sizes',
+      '30 1 * * *',
+      ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000', '--lock-timeout-ms', '2000'],
+    ],
     ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
       'replication-lag',
       '15 3 * * 0',
-      ['--max-lag-bytes', '16777216', '--max-lag-seconds', '60', '--expected-standbys', '1'],
+      // one postgres pod by default: no standby expected
+      ['--max-lag-bytes', '16777216', '--max-lag-seconds', '60', '--expected-standbys', '0'],
     ],
     [
       'db-vacuum-analyze',
@@ -135,8 +141,8 @@ describe('DbMaintenance', () => {
         { name: 'PGPORT', value: '5432' },
         { name: 'PGDATABASE', value: 'aiaas' },
         { name: 'PGSSLMODE', value: 'require' },
-        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'username' } } },
-        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'postgres-credentials', key: 'password' } } },
+        { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
+        { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
       ]);
     }
@@ -167,7 +173,7 @@ describe('DbMaintenance', () => {
       expect(pod.hostNetwork).toBe(false);
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(c.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
-        expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1000m', memory: '512Mi' } });
+        expect(c.resources).toEqual({ requests: { 'cpu': '50m', 'memory': '128Mi', 'ephemeral-storage': '1Gi' }, limits: { 'cpu': '1000m', 'memory': '512Mi', 'ephemeral-storage': '2Gi' } });
       }
     }
   });
@@ -325,6 +331,23 @@ describe('DbMaintenance with overrides', () => {
     expect(ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name)).toEqual(['aiaas-job']);
     // every 6 hours: 6 h + 300 + 7200 + 1 h
     expect(construct.cronJobs.find((c) => c.task === 'backup')!.maxAgeSeconds).toEqual(6 * 3600 + 300 + 7200 + 3600);
+  });
+
+  test.each([
+    [{}, {}, '0'],
+    [{}, { postgresReplicas: 3 }, '2'],
+    // an explicit value wins over the derived one, also 0 with replicas
+    [{ tasks: { replicationLag: { expectedStandbys: 0 } } }, { postgresReplicas: 3 }, '0'],
+    [{ tasks: { replicationLag: { expectedStandbys: 4 } } }, {}, '4'],
+  ])('replication-lag --expected-standbys from config %j and props %j is %s', (config, props, expected) => {
+    const { objects, construct } = synth(config as DbMaintenanceConfigInput, props);
+    const args: string[] = container(find(objects, 'CronJob', 'db-replication-lag')).args;
+    expect(args[args.indexOf('--expected-standbys') + 1]).toEqual(expected);
+    expect(construct.expectedStandbys).toEqual(Number(expected));
+  });
+
+  test.each([0, 1.5])('fails if postgresReplicas is %p', (n) => {
+    expect(() => synth({}, { postgresReplicas: n })).toThrow(`'postgresReplicas' (${n}) must be an integer of at least 1 (the primary)`);
   });
 
   test('without a namespace, objects take the chart namespace', () => {

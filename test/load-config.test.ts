@@ -39,6 +39,8 @@ describe('platform config', () => {
 
   test.each<[string, unknown, RegExp]>([
     ['an unknown colour', { services: [service('api', { activeColor: 'purple' })] }, /^services\[api\]\.activeColor: expected 'blue' or 'green'/],
+    ['the old name of idleColorPolicy', { services: [service('api', { idleColor: 'keep' })] }, /^services\[api\]\.idleColor: renamed 'idleColorPolicy'/],
+    ['an override without a reason', { services: [service('api', { promotionOverride: { reason: 'x' } })] }, /^services\[api\]\.promotionOverride\.reason: expected a reason of at least 10 characters/],
     ['a name that is not DNS-1123', { services: [service('Api_Gateway')] }, /^services\[Api_Gateway\]\.name: expected a DNS-1123 label/],
     ['negative replicas', { services: [service('api', { replicas: -2 })] }, /^services\[api\]\.replicas: expected 0 or more/],
     ['an image without a tag', { services: [service('api', { images: { blue: 'r.example/api', green: 'r.example/api:1' } })] }, /^services\[api\]\.images\.blue: expected an image with an explicit tag/],

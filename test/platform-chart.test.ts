@@ -1,7 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { BlueGreenService, loadPlatformConfig, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
-import { diffObjects, find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
+import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
 const reference = synthPlatformObjects();
@@ -59,28 +59,44 @@ describe('PlatformChart (reference platform)', () => {
     expect(env('api-gateway-blue')).toContainEqual({ name: 'STRICT_VALIDATION', value: 'true' });
     expect(env('realtime-service-green')).toContainEqual({ name: 'WS_MAX_CONNECTIONS', value: '10000' });
     const withFallback = synthPlatformObjects({ toggles: { fallbackMode: true } });
-    expect(diffObjects(reference, withFallback).every((c) => c.startsWith('Deployment/orchestrator-'))).toBe(true);
+    // The orchestrator's pods, and what follows their revision: its preview and smoke Job.
+    expect(diffObjects(reference, withFallback).every((c) => /^(Deployment\/orchestrator-|Service\/orchestrator-preview:|[-+]Job\/orchestrator-smoke-)/.test(c))).toBe(true);
   });
 
   test('no Secret is created and no secret value appears: only secretKeyRef by name', () => {
     expect(ofKind(reference, 'Secret')).toEqual([]);
     const env = podSpecs(reference).flatMap((p) => p.containers.flatMap((c: any) => c.env ?? []));
     const secretRefs = env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.name);
-    expect(new Set(secretRefs)).toEqual(new Set(['api-keys', 'postgres-credentials']));
+    expect(new Set(secretRefs)).toEqual(new Set(['api-keys', 'postgres-credentials', 'aiaas-job-db-credentials']));
   });
 
   test('rotating a secret is a new name in the config and rolls only the pods using it', () => {
     const rotated = synthPlatformObjects({ secrets: { apiKeys: 'api-keys-2026-11', databaseCredentials: 'postgres-credentials' } });
     const changed = new Set(diffObjects(reference, rotated).map((c) => c.split(':')[0]));
-    expect(changed).toEqual(new Set(['Deployment/api-gateway-blue', 'Deployment/api-gateway-green', 'Deployment/tool-service-blue', 'Deployment/tool-service-green']));
+    // New pod templates are new revisions: the previews follow them and the smoke Jobs run again.
+    expect([...changed].filter((c) => !/^[-+]Job\//.test(c)).sort()).toEqual([
+      'Deployment/api-gateway-blue',
+      'Deployment/api-gateway-green',
+      'Deployment/tool-service-blue',
+      'Deployment/tool-service-green',
+      'Service/api-gateway-preview',
+      'Service/tool-service-preview',
+    ]);
+    expect([...changed].filter((c) => /^[-+]Job\//.test(c)).map((c) => c.slice(0, 6)).sort()).toEqual(['+Job/a', '+Job/t', '-Job/a', '-Job/t']);
   });
 
-  test('promoting one service via config changes only its two Services selectors', () => {
+  test('promoting one service via config changes only its two Services selectors and its smoke Job', () => {
     const promoted = synthPlatformObjects({ services: [{ name: 'orchestrator', activeColor: 'green' } as never] });
+    const blueRevision = find(reference, 'Deployment', 'orchestrator-blue').spec.template.metadata.labels['aiaas.io/revision'];
+    const greenRevision = find(reference, 'Deployment', 'orchestrator-green').spec.template.metadata.labels['aiaas.io/revision'];
     expect(diffObjects(reference, promoted)).toEqual([
+      `+Job/orchestrator-smoke-${blueRevision}`,
+      `-Job/orchestrator-smoke-${greenRevision}`,
+      'Service/orchestrator-preview:/spec/selector/aiaas.io/revision',
       'Service/orchestrator-preview:/spec/selector/version',
       'Service/orchestrator:/spec/selector/version',
     ]);
+    expect(find(promoted, 'Service', 'orchestrator-preview').spec.selector).toEqual({ app: 'orchestrator', version: 'blue', 'aiaas.io/revision': blueRevision });
   });
 
   describe('network policies', () => {
@@ -117,18 +133,86 @@ describe('PlatformChart (reference platform)', () => {
         [{ app: 'orchestrator' }, 8000],
         [{ app: 'schema-registry' }, 8080],
         [{ app: 'feature-flags' }, 8000],
-        [{ app: 'postgres' }, 5432],
         [{ app: 'redis' }, 6379],
       ]);
-      expect(egressTargets('tool-service')).toContainEqual([{ cidr: '0.0.0.0/0' }, 443]);
+      expect(egressTargets('tool-service')[1][0].cidr).toBe('0.0.0.0/0');
       expect(egressTargets('realtime-service')).toEqual([[{ app: 'redis' }, 6379]]);
     });
 
-    test('monitoring namespace reaches the metrics port; dependencies accept only their clients', () => {
-      expect(policy('orchestrator').ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } });
+    test('Prometheus pods of the monitoring namespace reach the metrics port; dependencies accept only their clients', () => {
+      expect(policy('orchestrator').ingress[0].from).toContainEqual({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      });
       expect(policy('orchestrator').ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8000 }]);
       expect(fromLabels(policy('redis-clients'))).toEqual(expect.arrayContaining([{ app: 'api-gateway' }, { app: 'realtime-service' }]));
       expect(fromLabels(policy('schema-registry-clients'))).toEqual([{ app: 'api-gateway' }]);
+    });
+
+    test('issue 10.2: tool-service reaches the public internet on 443 only, not private ranges or cloud metadata', () => {
+      const external = policy('tool-service').egress.find((e: any) => e.to[0].ipBlock);
+      expect(external).toEqual({
+        to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } }],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      });
+      // Narrowed in config: excepts outside the block are not written (the API server rejects them).
+      const narrowed = synthPlatformObjects(servicePatch({ name: 'tool-service', externalEgressCidrs: ['203.0.113.0/24', '::/0'] }));
+      expect(find(narrowed, 'NetworkPolicy', 'tool-service').spec.egress.find((e: any) => e.to[0].ipBlock).to).toEqual([
+        { ipBlock: { cidr: '203.0.113.0/24' } },
+        { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+      ]);
+    });
+
+    test('issue 10.4: other pods of the monitoring namespace (Grafana) are not admitted; the Prometheus labels are configurable', () => {
+      for (const service of ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service']) {
+        const monitoringPeers = policy(service).ingress[0].from.filter((p: any) => p.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'monitoring');
+        expect(monitoringPeers).toEqual([{ namespaceSelector: expect.anything(), podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }]);
+      }
+      const objects = synthPlatformObjects({ network: { prometheusPodLabels: { app: 'prom' } } });
+      expect(find(objects, 'NetworkPolicy', 'postgres-metrics').spec.ingress[0].from[0].podSelector).toEqual({ matchLabels: { app: 'prom' } });
+    });
+
+    test('issue 10.5: only the orchestrator and the database jobs reach postgres', () => {
+      expect(fromLabels(policy('postgres-clients'))).toEqual([{ app: 'orchestrator' }, { 'app.kubernetes.io/name': 'aiaas-job' }]);
+      for (const service of ['api-gateway', 'tool-service', 'realtime-service']) {
+        expect(JSON.stringify(policy(service).egress)).not.toContain('postgres');
+      }
+    });
+
+    test('issue 10.5: fails if a service without database credentials is given egress to postgres', () => {
+      expect(() => synthPlatformObjects(servicePatch({ name: 'tool-service', egressTo: ['postgres'] }))).toThrow(
+        /services\[tool-service\]\.egressTo\.0: 'postgres' is reachable only by services holding the database credentials/,
+      );
+    });
+
+    test('issue 10.6: postgres standby ↔ primary on 5432 and Prometheus → postgres_exporter 9187', () => {
+      expect(policy('postgres-replication')).toEqual({
+        podSelector: { matchLabels: { app: 'postgres' } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'postgres' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+        egress: [{ to: [{ podSelector: { matchLabels: { app: 'postgres' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }],
+      });
+      expect(policy('postgres-metrics').ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9187 }]);
+      // Replicas with their own labels, an exporter port, redis metrics and postgres' WAL archive egress, all in config.
+      const objects = synthPlatformObjects({
+        postgres: { replicaPodLabels: { app: 'postgres-standby' }, exporterPort: 9188, egress: [{ cidrs: ['198.51.100.0/24'], ports: [443] }] },
+        redis: { metricsPort: 9121, replicaPodLabels: { app: 'redis-replica' } },
+      });
+      const names = ofKind(objects, 'NetworkPolicy').map((p) => p.metadata.name);
+      expect(names).toEqual(expect.arrayContaining(['postgres-replication', 'postgres-replication-replicas', 'postgres-egress', 'redis-metrics', 'redis-replication']));
+      expect(find(objects, 'NetworkPolicy', 'postgres-replication-replicas').spec.podSelector).toEqual({ matchLabels: { app: 'postgres-standby' } });
+      expect(find(objects, 'NetworkPolicy', 'postgres-metrics').spec.ingress[0].ports[0].port).toBe(9188);
+      expect(find(objects, 'NetworkPolicy', 'redis-metrics').spec.ingress[0].ports[0].port).toBe(9121);
+      expect(find(objects, 'NetworkPolicy', 'postgres-egress').spec.egress).toEqual([
+        { to: [{ ipBlock: { cidr: '198.51.100.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      ]);
+    });
+
+    test('issue 10.6: fails on an empty replica selector or a dependency egress naming both CIDRs and pods', () => {
+      expect(() => synthPlatformObjects({ postgres: { replicaPodLabels: {} } })).toThrow(/postgres\.replicaPodLabels: expected at least one label/);
+      expect(() => synthPlatformObjects({ redis: { egress: [{ cidrs: ['10.0.0.0/8'], namespace: 'kafka', ports: [9092] }] } })).toThrow(
+        /redis\.egress\.0: expected either cidrs, or namespace/,
+      );
     });
 
     test('peers and namespaces are configurable', () => {
@@ -170,7 +254,7 @@ describe('PlatformChart (reference platform)', () => {
     const roles = [...ofKind(reference, 'Role'), ...ofKind(reference, 'ClusterRole')];
 
     test('no wildcard verbs, resources or API groups, and no access to Secrets', () => {
-      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall', 'config-backup']);
+      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall']);
       for (const role of roles) {
         for (const rule of role.rules) {
           expect([...rule.verbs, ...rule.resources, ...rule.apiGroups]).not.toContain('*');
@@ -184,21 +268,29 @@ describe('PlatformChart (reference platform)', () => {
       const resources = oncall.rules.flatMap((r: any) => r.resources);
       expect(resources).toEqual(expect.arrayContaining(['pods', 'pods/log', 'events', 'deployments', 'services', 'endpoints', 'networkpolicies', 'persistentvolumeclaims']));
       expect(oncall.rules.find((r: any) => r.apiGroups.includes('metrics.k8s.io')).resources).toEqual(['pods']);
-      expect(oncall.rules.every((r: any) => r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)))).toBe(true);
+      // Read-only, except `kubectl argo rollouts abort` through the status subresource.
+      const writes = oncall.rules.filter((r: any) => !r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)));
+      expect(writes).toEqual([{ apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] }]);
       const cluster = ofKind(reference, 'ClusterRole')[0];
       expect(cluster.metadata.namespace).toBeUndefined();
       expect(cluster.rules[0].resources).toEqual(['nodes', 'persistentvolumes']);
       expect(find(reference, 'RoleBinding', 'aiaas-oncall').subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'aiaas-oncall' }]);
     });
 
-    test('deployer can restart, scale and switch; database operator execs only into named postgres pods', () => {
-      const deployer = find(reference, 'Role', 'aiaas-deployer').rules;
-      expect(deployer).toContainEqual({ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] });
-      expect(deployer.find((r: any) => r.resources.includes('services')).verbs).toContain('patch');
+    test('database operator execs only into named postgres pods', () => {
       const operator = find(reference, 'Role', 'aiaas-database-operator').rules;
       expect(operator).toContainEqual({ apiGroups: [''], resources: ['pods/exec'], verbs: ['create'], resourceNames: ['postgres-0'] });
       const twoPods = find(synthPlatformObjects({ postgres: { replicas: 2 } }), 'Role', 'aiaas-database-operator');
       expect(twoPods.rules[1].resourceNames).toEqual(['postgres-0', 'postgres-1']);
+    });
+
+    test('replication-lag expects postgres.replicas − 1 standbys: none in the reference config', () => {
+      const standbys = (objects: any[]): string => {
+        const args: string[] = find(objects, 'CronJob', 'db-replication-lag').spec.jobTemplate.spec.template.spec.containers[0].args;
+        return args[args.indexOf('--expected-standbys') + 1];
+      };
+      expect(standbys(reference)).toEqual('0');
+      expect(standbys(synthPlatformObjects({ postgres: { replicas: 3 } }))).toEqual('2');
     });
 
     test('groups are configurable', () => {

@@ -8,10 +8,10 @@ describe('PlatformNamespace', () => {
     const chart = Testing.chart();
     // WHEN
     new PlatformNamespace(chart, 'Namespace', { name: 'aiaas' });
-    const [ns, ...rest] = Testing.synth(chart);
+    const objects = Testing.synth(chart);
+    const ns = objects.find((o) => o.kind === 'Namespace');
     // THEN
-    expect(rest).toEqual([]);
-    expect(ns.kind).toEqual('Namespace');
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Namespace', 'ServiceAccount']);
     expect(ns.metadata.name).toEqual('aiaas');
     expect(ns.metadata.namespace).toBeUndefined();
     expect(ns.metadata.labels).toEqual({
@@ -23,7 +23,15 @@ describe('PlatformNamespace', () => {
       'pod-security.kubernetes.io/warn': 'restricted',
       'pod-security.kubernetes.io/warn-version': 'v1.28',
     });
-    validateAll([ns]);
+    validateAll(objects);
+  });
+
+  test("the namespace's default ServiceAccount mounts no token", () => {
+    const chart = Testing.chart();
+    new PlatformNamespace(chart, 'Namespace', { name: 'aiaas' });
+    const sa = Testing.synth(chart).find((o) => o.kind === 'ServiceAccount');
+    expect(sa.metadata).toMatchObject({ name: 'default', namespace: 'aiaas' });
+    expect(sa.automountServiceAccountToken).toBe(false);
   });
 
   test('is cluster-scoped even inside a namespaced chart, and retained on prune', () => {
@@ -32,7 +40,7 @@ describe('PlatformNamespace', () => {
     (chart as any).namespace = 'elsewhere';
     // WHEN
     new PlatformNamespace(chart, 'Namespace', { name: 'aiaas', podSecurityVersion: 'v1.30' });
-    const [ns] = Testing.synth(chart);
+    const ns = Testing.synth(chart).find((o) => o.kind === 'Namespace');
     // THEN
     expect(ns.metadata.namespace).toBeUndefined();
     expect(ns.metadata.labels['pod-security.kubernetes.io/enforce-version']).toEqual('v1.30');

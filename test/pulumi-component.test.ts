@@ -212,7 +212,7 @@ describe('AiaasPlatform', () => {
     expect(objects.map((o, i) => o && manifests[i].kind)).toEqual(manifests.map((m) => m.kind));
   });
 
-  test('promoting a service to green changes only the two Services\' selectors', async () => {
+  test('promoting a service to green changes only the two Services\' selectors and the smoke Job', async () => {
     // GIVEN
     const promoted = REFERENCE_SERVICES.map((s) => (s.name === 'api-gateway' ? { ...s, activeColor: 'green' as const } : s));
 
@@ -224,14 +224,19 @@ describe('AiaasPlatform', () => {
     const inputsOf = (regs: Registration[]) => new Map(regs.map((r) => [keyOf(r.inputs), r.inputs]));
     const was = inputsOf(before.regs);
     const now = inputsOf(after.regs);
-    expect([...now.keys()].sort()).toEqual([...was.keys()].sort());
-    const changes = [...was.keys()].flatMap((key) => diffPaths(was.get(key), now.get(key)).map((p) => `${key} ${p}`));
+    const isJob = (key: string) => key.startsWith('Job/');
+    expect([...now.keys()].filter((k) => !isJob(k)).sort()).toEqual([...was.keys()].filter((k) => !isJob(k)).sort());
+    const blueRevision = was.get('Deployment/aiaas/api-gateway-blue').spec.template.metadata.labels['aiaas.io/revision'];
+    // The smoke test follows the idle colour: now blue's revision.
+    expect([...now.keys()].filter(isJob).filter((k) => !was.has(k))).toEqual([`Job/aiaas/api-gateway-smoke-${blueRevision}`]);
+    const changes = [...was.keys()].filter((k) => !isJob(k)).flatMap((key) => diffPaths(was.get(key), now.get(key)).map((p) => `${key} ${p}`));
     expect(changes.sort()).toEqual([
       'Service/aiaas/api-gateway spec.selector.version',
+      'Service/aiaas/api-gateway-preview spec.selector.aiaas.io/revision',
       'Service/aiaas/api-gateway-preview spec.selector.version',
     ]);
     expect(now.get('Service/aiaas/api-gateway').spec.selector).toEqual({ app: 'api-gateway', version: 'green' });
-    expect(now.get('Service/aiaas/api-gateway-preview').spec.selector).toEqual({ app: 'api-gateway', version: 'blue' });
+    expect(now.get('Service/aiaas/api-gateway-preview').spec.selector).toEqual({ app: 'api-gateway', version: 'blue', 'aiaas.io/revision': blueRevision });
   });
 
   test('fails if the config is invalid, naming the field, before registering anything', async () => {

@@ -44,7 +44,8 @@ describe('SmokeTestJob', () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     });
-    expect(container.resources.limits).toEqual({ cpu: '100m', memory: '32Mi' });
+    expect(container.resources.limits).toMatchObject({ cpu: '100m', memory: '32Mi' });
+    expect(container.resources.limits['ephemeral-storage']).toBeDefined();
   });
 
   test('image, attempts and identity can be set', () => {

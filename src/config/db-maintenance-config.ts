@@ -122,6 +122,8 @@ const tasksSchema = z
         ...taskBase('15 1 * * *'),
         /** Statements reported (runbook: LIMIT 10). */
         limit: O.int(SLOW_QUERIES.limit),
+        /** Mean execution time in ms above which a reported statement is a finding. */
+        minMeanMs: O.int(SLOW_QUERIES.minMeanMs),
       })
       .strict()
       .default({}),
@@ -137,6 +139,8 @@ const tasksSchema = z
         maxDeadRatio: O.ratio(TABLE_SIZES.maxDeadRatio),
         /** Tables with fewer dead tuples than this are not judged by their dead ratio. */
         minDeadTuples: O.int(TABLE_SIZES.minDeadTuples),
+        /** lock_timeout in ms for sizing each relation; one still locked after it is skipped and named. */
+        lockTimeoutMs: O.int(TABLE_SIZES.lockTimeoutMs),
       })
       .strict()
       .default({}),
@@ -189,8 +193,11 @@ const tasksSchema = z
         maxLagBytes: O.int(REPLICATION.maxLagBytes),
         /** Replay lag in seconds above which a standby is a finding. */
         maxLagSeconds: O.int(REPLICATION.maxLagSeconds),
-        /** Standbys that must be connected; 0 for a server without replicas. */
-        expectedStandbys: O.int(REPLICATION.expectedStandbys),
+        /**
+         * Streaming standbys that must be connected to the primary.
+         * @default - `postgres.replicas` − 1 (the postgres pods other than the primary): a single server expects none
+         */
+        expectedStandbys: O.derivedInt(REPLICATION.expectedStandbys),
       })
       .strict()
       .default({}),
@@ -254,8 +261,20 @@ const configBackupSchema = z
     schedule: cronSchedule.default('30 2 * * *'),
     /** Stops future runs without removing the CronJob. */
     suspend: z.boolean().default(false),
-    /** Image with `kubectl`, `bash` and coreutils, pinned. */
-    image: pinnedImage.default('bitnami/kubectl:1.28.15'),
+    /**
+     * Runs `kubectl get ... -o yaml` of the namespace to its own volume. Off by default: it needs
+     * a mounted token, an image you control and your API server's addresses (no safe defaults exist).
+     */
+    enabled: z.boolean().default(false),
+    /**
+     * Image with `kubectl`, `bash` and coreutils, pinned by digest (it runs with an API token,
+     * so a re-pushed tag must not change what runs). Required when enabled; no default.
+     * @default - none
+     */
+    image: z
+      .string()
+      .regex(/^[^@\s]+@sha256:[0-9a-f]{64}$/, 'expected an image pinned by digest like registry.example.com/kubectl@sha256:<64 hex digits>: it runs with an API token')
+      .optional(),
     /** Resources written to the backup, by plural name. Secrets are refused. */
     resourceTypes: z
       .array(backupResourceType)
@@ -294,17 +313,41 @@ const configBackupSchema = z
     apiServer: z
       .object({
         /**
-         * CIDRs of the API server endpoints (control-plane addresses, after the
-         * `kubernetes` Service's DNAT). Narrow this to your control plane.
+         * Addresses of the API server endpoints (`kubectl get endpoints kubernetes -n default`:
+         * the control-plane addresses after the `kubernetes` Service's DNAT), as /32 or small CIDRs.
+         * Required when enabled; no default, and never the whole internet.
+         * @default - none
          */
-        cidrs: z.array(cidr).min(1, 'expected at least one CIDR').default(['0.0.0.0/0']),
+        cidrs: z
+          .array(cidr.refine((c) => !/\/0$/.test(c), 'expected the API server address(es), not a catch-all block'))
+          .min(1, 'expected at least one CIDR')
+          .optional(),
         /** Ports of the API server: 443 (Service) and 6443 (endpoints). */
         ports: z.array(port).min(1, 'expected at least one port').default([443, 6443]),
       })
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((backup, ctx) => {
+    if (!backup.enabled) {
+      return;
+    }
+    if (backup.image === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['image'],
+        message: 'required when configBackup is enabled: an image with kubectl and bash, pinned by digest (registry/kubectl@sha256:<64 hex digits>)',
+      });
+    }
+    if (backup.apiServer.cidrs === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['apiServer', 'cidrs'],
+        message: "required when configBackup is enabled: the API server's addresses (kubectl get endpoints kubernetes -n default), e.g. ['10.0.0.10/32']",
+      });
+    }
+  });
 
 export const dbMaintenanceConfigSchema = z
   .object({
@@ -327,14 +370,31 @@ export const dbMaintenanceConfigSchema = z
          * which would connect in plaintext to a server without TLS.
          */
         sslmode: oneOf(SSL_MODES).default('require'),
+        /**
+         * Secret holding the CA certificate that signed the server's certificate, mounted
+         * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).
+         * @default - none
+         */
+        caSecret: z
+          .object({
+            /** Secret name. */
+            name: dns1123Label,
+            /** Key holding the PEM certificate(s). */
+            key: secretKey.default('ca.crt'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
-    /** Existing Secret with the database credentials, referenced by name (PGUSER, PGPASSWORD); never created here. */
+    /**
+     * Existing Secret with the jobs' own database credentials (their own role, not the
+     * application's), referenced by name (PGUSER, PGPASSWORD); never created here.
+     */
     credentialsSecret: z
       .object({
-        /** Secret name. Rotation: point at a new Secret. */
-        name: dns1123Label.default('postgres-credentials'),
+        /** Secret name: the one place it is named (every CronJob follows it). Rotation: point at a new Secret. */
+        name: dns1123Label.default('aiaas-job-db-credentials'),
         /** Key holding the user name. */
         usernameKey: secretKey.default('username'),
         /** Key holding the password. */
@@ -413,6 +473,14 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const { sslmode, caSecret } = config.database;
+    if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && caSecret === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['database', 'caSecret'],
+        message: `required when sslmode is '${sslmode}': expected { name: <Secret with the CA certificate>, key: ca.crt }`,
+      });
+    }
     if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

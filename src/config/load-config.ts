@@ -30,7 +30,8 @@ export function formatIssues(issues: z.ZodIssue[], input?: unknown): string[] {
 
 function fieldName(path: (string | number)[], input: unknown): string {
   const [head, index, ...rest] = path;
-  const services = isRecord(input) && Array.isArray(input.services) ? input.services : [];
+  // Without `services` in the input, the schema's default (the reference services) was validated.
+  const services = isRecord(input) && Array.isArray(input.services) ? input.services : isRecord(input) && input.referenceServices === false ? [] : REFERENCE_SERVICES;
   const name = head === 'services' && typeof index === 'number' && isRecord(services[index]) ? services[index].name : undefined;
   if (typeof name === 'string') {
     return [`services[${name}]`, ...rest].join('.');

@@ -11,6 +11,8 @@ import {
   pinnedImage,
   port,
 } from './validators';
+import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
+import { disruptionBudgetProblem } from '../constructs/_workload-policy';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
@@ -19,6 +21,8 @@ export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
 
 export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
+
+const gibibytes = z.string().regex(/^[1-9]\d*Gi$/, "expected whole gibibytes like '1Gi' (cdk8s-plus writes ephemeral storage in Gi)");
 
 const resourcesSchema = z
   .object({
@@ -30,6 +34,10 @@ const resourcesSchema = z
     memoryRequest: memoryQuantity.default('256Mi'),
     /** Memory limit (the memory alert fires at 85 % of it). */
     memoryLimit: memoryQuantity.default('512Mi'),
+    /** Ephemeral storage request (logs, the /tmp emptyDir), in whole Gi. */
+    ephemeralStorageRequest: gibibytes.default('1Gi'),
+    /** Ephemeral storage limit, in whole Gi: a pod writing more is evicted instead of filling the node's disk. */
+    ephemeralStorageLimit: gibibytes.default('2Gi'),
   })
   .strict();
 
@@ -80,14 +88,36 @@ export const serviceConfigSchema = z
     images: z.object({ blue: pinnedImage, green: pinnedImage }).strict(),
     /** The colour the stable Service sends traffic to. Changing it is the blue-green switch. */
     activeColor: color.default('blue'),
-    /** What happens to the colour that is not active: kept running, scaled to 0, or removed. */
-    idleColor: z
+    /** What happens to the colour that is not active: kept running, scaled to 0, or removed (`BlueGreenService.idleColorPolicy`). */
+    idleColorPolicy: z
       .enum(IDLE_COLOR_POLICIES, { errorMap: () => ({ message: "expected 'keep', 'scale-to-zero' or 'remove'" }) })
       .default('keep'),
+    /** The old name of idleColorPolicy: refused with a pointer to the new name (idleColor is the colour itself). */
+    idleColor: z
+      .undefined({ errorMap: () => ({ message: "renamed 'idleColorPolicy' (keep, scale-to-zero or remove); the idle colour itself is the one that is not activeColor" }) })
+      .optional(),
+    /**
+     * Emergency override of the promotion guard for this service (README "Blue-green procedure"):
+     * the refused change is synthesized anyway and the Service records what was overridden.
+     */
+    promotionOverride: z
+      .object({
+        /** Why the guard is overridden (incident, ticket): recorded in the output for the reviewer. */
+        reason: z.string().trim().min(10, 'expected a reason of at least 10 characters (incident, ticket, who decided)'),
+      })
+      .strict()
+      .optional(),
     /** Container port serving HTTP, health and /metrics. */
     port: port.default(8000),
-    /** Health endpoint used by probes and the smoke test. */
+    /** Health endpoint of the readiness probe and the smoke test (may check dependencies). */
     healthPath: z.string().startsWith('/', "expected a path starting with '/'").default('/health'),
+    /**
+     * Process-only liveness endpoint (must not check dependencies).
+     * @default - a TCP check of the port
+     */
+    livenessPath: z.string().startsWith('/', "expected a path starting with '/'").optional(),
+    /** Spreading over nodes: 'required' (never two pods of a colour on one node, from 2 replicas on) or 'preferred'. */
+    nodeSpread: z.enum(['required', 'preferred'], { errorMap: () => ({ message: "expected 'required' or 'preferred'" }) }).default('required'),
     /** Pods per colour (ignored for a colour under autoscaling). */
     replicas: nonNegativeInt.default(2),
     resources: resourcesSchema.default({}),
@@ -104,18 +134,74 @@ export const serviceConfigSchema = z
     exposedToIngress: z.boolean().default(false),
     /** Platform services and dependencies this service calls (NetworkPolicy egress). */
     egressTo: z.array(z.string()).default([]),
-    /** External CIDR blocks this service may call on 443. */
+    /** External CIDR blocks this service may call on 443 (narrow `0.0.0.0/0` to the APIs it calls). */
     externalEgressCidrs: z.array(cidr).default([]),
+    /**
+     * Blocks cut out of each external CIDR that contains them: private ranges, carrier-grade NAT,
+     * link-local (cloud metadata 169.254.169.254), IPv6 unique-local and link-local.
+     */
+    externalEgressExcept: z.array(cidr).default([...PRIVATE_RANGES]),
   })
-  .strict();
+  .strict()
+  .superRefine((service, ctx) => {
+    const running = service.autoscaling?.minReplicas ?? service.replicas;
+    const problem = disruptionBudgetProblem(service.minAvailable, running, service.autoscaling ? 'autoscaling.minReplicas' : 'replicas');
+    if (problem) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minAvailable'], message: problem });
+    }
+    if (service.livenessPath !== undefined && service.livenessPath === service.healthPath) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['livenessPath'],
+        message: 'expected a path other than healthPath: a liveness probe that checks dependencies restarts every pod in an outage',
+      });
+    }
+  });
+
+/** Egress of a dependency to a peer outside the platform: CIDR blocks, or pods by namespace and labels. */
+const dependencyEgressSchema = z
+  .object({
+    /** CIDR blocks reached (instead of namespace/podLabels). */
+    cidrs: z.array(cidr).min(1, 'expected at least one CIDR').optional(),
+    /** Namespace of the pods reached. */
+    namespace: dns1123Label.optional(),
+    /** Labels of the pods reached. */
+    podLabels: labels.optional(),
+    /** TCP ports reached. */
+    ports: z.array(port).min(1, 'expected at least one port'),
+  })
+  .strict()
+  .refine((e) => (e.cidrs !== undefined) !== (e.namespace !== undefined || e.podLabels !== undefined), {
+    message: 'expected either cidrs, or namespace and/or podLabels (not both, not neither)',
+  });
+
+/** Non-empty pod labels: an empty selector would select every pod of the namespace. */
+const selectorLabels = labels.refine((l) => Object.keys(l).length > 0, 'expected at least one label: an empty selector selects every pod');
+
+/** What a dependency needs for itself under the namespace's default deny. */
+const dependencyOwnFlows = {
+  /**
+   * Port of its metrics exporter, reachable from the Prometheus pods.
+   * @default - none
+   */
+  metricsPort: port.optional(),
+  /**
+   * Labels of its replicas: replicas and primary reach each other on `port`.
+   * @default - no replication
+   */
+  replicaPodLabels: selectorLabels.optional(),
+  /** Its own egress beyond DNS (e.g. WAL archive, Kafka). */
+  egress: z.array(dependencyEgressSchema).default([]),
+};
 
 const dependencySchema = (defaults: { podLabels: Record<string, string>; port: number }) =>
   z
     .object({
       /** Labels of the dependency's pods (NetworkPolicy peer). */
-      podLabels: labels.default(defaults.podLabels),
+      podLabels: selectorLabels.default(defaults.podLabels),
       /** Port the dependency listens on. */
       port: port.default(defaults.port),
+      ...dependencyOwnFlows,
     })
     .strict()
     .default({});
@@ -131,7 +217,8 @@ const referenceService = (name: string, extra: Partial<z.input<typeof serviceCon
 export const REFERENCE_SERVICES: z.input<typeof serviceConfigSchema>[] = [
   referenceService('api-gateway', {
     exposedToIngress: true,
-    egressTo: ['orchestrator', 'schema-registry', 'feature-flags', 'postgres', 'redis'],
+    // No postgres: only the services holding database credentials reach it.
+    egressTo: ['orchestrator', 'schema-registry', 'feature-flags', 'redis'],
     secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
   }),
   referenceService('orchestrator', {
@@ -142,7 +229,8 @@ export const REFERENCE_SERVICES: z.input<typeof serviceConfigSchema>[] = [
     ],
   }),
   referenceService('tool-service', {
-    egressTo: ['postgres', 'redis'],
+    egressTo: ['redis'],
+    // The public internet only: externalEgressExcept cuts out private ranges and cloud metadata.
     externalEgressCidrs: ['0.0.0.0/0'],
     secretEnv: [{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }],
   }),
@@ -194,7 +282,16 @@ export const platformConfigSchema = z
         /** Number of postgres pods, for the database operator's exec Role. */
         replicas: z.number().int().min(1).default(1),
         /** Labels of the postgres pods (NetworkPolicy peer). Host, port and database are in `dbMaintenance.database`. */
-        podLabels: labels.default({ app: 'postgres' }),
+        podLabels: selectorLabels.default({ app: 'postgres' }),
+        /** postgres_exporter's port in the postgres pods (a sidecar), scraped by Prometheus. */
+        exporterPort: port.default(9187),
+        /**
+         * Labels of the streaming standbys, which connect to the primary on the database port.
+         * @default - the postgres podLabels (standbys in the same StatefulSet)
+         */
+        replicaPodLabels: selectorLabels.optional(),
+        /** Egress of the postgres pods beyond DNS and replication (e.g. a WAL archive). */
+        egress: z.array(dependencyEgressSchema).default([]),
       })
       .strict()
       .default({}),
@@ -212,6 +309,8 @@ export const platformConfigSchema = z
         ingressPodLabels: labels.default({ 'app.kubernetes.io/name': 'ingress-nginx' }),
         /** Namespace Prometheus scrapes from. */
         monitoringNamespace: dns1123Label.default('monitoring'),
+        /** Labels of the Prometheus pods: only they reach metrics ports, not every pod of the monitoring namespace. */
+        prometheusPodLabels: selectorLabels.default({ ...DEFAULT_PROMETHEUS_POD_LABELS }),
         /** Namespace and labels of cluster DNS. */
         dnsNamespace: dns1123Label.default(DEFAULT_DNS_NAMESPACE),
         dnsPodLabels: labels.default({ ...DEFAULT_DNS_POD_LABELS }),
@@ -233,6 +332,14 @@ export const platformConfigSchema = z
     monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
+    /** Supply-chain rules for every image of the platform. */
+    imagePolicy: z
+      .object({
+        /** Refuse images pinned by tag only: every image must carry an `@sha256:` digest. */
+        requireDigests: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     /** Image of the smoke-test Jobs (needs curl). */
     smokeTestImage: pinnedImage.default(DEFAULT_SMOKE_TEST_IMAGE),
   })
@@ -243,6 +350,9 @@ export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];
 export type IdleColorPolicyName = (typeof IDLE_COLOR_POLICIES)[number];
+
+/** Logical name (a key of `secrets`) of the application's database credentials. */
+export const DATABASE_CREDENTIALS = 'databaseCredentials';
 
 /** The names a service's egress may use besides other platform services. */
 export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'feature-flags'] as const;
@@ -263,6 +373,34 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     }
     seen.add(service.name);
   });
+  if (config.imagePolicy.requireDigests) {
+    const images: [(string | number)[], string | undefined][] = [
+      ...config.services.flatMap((service, index) =>
+        COLORS.map((color): [(string | number)[], string] => [['services', index, 'images', color], service.images[color]]),
+      ),
+      [['smokeTestImage'], config.smokeTestImage],
+      [['dbMaintenance', 'image'], config.dbMaintenance.image],
+      [['dbMaintenance', 'configBackup', 'image'], config.dbMaintenance.configBackup.image],
+    ];
+    for (const [path, image] of images) {
+      if (image !== undefined && !image.includes('@sha256:')) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path,
+          message: `imagePolicy.requireDigests is on: expected an image pinned by digest like registry/app@sha256:<64 hex digits> (got '${image}')`,
+        });
+      }
+    }
+  }
+  // The jobs have their own role and Secret: sharing the application's would over-privilege it (restore-verify creates databases).
+  const applicationSecret = config.secrets[DATABASE_CREDENTIALS];
+  if (applicationSecret !== undefined && config.dbMaintenance.credentialsSecret.name === applicationSecret) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['dbMaintenance', 'credentialsSecret', 'name'],
+      message: `'${applicationSecret}' is also secrets.${DATABASE_CREDENTIALS} (the application's credentials); expected the jobs' own Secret and database role (README "Security defaults")`,
+    });
+  }
   const known = new Set<string>([...config.services.map((s) => s.name), ...DEPENDENCY_NAMES]);
   config.services.forEach((service, index) => {
     service.egressTo.forEach((target, t) => {
@@ -274,6 +412,15 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
         });
       }
     });
+    const holdsDatabaseCredentials = service.secretEnv.some((ref) => ref.secret === DATABASE_CREDENTIALS);
+    const postgresIndex = service.egressTo.indexOf('postgres');
+    if (postgresIndex >= 0 && !holdsDatabaseCredentials) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['services', index, 'egressTo', postgresIndex],
+        message: `'postgres' is reachable only by services holding the database credentials; expected a secretEnv from secret '${DATABASE_CREDENTIALS}' or no 'postgres' in egressTo`,
+      });
+    }
     service.secretEnv.forEach((ref, r) => {
       if (!(ref.secret in config.secrets)) {
         ctx.addIssue({

@@ -35,8 +35,9 @@ export const pinnedImage = z.string().superRefine((image, ctx) => {
 
 /** Why an image reference is not pinned, or undefined when it is. */
 export function imageProblem(image: string): string | undefined {
-  if (image.includes('@sha256:')) {
-    return undefined;
+  if (image.includes('@')) {
+    // name[:tag]@sha256:<64 lower-case hex>: the digest pins the content, whatever the tag says.
+    return /^[^@\s]+@sha256:[0-9a-f]{64}$/.test(image) ? undefined : 'expected a digest like registry/app@sha256:<64 hex digits>';
   }
   const lastSegment = image.split('/').pop() ?? '';
   const colon = lastSegment.lastIndexOf(':');

@@ -1,5 +1,4 @@
-import { createHash } from 'crypto';
-import { ApiObject, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
@@ -12,6 +11,17 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
 } from './_restricted-pod';
+import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
+import { REVISION_LABEL, REVISION_LABEL_POINTER, podTemplateRevision } from './_revision';
+import {
+  ColorWorkload,
+  PROMOTION_OVERRIDE_ANNOTATION,
+  PreviousOutput,
+  PromotionOverride,
+  PromotionRefusedError,
+  PromotionRule,
+  checkPromotion,
+} from './promotion-guard';
 import { SmokeTestJob } from './smoke-test-job';
 
 /** One of the two colours of a blue-green service. */
@@ -28,6 +38,14 @@ export enum IdleColorPolicy {
   SCALE_TO_ZERO = 'scale-to-zero',
   /** Remove its Deployment. */
   REMOVE = 'remove',
+}
+
+/** How a colour's pods are spread over nodes. */
+export enum NodeSpread {
+  /** Never two pods of a colour on one node while another node can take it (from 2 replicas on). */
+  REQUIRED = 'required',
+  /** Prefer other nodes, but schedule anyway (e.g. fewer nodes than replicas). */
+  PREFERRED = 'preferred',
 }
 
 /** The image each colour runs. */
@@ -56,6 +74,10 @@ export interface ServiceResources {
   readonly memoryRequest?: string;
   /** @default '512Mi' */
   readonly memoryLimit?: string;
+  /** Whole gibibytes (cdk8s-plus writes ephemeral storage in Gi). @default '1Gi' */
+  readonly ephemeralStorageRequest?: string;
+  /** Whole gibibytes. @default '2Gi' */
+  readonly ephemeralStorageLimit?: string;
 }
 
 /** Rolling updates inside one colour. */
@@ -86,15 +108,33 @@ export interface BlueGreenServiceProps {
   /** Image of each colour. */
   readonly images: ColorImages;
   /**
-   * Colour the stable Service selects.
+   * Colour the stable Service selects (the enum or its value, `'blue'`/`'green'`).
    * @default Color.BLUE
    */
-  readonly activeColor?: Color;
+  readonly activeColor?: Color | `${Color}`;
   /**
-   * What to do with the idle colour.
+   * What to do with the idle colour (the enum or its value, `'keep'`, `'scale-to-zero'`, `'remove'`).
    * @default IdleColorPolicy.KEEP
    */
-  readonly idleColorPolicy?: IdleColorPolicy;
+  readonly idleColorPolicy?: IdleColorPolicy | `${IdleColorPolicy}`;
+  /**
+   * The previous output of this service's chart (what is applied now), for the promotion guard:
+   * a switch to a colour that did not run unchanged there, scaling down the colour that served
+   * traffic in the same change, or an active colour without replicas throws `PromotionRefusedError`.
+   * @default - no previous output: nothing is guarded (first synth)
+   */
+  readonly previousOutput?: PreviousOutput;
+  /**
+   * Emergency override of the promotion guard: the change is built anyway and the stable
+   * Service carries the annotation `aiaas.io/promotion-guard-override` with the reason and the rules overridden.
+   * @default - no override
+   */
+  readonly promotionOverride?: PromotionOverride;
+  /**
+   * Seconds a finished smoke-test Job (and its pod and logs) is kept before Kubernetes deletes it.
+   * @default 86400
+   */
+  readonly smokeTestTtlSeconds?: number;
   /**
    * Pods per running colour (not rendered under autoscaling).
    * @default 2
@@ -106,10 +146,21 @@ export interface BlueGreenServiceProps {
    */
   readonly port?: number;
   /**
-   * Health endpoint for probes and the smoke test.
+   * Health endpoint for the readiness probe and the smoke test (may check dependencies).
    * @default '/health'
    */
   readonly healthPath?: string;
+  /**
+   * Liveness endpoint: must answer while the process works, whatever its dependencies do,
+   * or a dependency outage restarts every pod.
+   * @default - a TCP check of the port (process-only)
+   */
+  readonly livenessPath?: string;
+  /**
+   * Spreading of each colour's pods over nodes.
+   * @default NodeSpread.REQUIRED
+   */
+  readonly nodeSpread?: NodeSpread;
   /**
    * Container resources.
    * @default - 250m/1 CPU, 256Mi/512Mi memory
@@ -121,7 +172,8 @@ export interface BlueGreenServiceProps {
    */
   readonly rollout?: RollingUpdateOptions;
   /**
-   * PodDisruptionBudget minAvailable of each running colour.
+   * PodDisruptionBudget minAvailable of each running colour; must be below the replicas
+   * (or autoscaling.minReplicas), or no node could ever be drained.
    * @default 1
    */
   readonly minAvailable?: number;
@@ -169,6 +221,8 @@ export class BlueGreenService extends Construct {
   public readonly idleColorPolicy: IdleColorPolicy;
   public readonly port: number;
   public readonly healthPath: string;
+  /** HTTP liveness path; undefined for the TCP (process-only) check. */
+  public readonly livenessPath?: string;
   /** The stable Service. */
   public readonly service: kplus.Service;
   /** The Service selecting the idle colour. */
@@ -179,15 +233,20 @@ export class BlueGreenService extends Construct {
   public readonly deployments: Partial<Record<Color, kplus.Deployment>> = {};
   /** The smoke-test Job, when the idle colour is running. */
   public readonly smokeTest?: SmokeTestJob;
+  /** Revision (hash of the pod template, label `aiaas.io/revision`) of each colour's Deployment. */
+  public readonly revisions: Partial<Record<Color, string>> = {};
+  /** Promotion guard rules the `promotionOverride` overrode in this build (empty: none). */
+  public readonly overriddenRules: PromotionRule[] = [];
 
   constructor(scope: Construct, id: string, props: BlueGreenServiceProps) {
     super(scope, id);
     this.name = props.name;
-    this.activeColor = props.activeColor ?? Color.BLUE;
+    this.activeColor = (props.activeColor ?? Color.BLUE) as Color;
     this.idleColor = this.activeColor === Color.BLUE ? Color.GREEN : Color.BLUE;
-    this.idleColorPolicy = props.idleColorPolicy ?? IdleColorPolicy.KEEP;
+    this.idleColorPolicy = (props.idleColorPolicy ?? IdleColorPolicy.KEEP) as IdleColorPolicy;
     this.port = props.port ?? 8000;
     this.healthPath = props.healthPath ?? '/health';
+    this.livenessPath = props.livenessPath;
     validateProps(props);
 
     // L1, like the smoke-test Job's: one per service, and cdk8s-plus adds nothing to it
@@ -206,15 +265,25 @@ export class BlueGreenService extends Construct {
       this.deployments[color] = this.addColor(color, replicas, props);
     }
 
-    this.service = this.addService('Service', props.name, this.activeColor);
-    this.previewService = this.addService('PreviewService', `${props.name}-preview`, this.idleColor);
+    const workloads = this.labelRevisions();
+
+    this.service = this.addService('Service', props.name, this.selectorOf(this.activeColor));
+    // The preview selects the idle colour's current revision only: during its rolling update the
+    // old pods stay Ready (maxUnavailable 0), and a smoke test must not reach them.
+    const idleRevision = this.revisions[this.idleColor];
+    this.previewService = this.addService('PreviewService', `${props.name}-preview`, {
+      ...this.selectorOf(this.idleColor),
+      ...(idleRevision ? { [REVISION_LABEL]: idleRevision } : {}),
+    });
+    this.guardPromotion(props, workloads);
 
     const idleRuns = this.idleColorPolicy === IdleColorPolicy.KEEP && (props.replicas ?? 2) > 0;
-    if ((props.smokeTest ?? true) && idleRuns) {
-      // Named by both images: a new image gets a new Job, while a promotion (same images) leaves it unchanged.
-      const digest = createHash('sha256').update(`${props.images.blue}\n${props.images.green}`).digest('hex').slice(0, 8);
+    if ((props.smokeTest ?? true) && idleRuns && idleRevision) {
+      // Named by the revision it tests: a new pod template gets a new Job, and
+      // `kubectl wait job/<name>` cannot match the Job of an older revision.
       this.smokeTest = new SmokeTestJob(this, 'SmokeTest', {
-        name: `${props.name}-smoke-${digest}`,
+        name: `${props.name.slice(0, 63 - '-smoke-'.length - idleRevision.length)}-smoke-${idleRevision}`,
+        ttlSecondsAfterFinished: props.smokeTestTtlSeconds,
         serviceName: props.name,
         url: `http://${props.name}-preview:${this.port}${this.healthPath}`,
         image: props.smokeTestImage,
@@ -226,6 +295,60 @@ export class BlueGreenService extends Construct {
   /** Labels that select the pods of one colour. */
   public selectorOf(color: Color): Record<string, string> {
     return { app: this.name, version: color };
+  }
+
+  /**
+   * Labels each Deployment's pod template with its revision and returns what the
+   * promotion guard compares. A check at synth time refuses a template changed afterwards.
+   */
+  private labelRevisions(): Partial<Record<Color, ColorWorkload>> {
+    const workloads: Partial<Record<Color, ColorWorkload>> = {};
+    for (const [color, deployment] of Object.entries(this.deployments) as [Color, kplus.Deployment][]) {
+      const api = ApiObject.of(deployment);
+      const spec = api.toJson().spec;
+      const revision = podTemplateRevision(spec.template);
+      api.addJsonPatch(JsonPatch.add(`/spec/template/metadata/labels/${REVISION_LABEL_POINTER}`, revision));
+      this.revisions[color] = revision;
+      const template = { ...spec.template, metadata: { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, [REVISION_LABEL]: revision } } };
+      workloads[color] = { replicas: spec.replicas, template };
+      this.node.addValidation({
+        validate: () => {
+          const now = podTemplateRevision(api.toJson().spec.template);
+          return now === revision
+            ? []
+            : [`Deployment ${deployment.name}: the pod template changed after BlueGreenService computed its revision (${revision}, now ${now}); change it through the props`];
+        },
+      });
+    }
+    return workloads;
+  }
+
+  /** Throws PromotionRefusedError, or records the override on the stable Service. */
+  private guardPromotion(props: BlueGreenServiceProps, workloads: Partial<Record<Color, ColorWorkload>>): void {
+    const previous = props.previousOutput;
+    if (!previous) {
+      return;
+    }
+    const problems = checkPromotion(previous, {
+      service: this.name,
+      namespace: Chart.of(this).namespace,
+      engine: 'deployments',
+      activeColor: this.activeColor,
+      workloadNames: { blue: `${this.name}-${Color.BLUE}`, green: `${this.name}-${Color.GREEN}`, rollout: this.name },
+      serviceName: this.name,
+      colors: workloads,
+    });
+    if (problems.length === 0) {
+      return;
+    }
+    if (!props.promotionOverride) {
+      throw new PromotionRefusedError(problems, previous.source);
+    }
+    this.overriddenRules.push(...problems.map((p) => p.rule));
+    this.service.metadata.addAnnotation(
+      PROMOTION_OVERRIDE_ANNOTATION,
+      `${props.promotionOverride.reason} (overrode: ${this.overriddenRules.join(', ')})`,
+    );
   }
 
   private addColor(color: Color, replicas: number, props: BlueGreenServiceProps): kplus.Deployment {
@@ -258,26 +381,24 @@ export class BlueGreenService extends Construct {
           image: props.images[color],
           ports: [{ number: this.port, name: 'http' }],
           envVariables: this.envVariables(group, props),
-          // Readiness reacts fast to take a pod out of the Service; liveness is slower to avoid restart storms.
+          // Readiness (may check dependencies) reacts fast to take a pod out of the Service. Liveness is
+          // another, process-only check and slower: a dependency outage must not restart every pod.
           readiness: kplus.Probe.fromHttpGet(this.healthPath, {
             port: this.port,
             periodSeconds: Duration.seconds(5),
             timeoutSeconds: Duration.seconds(2),
             failureThreshold: 3,
           }),
-          liveness: kplus.Probe.fromHttpGet(this.healthPath, {
-            port: this.port,
-            initialDelaySeconds: Duration.seconds(15),
-            periodSeconds: Duration.seconds(20),
-            timeoutSeconds: Duration.seconds(5),
-            failureThreshold: 3,
-          }),
+          liveness: this.livenessProbe(),
           resources: {
             cpu: { request: cpu(resources.cpuRequest ?? DEFAULT_SERVICE_CPU_REQUEST), limit: cpu(resources.cpuLimit ?? '1') },
             memory: { request: memory(resources.memoryRequest ?? '256Mi'), limit: memory(resources.memoryLimit ?? '512Mi') },
+            ephemeralStorage: {
+              request: memory(resources.ephemeralStorageRequest ?? EPHEMERAL_STORAGE.service.request),
+              limit: memory(resources.ephemeralStorageLimit ?? EPHEMERAL_STORAGE.service.limit),
+            },
           },
-          // Images are pinned to tags, so a node's cached copy is the right one.
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          imagePullPolicy: imagePullPolicyOf(props.images[color]) as kplus.ImagePullPolicy,
           securityContext: restrictedContainerSecurityContext(identity),
         },
       ],
@@ -286,18 +407,24 @@ export class BlueGreenService extends Construct {
     mountScratchTmp(group, deployment.containers[0]);
     const api = ApiObject.of(deployment);
     api.addJsonPatch(JsonPatch.add('/spec/revisionHistoryLimit', rollout.revisionHistoryLimit ?? 5));
-    // Spread each colour across nodes and zones; "ScheduleAnyway" keeps single-node clusters schedulable.
+    // Spread each colour across nodes (required from 2 pods on) and zones (soft). A one-node cluster
+    // still schedules: with one hostname domain the skew is always 0.
+    // The service's pod count, not this colour's: scaling an idle colour to 0 must not change its
+    // pod template (its revision), or the promotion guard would see a new, unproven template.
+    const servicePods = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
     api.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-        { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-      ]),
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, servicePods, props.nodeSpread ?? NodeSpread.REQUIRED)),
     );
 
     if (replicas > 0) {
       new kplus.k8s.KubePodDisruptionBudget(group, 'DisruptionBudget', {
         metadata: { name: `${props.name}-${color}`, labels: selector },
-        spec: { minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1), selector: { matchLabels: selector } },
+        spec: {
+          minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1),
+          selector: { matchLabels: selector },
+          // A pod that is not Ready gives no availability: evicting it must not block a drain.
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
       });
     }
     if (autoscaled && props.autoscaling) {
@@ -312,6 +439,18 @@ export class BlueGreenService extends Construct {
     return deployment;
   }
 
+  private livenessProbe(): kplus.Probe {
+    const timing = {
+      initialDelaySeconds: Duration.seconds(15),
+      periodSeconds: Duration.seconds(20),
+      timeoutSeconds: Duration.seconds(5),
+      failureThreshold: 3,
+    };
+    return this.livenessPath !== undefined
+      ? kplus.Probe.fromHttpGet(this.livenessPath, { port: this.port, ...timing })
+      : kplus.Probe.fromTcpSocket({ port: this.port, ...timing });
+  }
+
   private envVariables(scope: Construct, props: BlueGreenServiceProps): Record<string, kplus.EnvValue> {
     const env: Record<string, kplus.EnvValue> = {};
     for (const [key, value] of Object.entries(props.env ?? {})) {
@@ -324,13 +463,13 @@ export class BlueGreenService extends Construct {
     return env;
   }
 
-  private addService(id: string, name: string, color: Color): kplus.Service {
+  private addService(id: string, name: string, selector: Record<string, string>): kplus.Service {
     const service = new kplus.Service(this, id, {
       metadata: { name, labels: { app: this.name } },
       type: kplus.ServiceType.CLUSTER_IP,
       ports: [{ name: 'http', port: this.port, targetPort: this.port }],
     });
-    for (const [key, value] of Object.entries(this.selectorOf(color))) {
+    for (const [key, value] of Object.entries(selector)) {
       service.selectLabel(key, value);
     }
     return service;
@@ -342,6 +481,18 @@ function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
 }
 
 function validateProps(props: BlueGreenServiceProps): void {
+  if (props.activeColor !== undefined && !Object.values(Color).includes(props.activeColor as Color)) {
+    throw new Error(`'activeColor' (${props.activeColor}) must be one of ${Object.values(Color).join(', ')}`);
+  }
+  if (props.idleColorPolicy !== undefined && !Object.values(IdleColorPolicy).includes(props.idleColorPolicy as IdleColorPolicy)) {
+    throw new Error(`'idleColorPolicy' (${props.idleColorPolicy}) must be one of ${Object.values(IdleColorPolicy).join(', ')}`);
+  }
+  if (props.promotionOverride !== undefined && props.promotionOverride.reason.trim() === '') {
+    throw new Error("'promotionOverride.reason' ('') must say why the promotion guard is overridden (incident, ticket)");
+  }
+  if (props.smokeTestTtlSeconds !== undefined && (!Number.isInteger(props.smokeTestTtlSeconds) || props.smokeTestTtlSeconds < 0)) {
+    throw new Error(`'smokeTestTtlSeconds' (${props.smokeTestTtlSeconds}) must be a whole number of seconds, 0 or more`);
+  }
   if (!DNS1123_LABEL.test(props.name) || props.name.length > 50) {
     throw new Error(`'name' (${props.name}) must be a DNS-1123 label of at most 50 characters (room for '-preview', '-green')`);
   }
@@ -352,6 +503,16 @@ function validateProps(props: BlueGreenServiceProps): void {
     throw new Error(
       `'autoscaling.maxReplicas' (${props.autoscaling.maxReplicas}) must be at least 'autoscaling.minReplicas' (${props.autoscaling.minReplicas})`,
     );
+  }
+  if (props.livenessPath !== undefined && props.livenessPath === (props.healthPath ?? '/health')) {
+    throw new Error(
+      `'livenessPath' (${props.livenessPath}) must differ from 'healthPath': a liveness probe that checks dependencies restarts every pod in an outage`,
+    );
+  }
+  const podsRunning = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
+  const budget = disruptionBudgetProblem(props.minAvailable ?? 1, podsRunning, props.autoscaling ? "'autoscaling.minReplicas'" : "'replicas'");
+  if (budget) {
+    throw new Error(`'minAvailable' (${props.minAvailable ?? 1}) ${budget}`);
   }
   for (const color of [Color.BLUE, Color.GREEN]) {
     const problem = imageProblem(props.images[color]);

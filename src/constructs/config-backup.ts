@@ -7,6 +7,8 @@ import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { retain } from './_retained';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf, isDigestPinned } from './_workload-policy';
+import { memory } from './_quantity';
 import { storageSize } from './_storage';
 import { MAX_AGE_SLACK_SECONDS, ScheduledJob } from './db-maintenance';
 
@@ -98,6 +100,17 @@ export class ConfigBackup extends Construct {
         );
       }
     }
+    // The schema checks these; the construct checks again for configs built without it.
+    if (backup.image === undefined || !isDigestPinned(backup.image)) {
+      throw new Error(
+        `'configBackup.image' (${backup.image}) must be an image pinned by digest (registry/kubectl@sha256:<64 hex digits>): the pod runs with an API token`,
+      );
+    }
+    const apiServerCidrs = backup.apiServer.cidrs ?? [];
+    if (apiServerCidrs.length === 0 || apiServerCidrs.some((c) => /\/0$/.test(c))) {
+      throw new Error(`'configBackup.apiServer.cidrs' (${JSON.stringify(backup.apiServer.cidrs)}) must list the API server address(es), not a catch-all block`);
+    }
+    const image = backup.image;
     const metadata = { namespace: this.namespace, labels: { ...CONFIG_BACKUP_POD_LABELS } };
 
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
@@ -145,7 +158,7 @@ export class ConfigBackup extends Construct {
       containers: [
         {
           name: 'config-backup',
-          image: backup.image,
+          image,
           command: ['/bin/bash', '-c', BACKUP_SCRIPT],
           envVariables: {
             NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
@@ -158,7 +171,9 @@ export class ConfigBackup extends Construct {
           resources: {
             cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(500) },
             memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+            ephemeralStorage: { request: memory(EPHEMERAL_STORAGE.configBackup.request), limit: memory(EPHEMERAL_STORAGE.configBackup.limit) },
           },
+          imagePullPolicy: imagePullPolicyOf(image) as kplus.ImagePullPolicy,
         },
       ],
     });
@@ -176,7 +191,7 @@ export class ConfigBackup extends Construct {
         policyTypes: ['Ingress', 'Egress'],
         egress: [
           {
-            to: backup.apiServer.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            to: apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
             ports: backup.apiServer.ports.map((p) => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(p) })),
           },
           dnsEgressRule(this.dnsNamespace, this.dnsPodLabels),

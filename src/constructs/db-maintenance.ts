@@ -9,6 +9,7 @@ import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
 import { retain } from './_retained';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 
 /** An `aiaas-job` task run on a schedule (`'db-health'`, `'backup'`...; see src/jobs/contract.ts). */
@@ -16,6 +17,10 @@ export type DbTask = TaskName;
 
 /** Labels of every `aiaas-job` pod (NetworkPolicies select them). */
 export const AIAAS_JOB_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'aiaas-job' };
+
+/** Where the database CA certificate is mounted (PGSSLROOTCERT is `<path>/ca.crt`). */
+export const CA_MOUNT_PATH = '/etc/aiaas-job/postgres-ca';
+const CA_FILE = 'ca.crt';
 
 /** Where the backup volume is mounted. */
 export const BACKUP_MOUNT_PATH = '/backups';
@@ -74,6 +79,12 @@ export interface DbMaintenanceProps {
    */
   readonly dnsPodLabels?: Record<string, string>;
   /**
+   * Number of postgres pods (primary and streaming standbys): replication-lag expects
+   * this − 1 standbys unless `tasks.replicationLag.expectedStandbys` is set.
+   * @default 1
+   */
+  readonly postgresReplicas?: number;
+  /**
    * UID/GID the job pods run as.
    * @default - uid and gid 10001
    */
@@ -81,6 +92,11 @@ export interface DbMaintenanceProps {
 }
 
 type TaskKey = keyof DbMaintenanceConfig['tasks'];
+
+/** Task settings that come from the rest of the platform, not from `dbMaintenance`. */
+interface DerivedSettings {
+  readonly expectedStandbys: number;
+}
 
 interface TaskDefinition {
   /** Key under `config.tasks`. */
@@ -90,13 +106,13 @@ interface TaskDefinition {
   readonly cronJobName: string;
   readonly usesBackupVolume: boolean;
   /** `aiaas-job` arguments: the task and its flags, built from the contract. */
-  readonly args: (config: DbMaintenanceConfig) => string[];
+  readonly args: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
 }
 
 /** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
 function fromConfig<T extends TaskName>(task: T, key: TaskKey, id: string, cronJobName: string,
-  options: (config: DbMaintenanceConfig) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
-  return { key, id, cronJobName, usesBackupVolume, args: (config) => argsOf(task, options(config)) };
+  options: (config: DbMaintenanceConfig, derived: DerivedSettings) => Partial<TaskOptions<T>>, usesBackupVolume = false): TaskDefinition {
+  return { key, id, cronJobName, usesBackupVolume, args: (config, derived) => argsOf(task, options(config, derived)) };
 }
 
 const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
@@ -112,7 +128,7 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
     (c) => pickOptions('long-transactions', c.tasks.longTransactions)),
   'replication-lag': fromConfig('replication-lag', 'replicationLag', 'ReplicationLag', 'db-replication-lag',
-    (c) => pickOptions('replication-lag', c.tasks.replicationLag)),
+    (c, d) => ({ ...pickOptions('replication-lag', c.tasks.replicationLag), expectedStandbys: d.expectedStandbys })),
   // A backup older than the backup CronJob's own alert threshold is a finding too.
   'restore-verify': fromConfig('restore-verify', 'restoreVerify', 'RestoreVerify', 'db-restore-verify',
     (c) => ({
@@ -151,6 +167,9 @@ export class DbMaintenance extends Construct {
   public readonly dnsNamespace: string;
   public readonly dnsPodLabels: Record<string, string>;
   public readonly identity: RestrictedIdentity;
+  public readonly postgresReplicas: number;
+  /** Standbys replication-lag expects: the config's value, else postgresReplicas − 1. */
+  public readonly expectedStandbys: number;
 
   constructor(scope: Construct, id: string, props: DbMaintenanceProps) {
     super(scope, id);
@@ -161,6 +180,11 @@ export class DbMaintenance extends Construct {
     this.dnsNamespace = props.dnsNamespace ?? DEFAULT_DNS_NAMESPACE;
     this.dnsPodLabels = props.dnsPodLabels ?? { ...DEFAULT_DNS_POD_LABELS };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
+    this.postgresReplicas = props.postgresReplicas ?? 1;
+    if (!Number.isInteger(this.postgresReplicas) || this.postgresReplicas < 1) {
+      throw new Error(`'postgresReplicas' (${this.postgresReplicas}) must be an integer of at least 1 (the primary)`);
+    }
+    this.expectedStandbys = config.tasks.replicationLag.expectedStandbys ?? this.postgresReplicas - 1;
     if (Object.keys(this.postgresPodLabels).length === 0) {
       throw new Error("'postgresPodLabels' ({}) must not be empty: an empty selector would let the jobs reach every pod in the namespace");
     }
@@ -215,7 +239,7 @@ export class DbMaintenance extends Construct {
           name: CONTAINER_NAME,
           image: config.image,
           command: ['aiaas-job'],
-          args: definition.args(config),
+          args: definition.args(config, { expectedStandbys: this.expectedStandbys }),
           envVariables: {
             [GLOBAL_OPTIONS.host.env]: kplus.EnvValue.fromValue(config.database.host),
             [GLOBAL_OPTIONS.port.env]: kplus.EnvValue.fromValue(String(config.database.port)),
@@ -225,17 +249,27 @@ export class DbMaintenance extends Construct {
             // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
             [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
+            ...(config.database.caSecret ? { PGSSLROOTCERT: kplus.EnvValue.fromValue(`${CA_MOUNT_PATH}/${CA_FILE}`) } : {}),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {
             cpu: { request: cpu(config.resources.cpuRequest), limit: cpu(config.resources.cpuLimit) },
             memory: { request: memory(config.resources.memoryRequest), limit: memory(config.resources.memoryLimit) },
+            ephemeralStorage: { request: memory(EPHEMERAL_STORAGE.job.request), limit: memory(EPHEMERAL_STORAGE.job.limit) },
           },
+          imagePullPolicy: imagePullPolicyOf(config.image) as kplus.ImagePullPolicy,
         },
       ],
     });
     const container = cronJob.containers[0];
     mountScratchTmp(cronJob, container);
+    const ca = config.database.caSecret;
+    if (ca) {
+      // Only the CA key, read-only: verify-full checks the server's certificate against it.
+      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.name);
+      const volume = kplus.Volume.fromSecret(cronJob, 'CaVolume', secret, { name: 'postgres-ca', items: { [ca.key]: { path: CA_FILE } } });
+      container.mount(CA_MOUNT_PATH, volume, { readOnly: true });
+    }
     if (definition.usesBackupVolume) {
       container.mount(BACKUP_MOUNT_PATH, kplus.Volume.fromPersistentVolumeClaim(cronJob, 'BackupVolume', this.backupVolume, { name: 'backups' }));
     }

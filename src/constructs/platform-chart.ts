@@ -2,14 +2,15 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
-import { BlueGreenService, Color, IdleColorPolicy } from './blue-green-service';
+import { BlueGreenService, Color, NodeSpread } from './blue-green-service';
+import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
 import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
 import { PlatformAlerts } from './platform-alerts';
 import { PlatformNamespace } from './platform-namespace';
-import { NetworkPeer, PlatformNetworkPolicies } from './platform-network-policies';
+import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-policies';
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
@@ -21,6 +22,13 @@ export interface PlatformChartProps extends ChartProps {
    * @default - the runbook's reference platform
    */
   readonly config?: PlatformConfigInput | PlatformConfig;
+  /**
+   * The previous output of this chart (what is applied now, e.g.
+   * `PreviousOutput.fromFile('dist/aiaas.k8s.yaml')`), for the promotion guard: an unsafe
+   * blue-green change throws `PromotionRefusedError` naming every refused service.
+   * @default - no previous output: nothing is guarded
+   */
+  readonly previousOutput?: PreviousOutput;
 }
 
 /**
@@ -45,29 +53,27 @@ export class PlatformChart extends Chart {
     new PlatformNamespace(this, 'Namespace', { name: config.namespace });
 
     const workloads = new Construct(this, 'Services');
+    const refused: PromotionProblem[] = [];
     for (const service of config.services) {
-      this.services[service.name] = new BlueGreenService(workloads, service.name, {
-        name: service.name,
-        images: service.images,
-        activeColor: service.activeColor as Color,
-        idleColorPolicy: service.idleColor as IdleColorPolicy,
-        replicas: service.replicas,
-        port: service.port,
-        healthPath: service.healthPath,
-        resources: service.resources,
-        rollout: service.rollout,
-        minAvailable: service.minAvailable,
-        autoscaling: service.autoscaling,
-        env: { ...service.env, ...toggleEnv(config, service) },
-        secretEnv: service.secretEnv.map((ref) => ({ name: ref.env, secretName: config.secrets[ref.secret], key: ref.key })),
-        smokeTestImage: config.smokeTestImage,
-        identity: config.podSecurity,
-      });
+      try {
+        this.services[service.name] = this.addService(workloads, config, service, props.previousOutput);
+      } catch (error) {
+        if (!(error instanceof PromotionRefusedError)) {
+          throw error;
+        }
+        // Every service is checked, so one run lists every refusal.
+        refused.push(...error.problems);
+      }
     }
+    if (refused.length > 0) {
+      throw new PromotionRefusedError(refused, props.previousOutput?.source ?? 'the previous output');
+    }
+
 
     const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
       config: config.dbMaintenance,
       postgresPodLabels: config.postgres.podLabels,
+      postgresReplicas: config.postgres.replicas,
       // The platform's postgres policy below admits the job pods, next to the services.
       allowPostgresIngress: false,
       dnsNamespace: config.network.dnsNamespace,
@@ -75,13 +81,15 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
-    const configBackup = new ConfigBackup(this, 'ConfigBackup', {
-      config: config.dbMaintenance,
-      dnsNamespace: config.network.dnsNamespace,
-      dnsPodLabels: config.network.dnsPodLabels,
-      identity: config.podSecurity,
-    });
-    this.scheduledJobs.push(configBackup.cronJob);
+    if (config.dbMaintenance.configBackup.enabled) {
+      const configBackup = new ConfigBackup(this, 'ConfigBackup', {
+        config: config.dbMaintenance,
+        dnsNamespace: config.network.dnsNamespace,
+        dnsPodLabels: config.network.dnsPodLabels,
+        identity: config.podSecurity,
+      });
+      this.scheduledJobs.push(configBackup.cronJob);
+    }
 
     const monitoring = new Construct(this, 'Monitoring');
     new ServiceMonitors(monitoring, 'ServiceMonitors', { namespace: config.namespace, services: Object.keys(this.services) });
@@ -104,11 +112,13 @@ export class PlatformChart extends Chart {
         exposedToIngress: s.exposedToIngress,
         egressTo: s.egressTo,
         externalEgressCidrs: s.externalEgressCidrs,
+        externalEgressExcept: s.externalEgressExcept,
       })),
       dependencies: dependencyPeers(config),
       dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
+      prometheusPodLabels: config.network.prometheusPodLabels,
       dns: { namespace: config.network.dnsNamespace, podLabels: config.network.dnsPodLabels },
     });
 
@@ -116,6 +126,39 @@ export class PlatformChart extends Chart {
       namespace: config.namespace,
       ...config.rbac,
       postgresPods: Array.from({ length: config.postgres.replicas }, (_, i) => `${config.postgres.statefulSet}-${i}`),
+    });
+  }
+
+  /** Rules the `promotionOverride` of each service overrode in this build, by service (only services with some). */
+  public overriddenPromotionRules(): Record<string, string[]> {
+    return Object.fromEntries(
+      Object.values(this.services)
+        .filter((s) => s.overriddenRules.length > 0)
+        .map((s) => [s.name, [...s.overriddenRules]]),
+    );
+  }
+
+  private addService(scope: Construct, config: PlatformConfig, service: ServiceConfig, previousOutput?: PreviousOutput): BlueGreenService {
+    return new BlueGreenService(scope, service.name, {
+      name: service.name,
+      images: service.images,
+      activeColor: service.activeColor,
+      idleColorPolicy: service.idleColorPolicy,
+      replicas: service.replicas,
+      port: service.port,
+      healthPath: service.healthPath,
+      livenessPath: service.livenessPath,
+      nodeSpread: service.nodeSpread as NodeSpread,
+      resources: service.resources,
+      rollout: service.rollout,
+      minAvailable: service.minAvailable,
+      autoscaling: service.autoscaling,
+      env: { ...service.env, ...toggleEnv(config, service) },
+      secretEnv: service.secretEnv.map((ref) => ({ name: ref.env, secretName: config.secrets[ref.secret], key: ref.key })),
+      smokeTestImage: config.smokeTestImage,
+      identity: config.podSecurity,
+      previousOutput,
+      promotionOverride: service.promotionOverride,
     });
   }
 
@@ -171,9 +214,17 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
   }
 }
 
-function dependencyPeers(config: PlatformConfig): NetworkPeer[] {
+function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
+  const { postgres } = config;
   return [
-    { name: 'postgres', podLabels: config.postgres.podLabels, port: config.dbMaintenance.database.port },
+    {
+      name: 'postgres',
+      podLabels: postgres.podLabels,
+      port: config.dbMaintenance.database.port,
+      metricsPort: postgres.exporterPort,
+      replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
+      egress: postgres.egress,
+    },
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },

@@ -30,6 +30,14 @@ export class PlatformNamespace extends Construct {
       labels[`pod-security.kubernetes.io/${mode}-version`] = version;
     }
     // Retained: deleting the Namespace would delete postgres and the backup volume with it.
+    // The namespace's `default` ServiceAccount, managed so it mounts no token: a pod that names no
+    // ServiceAccount gets no API credentials. Every platform pod has its own account anyway.
+    new ApiObject(this, 'DefaultServiceAccount', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: 'default', namespace: props.name },
+      automountServiceAccountToken: false,
+    });
     retain(clusterScoped(new ApiObject(this, 'Resource', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: props.name, labels } })));
   }
 }

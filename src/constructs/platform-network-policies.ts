@@ -1,7 +1,27 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
+import { cidrContains } from './_cidr';
 import { SMOKE_TEST_OF_LABEL } from './smoke-test-job';
+
+/**
+ * Never reachable through an external egress block unless named on purpose: private
+ * ranges (RFC 1918), carrier-grade NAT (RFC 6598, some clusters' pod networks), link-local
+ * (169.254.169.254 is the cloud metadata endpoint), and IPv6 unique-local and link-local.
+ * Managed clusters serve the Kubernetes API on a private address on 443.
+ */
+export const PRIVATE_RANGES: readonly string[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+];
+
+/** Labels of the Prometheus pods prometheus-operator (kube-prometheus-stack) creates. */
+export const DEFAULT_PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'prometheus' };
 
 /** Pods of the platform, addressed by labels, and the port they serve. */
 export interface NetworkPeer {
@@ -30,6 +50,52 @@ export interface ServiceFlows extends NetworkPeer {
    * @default - none
    */
   readonly externalEgressCidrs?: string[];
+  /**
+   * Blocks cut out of `externalEgressCidrs` (only those inside a block are written as its `except`).
+   * @default PRIVATE_RANGES
+   */
+  readonly externalEgressExcept?: string[];
+}
+
+/** Egress of a dependency to something outside the platform (WAL archive, a Kafka cluster...). */
+export interface DependencyEgress {
+  /**
+   * CIDR blocks reached.
+   * @default - none: the peer is given by namespace and pod labels
+   */
+  readonly cidrs?: string[];
+  /**
+   * Namespace of the pods reached.
+   * @default - the dependency's own namespace (when podLabels are given)
+   */
+  readonly namespace?: string;
+  /**
+   * Labels of the pods reached.
+   * @default - every pod of `namespace`
+   */
+  readonly podLabels?: Record<string, string>;
+  /** TCP ports reached. */
+  readonly ports: number[];
+}
+
+/** A workload the platform uses but does not deploy, and what it needs itself. */
+export interface DependencyFlows extends NetworkPeer {
+  /**
+   * Port of its metrics exporter (postgres_exporter 9187), admitted from the Prometheus pods.
+   * @default - no metrics port
+   */
+  readonly metricsPort?: number;
+  /**
+   * Labels of its replicas (a streaming standby of postgres): they reach the pods of
+   * `podLabels` on `port`, and those pods may reach them.
+   * @default - no replication
+   */
+  readonly replicaPodLabels?: Record<string, string>;
+  /**
+   * Other egress of the dependency.
+   * @default - none (DNS only)
+   */
+  readonly egress?: DependencyEgress[];
 }
 
 /** Pods from another namespace, selected by namespace name and pod labels. */
@@ -49,7 +115,7 @@ export interface PlatformNetworkPoliciesProps {
    * Workloads the platform uses but does not deploy (postgres, redis, ...), in the same namespace.
    * @default - none
    */
-  readonly dependencies?: NetworkPeer[];
+  readonly dependencies?: DependencyFlows[];
   /**
    * Extra clients of a dependency, by dependency name (the database jobs for postgres).
    * @default - none
@@ -59,6 +125,12 @@ export interface PlatformNetworkPoliciesProps {
   readonly ingressController: NamespacedPeer;
   /** Namespace Prometheus scrapes from. */
   readonly monitoringNamespace: string;
+  /**
+   * Labels of the Prometheus pods in `monitoringNamespace`: only they reach the
+   * metrics ports (other monitoring pods, Grafana included, do not).
+   * @default DEFAULT_PROMETHEUS_POD_LABELS
+   */
+  readonly prometheusPodLabels?: Record<string, string>;
   /**
    * Cluster DNS.
    * @default - kube-dns pods in kube-system
@@ -93,6 +165,14 @@ export class PlatformNetworkPolicies extends Construct {
         throw new Error(`'dependencyClients.${name}' names unknown dependency; expected one of ${dependencies.map((d) => d.name).join(', ')}`);
       }
     }
+    for (const dependency of dependencies) {
+      for (const field of ['podLabels', 'replicaPodLabels'] as const) {
+        const selector = dependency[field];
+        if (selector !== undefined && Object.keys(selector).length === 0) {
+          throw new Error(`'dependencies[${dependency.name}].${field}' ({}) must not be empty: an empty selector selects every pod of the namespace`);
+        }
+      }
+    }
     const dns = props.dns ?? { namespace: DEFAULT_DNS_NAMESPACE, podLabels: { ...DEFAULT_DNS_POD_LABELS } };
     const callers = new Map<string, ServiceFlows[]>();
     for (const service of props.services) {
@@ -101,6 +181,10 @@ export class PlatformNetworkPolicies extends Construct {
       }
     }
     const callersOf = (name: string) => callers.get(name) ?? [];
+    const prometheus = namespacedSelector({
+      namespace: props.monitoringNamespace,
+      podLabels: props.prometheusPodLabels ?? { ...DEFAULT_PROMETHEUS_POD_LABELS },
+    });
 
     this.policy('DefaultDeny', 'default-deny-all', {}, ['Ingress', 'Egress'], {});
     this.policy('AllowDns', 'allow-dns', {}, ['Egress'], {
@@ -119,7 +203,7 @@ export class PlatformNetworkPolicies extends Construct {
       const from: unknown[] = [
         ...callersOf(service.name).map((caller) => ({ podSelector: { matchLabels: caller.podLabels } })),
         { podSelector: { matchLabels: { [SMOKE_TEST_OF_LABEL]: service.name } } },
-        namespacedSelector({ namespace: props.monitoringNamespace }),
+        prometheus,
       ];
       if (service.exposedToIngress) {
         from.unshift(namespacedSelector(props.ingressController));
@@ -130,7 +214,7 @@ export class PlatformNetworkPolicies extends Construct {
       });
       if ((service.externalEgressCidrs ?? []).length > 0) {
         egress.push({
-          to: service.externalEgressCidrs!.map((cidr) => ({ ipBlock: { cidr } })),
+          to: service.externalEgressCidrs!.map((cidr) => ipBlock(cidr, service.externalEgressExcept ?? PRIVATE_RANGES)),
           ports: [{ protocol: 'TCP', port: 443 }],
         });
       }
@@ -149,17 +233,41 @@ export class PlatformNetworkPolicies extends Construct {
         ...callersOf(dependency.name).map((caller) => caller.podLabels),
         ...(props.dependencyClients?.[dependency.name] ?? []),
       ];
-      if (clients.length === 0) {
-        continue;
+      const port = [{ protocol: 'TCP', port: dependency.port }];
+      if (clients.length > 0) {
+        this.policy(`Dependency-${dependency.name}`, `${dependency.name}-clients`, dependency.podLabels, ['Ingress'], {
+          ingress: [{ from: clients.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: port }],
+        });
       }
-      this.policy(`Dependency-${dependency.name}`, `${dependency.name}-clients`, dependency.podLabels, ['Ingress'], {
-        ingress: [
-          {
-            from: clients.map((labels) => ({ podSelector: { matchLabels: labels } })),
-            ports: [{ protocol: 'TCP', port: dependency.port }],
-          },
-        ],
-      });
+      // The default deny selects the dependency's pods too: reopen what it needs for itself.
+      if (dependency.replicaPodLabels) {
+        // A standby streams from the primary; either may be primary after a failover, so both
+        // directions are open between the two sets (one policy when they share labels, as in a StatefulSet).
+        const members = uniqueSelectors([dependency.podLabels, dependency.replicaPodLabels]);
+        const peers = members.map((labels) => ({ podSelector: { matchLabels: labels } }));
+        members.forEach((labels, i) => {
+          const suffix = i === 0 ? '' : '-replicas';
+          this.policy(`Replication-${dependency.name}${suffix}`, `${dependency.name}-replication${suffix}`, labels, ['Ingress', 'Egress'], {
+            ingress: [{ from: peers, ports: port }],
+            egress: [{ to: peers, ports: port }],
+          });
+        });
+      }
+      if (dependency.metricsPort !== undefined) {
+        this.policy(`Metrics-${dependency.name}`, `${dependency.name}-metrics`, dependency.podLabels, ['Ingress'], {
+          ingress: [{ from: [prometheus], ports: [{ protocol: 'TCP', port: dependency.metricsPort }] }],
+        });
+      }
+      if ((dependency.egress ?? []).length > 0) {
+        this.policy(`Egress-${dependency.name}`, `${dependency.name}-egress`, dependency.podLabels, ['Egress'], {
+          egress: dependency.egress!.map((e) => ({
+            to: e.cidrs
+              ? e.cidrs.map((cidr) => ({ ipBlock: { cidr } }))
+              : [e.namespace ? namespacedSelector({ namespace: e.namespace, podLabels: e.podLabels }) : { podSelector: { matchLabels: e.podLabels ?? {} } }],
+            ports: e.ports.map((p) => ({ protocol: 'TCP', port: p })),
+          })),
+        });
+      }
     }
   }
 
@@ -182,4 +290,19 @@ function namespacedSelector(peer: NamespacedPeer): Record<string, unknown> {
     selector.podSelector = { matchLabels: peer.podLabels };
   }
   return selector;
+}
+
+/** The selectors with duplicates (same labels) removed, in order. */
+function uniqueSelectors(selectors: Record<string, string>[]): Record<string, string>[] {
+  const seen = new Set<string>();
+  return selectors.filter((labels) => {
+    const key = JSON.stringify(Object.entries(labels).sort());
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** An ipBlock with the `except` entries that lie inside it (Kubernetes rejects others). */
+function ipBlock(cidr: string, except: readonly string[]): Record<string, unknown> {
+  const inside = except.filter((e) => e !== cidr && cidrContains(cidr, e));
+  return { ipBlock: inside.length > 0 ? { cidr, except: inside } : { cidr } };
 }

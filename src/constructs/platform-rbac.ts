@@ -34,7 +34,31 @@ export interface PlatformRbacProps {
 
 const READ = ['get', 'list', 'watch'];
 
-/** What on-call needs for the runbook's read commands, without Secrets. */
+/** Argo Rollouts' API group (the `bluegreen` engine); rules on it are inert until its CRDs exist. */
+const ARGO = 'argoproj.io';
+
+/**
+ * `kubectl argo rollouts status|get`: the plugin's view controller gets and watches the
+ * Rollout and lists/watches its ReplicaSets, pods, AnalysisRuns and Experiments.
+ */
+const ROLLOUT_STATUS_RULES: RbacRule[] = [
+  { apiGroups: [ARGO], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: READ },
+];
+
+/**
+ * `promote` merge-patches `status.pauseConditions` and `abort` sets `status.abort`, both
+ * through the `rollouts/status` subresource: neither can change the pod template.
+ */
+const ROLLOUT_PROMOTE_ABORT_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts/status'], verbs: ['patch'] }];
+
+/**
+ * `undo` JSON-patches `spec.template` back to an older ReplicaSet's template, and `promote`
+ * patches `spec.paused` when a person paused the Rollout: `patch` on `rollouts` itself. This
+ * is the one grant that can change a pod template (see README "Security defaults").
+ */
+const ROLLOUT_UNDO_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts'], verbs: ['patch'] }];
+
+/** What on-call needs for the runbook's read commands, without Secrets, plus `kubectl argo rollouts status|abort`. */
 export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'services', 'endpoints', 'persistentvolumeclaims', 'serviceaccounts'], verbs: READ },
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: READ },
@@ -45,6 +69,9 @@ export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
   { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['get', 'list'] },
+  ...ROLLOUT_STATUS_RULES,
+  // Abort is the emergency brake (traffic back to the stable ReplicaSet); it cannot change what runs.
+  ...ROLLOUT_PROMOTE_ABORT_RULES,
 ];
 
 /** Cluster-wide reads for `kubectl describe nodes`, `kubectl top nodes`, `kubectl get pv`. */
@@ -53,15 +80,20 @@ export const ON_CALL_CLUSTER_RULES: RbacRule[] = [
   { apiGroups: ['metrics.k8s.io'], resources: ['nodes'], verbs: ['get', 'list'] },
 ];
 
-/** Rollout restart, scale, image change, Service selector switch, smoke-test and manual Jobs. */
+/**
+ * Promotion is a GitOps change (config → synth → review → apply by Argo CD or CI, which hold
+ * their own rights). The person deploying watches it: `kubectl rollout status`, `kubectl wait job`
+ * on the smoke test, logs; and with Argo Rollouts `status|promote|abort|undo`. No create or
+ * patch of Deployments, Services, Jobs or pods: any of them would run any image with any
+ * labels, ServiceAccount, Secret or volume, or expose a Service outside the cluster.
+ */
 export const DEPLOYER_RULES: RbacRule[] = [
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, 'patch', 'update'] },
-  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch', 'update'] },
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: READ },
-  { apiGroups: [''], resources: ['services'], verbs: [...READ, 'patch'] },
-  { apiGroups: [''], resources: ['pods', 'pods/log'], verbs: READ },
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: [...READ, 'create', 'delete'] },
-  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
+  { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: READ },
+  { apiGroups: [''], resources: ['services', 'endpoints', 'pods', 'pods/log', 'events'], verbs: READ },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+  ...ROLLOUT_STATUS_RULES,
+  ...ROLLOUT_PROMOTE_ABORT_RULES,
+  ...ROLLOUT_UNDO_RULES,
 ];
 
 /**

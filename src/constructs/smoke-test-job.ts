@@ -9,6 +9,7 @@ import {
   restrictedContainerSecurityContextSpec,
   restrictedPodSecurityContextSpec,
 } from './_restricted-pod';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 
 /** Label carried by smoke-test pods, so network policies can let them reach the service they test. */
 export const SMOKE_TEST_OF_LABEL = 'aiaas.io/smoke-test-of';
@@ -30,6 +31,11 @@ export interface SmokeTestJobProps {
    * @default 2
    */
   readonly backoffLimit?: number;
+  /**
+   * Seconds a finished Job is kept (with its pod and logs) before Kubernetes deletes it.
+   * @default 86400
+   */
+  readonly ttlSecondsAfterFinished?: number;
   /**
    * UID/GID the pod runs as.
    * @default - uid and gid 10001
@@ -62,6 +68,8 @@ export class SmokeTestJob extends Construct {
       spec: {
         backoffLimit: props.backoffLimit ?? 2,
         activeDeadlineSeconds: 300,
+        // Finished Jobs of old revisions go away on their own (an apply without prune leaves them).
+        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
         template: {
           metadata: { labels },
           spec: {
@@ -73,14 +81,22 @@ export class SmokeTestJob extends Construct {
               {
                 name: 'smoke-test',
                 image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
-                // -f turns any non-2xx into a failure; retries cover pods that are still starting.
-                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '10', '--retry-connrefused', '--retry-delay', '3', props.url],
-                // Images are pinned to tags, so a node's cached copy is the right one.
-                imagePullPolicy: 'IfNotPresent',
+                // -f turns any non-2xx into a failure. The preview Service has no endpoints until the new
+                // revision's pods are Ready: retries (connection refused included) cover up to 4 minutes of that.
+                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '40', '--retry-connrefused', '--retry-delay', '5', '--retry-max-time', '240', props.url],
+                imagePullPolicy: imagePullPolicyOf(props.image ?? DEFAULT_SMOKE_TEST_IMAGE),
                 securityContext: restrictedContainerSecurityContextSpec(identity),
                 resources: {
-                  requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('16Mi') },
-                  limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('32Mi') },
+                  requests: {
+                    'cpu': k8s.Quantity.fromString('10m'),
+                    'memory': k8s.Quantity.fromString('16Mi'),
+                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.request),
+                  },
+                  limits: {
+                    'cpu': k8s.Quantity.fromString('100m'),
+                    'memory': k8s.Quantity.fromString('32Mi'),
+                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.limit),
+                  },
                 },
                 volumeMounts: [SCRATCH_TMP_MOUNT],
               },

@@ -161,6 +161,10 @@ export const TASK_SPECS = {
         kind: 'int', arg: 'n', env: 'SLOW_QUERIES_LIMIT', min: 1, max: 1000, default: 10,
         description: 'number of statements to report',
       },
+      minMeanMs: {
+        kind: 'int', arg: 'ms', env: 'SLOW_QUERIES_MIN_MEAN_MS', min: 1, max: 24 * HOUR_MS, unit: 'ms', default: 1000,
+        description: 'finding for a reported statement whose mean execution time is above this',
+      },
     },
   },
   'table-sizes': {
@@ -178,6 +182,10 @@ export const TASK_SPECS = {
       minDeadTuples: {
         kind: 'int', arg: 'n', env: 'TABLE_SIZES_MIN_DEAD_TUPLES', min: 0, max: Number.MAX_SAFE_INTEGER, default: 1000,
         description: 'ignore the dead ratio of tables with fewer dead tuples than this',
+      },
+      lockTimeoutMs: {
+        kind: 'int', arg: 'ms', env: 'TABLE_SIZES_LOCK_TIMEOUT_MS', min: 1, max: HOUR_MS, unit: 'ms', default: 2000,
+        description: 'lock_timeout per relation; a relation still locked after it is skipped and named',
       },
     },
   },

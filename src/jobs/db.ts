@@ -4,6 +4,7 @@ import { Client, DatabaseError, Pool, PoolClient, PoolConfig } from 'pg';
 import type { ConnectionConfig } from './config';
 import type { Logger } from './logger';
 import { trackSessions } from './sessions';
+import { markOwnStatements } from './own-statements';
 
 /**
  * node-postgres TLS options with libpq's sslmode meanings. `prefer` and `allow` arrive
@@ -90,6 +91,7 @@ export function createPool(conn: ConnectionConfig, applicationName: string, max:
   pool.on('error', (err) => log.warn({ err }, 'idle database client error'));
   trackSessions(pool); // cancelled on SIGTERM
   if (onLost) lossHandlers.set(pool, onLost);
+  pool.on('connect', markOwnStatements);
   return pool;
 }
 

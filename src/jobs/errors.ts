@@ -12,8 +12,8 @@ const EXPECTED_CODES = new Set([
   '53000', '53100', '53200', '53300', '55P03', '57014',
   // 57P01-57P05 administrator shutdown, crash shutdown, cannot connect now, database dropped, idle session timeout
   '57P01', '57P02', '57P03', '57P04', '57P05',
-  // 42501 insufficient privilege
-  '42501',
+  // 42501 insufficient privilege, 3F000 no such schema (--schema)
+  '42501', '3F000',
 ]);
 
 const EXPECTED_MESSAGES = [

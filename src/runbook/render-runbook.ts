@@ -163,7 +163,7 @@ function blueGreenSection(ctx: RunbookContext, k: string): string[] {
     out.push('# 4. Monitor for 10 minutes');
     out.push(`${k} logs -f deployment/${idle(s)}`);
     out.push('');
-    out.push(`# 5. Clean up the old colour: set services[${s.name}].idleColor: scale-to-zero (or remove), synth, commit`);
+    out.push(`# 5. Clean up the old colour: set services[${s.name}].idleColorPolicy: scale-to-zero (or remove), synth, commit`);
     out.push('');
     out.push(`# Roll back: set activeColor: ${s.activeColor} again, synth, commit. Emergency:`);
     out.push(`${k} patch service ${s.service} -p '{"spec":{"selector":{"app":"${s.name}","version":"${s.activeColor}"}}}'`);

@@ -64,8 +64,10 @@ describe('parseConfig', () => {
     expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000 });
     process.env.BACKUP_DIR = '/b';
     expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600 });
-    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000 });
-    expect(run(['slow-queries']).options).toEqual({ limit: 10 });
+    expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000, lockTimeoutMs: 2000 });
+    expect(run(['slow-queries']).options).toEqual({ limit: 10, minMeanMs: 1000 });
+    expect(run(['slow-queries', '--min-mean-ms', '250']).options.minMeanMs).toBe(250);
+    expect(() => run(['table-sizes', '--lock-timeout-ms', '0'])).toThrow(/--lock-timeout-ms/);
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
   });
 

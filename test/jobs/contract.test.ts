@@ -47,7 +47,7 @@ function synthCronJobs(config: DbMaintenanceConfigInput): K8sObject[] {
 }
 
 /** Options whose config field is optional: unset, the construct derives the value (not the contract's default). */
-const DERIVED_BY_THE_CONSTRUCT = ['restore-verify.maxBackupAgeSeconds'];
+const DERIVED_BY_THE_CONSTRUCT = ['restore-verify.maxBackupAgeSeconds', 'replication-lag.expectedStandbys'];
 
 /** For each task, the config section with every option that has a config field set to `pick(spec)`. */
 function configWith(pick: (spec: FlagSpec) => unknown): DbMaintenanceConfigInput {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { backupName, forDatabase, MANIFEST_FORMAT, partialName, partialsOf, planRetention, readDir, serverTag } from '../../src/jobs/backup-files';
+import { OWN_STATEMENT_MARK, markOwnStatements } from '../../src/jobs/own-statements';
 import { addSecret, addSecretsOf, redact, redactDeep } from '../../src/jobs/redact';
 import { exitCodeOf, statusOf } from '../../src/jobs/report';
 
@@ -107,5 +108,22 @@ describe('backup files', () => {
       fs.rmSync(d, { recursive: true, force: true });
       throw e;
     }
+  });
+});
+
+describe('markOwnStatements', () => {
+  test('prefixes text queries and query configs, leaves submittables (cursors, streams) alone', () => {
+    const calls: unknown[][] = [];
+    const client = { query: (...args: unknown[]) => { calls.push(args); return 'result'; } };
+    markOwnStatements(client as any);
+    const cb = (): void => undefined;
+    expect(client.query('SELECT $1', [1], cb)).toBe('result');
+    client.query({ text: 'SELECT 2', values: [] });
+    const cursor = { text: 'SELECT 3', submit: () => undefined };
+    client.query(cursor);
+    expect(calls[0]).toEqual([`${OWN_STATEMENT_MARK} SELECT $1`, [1], cb]);
+    expect(calls[1]).toEqual([{ text: `${OWN_STATEMENT_MARK} SELECT 2`, values: [] }]);
+    expect(calls[2][0]).toBe(cursor);
+    expect(cursor.text).toBe('SELECT 3');
   });
 });

@@ -3,7 +3,12 @@ import { Testing } from 'cdk8s';
 import { PlatformConfigInput } from '../../src/config/platform-config';
 import { PlatformChart } from '../../src/constructs/platform-chart';
 
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
+
+/** A config that patches one reference service by name (the loader merges it; images come from the reference). */
+export function servicePatch(patch: { name: string; [field: string]: unknown }): PlatformConfigInput {
+  return { services: [patch as PlatformConfigInput['services'] extends (infer S)[] | undefined ? S : never] };
+}
 
 /** Synthesizes the platform chart for a config. */
 export function synthPlatformObjects(config: PlatformConfigInput = {}): K8sObject[] {

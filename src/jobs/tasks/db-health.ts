@@ -1,11 +1,14 @@
 // db-health: pg_stat_database of the database and connections against max_connections.
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
+import { requireRoles } from '../privileges';
 import type { Finding, TaskResult } from '../report';
 
 export async function dbHealth(ctx: TaskContext<'db-health'>): Promise<TaskResult> {
   const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
+    // other roles' sessions count only when the role can see them
+    await requireRoles(client, 'db-health', ['pg_read_all_stats']);
     const { rows: [db] } = await client.query(
       `SELECT datname, numbackends, xact_commit, xact_rollback, blks_read, blks_hit,
               deadlocks, temp_files, temp_bytes, conflicts

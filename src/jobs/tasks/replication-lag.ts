@@ -1,15 +1,21 @@
 // replication-lag: on a primary each standby from pg_stat_replication (write,
 // flush, replay lag in bytes and seconds) and the count against the expected
 // number; on a standby its own receive/replay lag and WAL receiver state.
+// Only physical standbys that replay are standbys: a WAL archiver (pg_receivewal,
+// pg_basebackup -X stream) reports no replay position, a logical walsender serves a
+// logical slot from a database connection. Both are listed apart, never counted.
 import type { PoolClient } from 'pg';
 import type { ReplicationOptions } from '../config';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
+import { requireRoles } from '../privileges';
 import type { Finding, TaskResult } from '../report';
 
 export async function replicationLag(ctx: TaskContext<'replication-lag'>): Promise<TaskResult> {
   const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
+    // pg_stat_replication and pg_stat_wal_receiver show only pids to other roles
+    await requireRoles(client, 'replication-lag', ['pg_read_all_stats']);
     const { rows: [{ standby }] } = await client.query('SELECT pg_is_in_recovery() AS standby');
     return standby ? onStandby(ctx, opts, client) : onPrimary(ctx, opts, client);
   });
@@ -17,17 +23,33 @@ export async function replicationLag(ctx: TaskContext<'replication-lag'>): Promi
 
 
 async function onPrimary(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {
-  const { rows } = await client.query(
-    `SELECT pid, application_name, client_addr::text AS client_addr, state, sync_state,
-            sent_lsn::text, write_lsn::text, flush_lsn::text, replay_lsn::text,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn) AS write_lag_bytes,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), flush_lsn) AS flush_lag_bytes,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS replay_lag_bytes,
-            extract(epoch FROM write_lag) AS write_lag_seconds,
-            extract(epoch FROM flush_lag) AS flush_lag_seconds,
-            extract(epoch FROM replay_lag) AS replay_lag_seconds
-       FROM pg_stat_replication
-      ORDER BY application_name, pid`);
+  const { rows: senders } = await client.query(
+    `SELECT r.pid, r.application_name, r.client_addr::text AS client_addr, r.state, r.sync_state,
+            r.sent_lsn::text, r.write_lsn::text, r.flush_lsn::text, r.replay_lsn::text,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), r.write_lsn) AS write_lag_bytes,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), r.flush_lsn) AS flush_lag_bytes,
+            pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn) AS replay_lag_bytes,
+            extract(epoch FROM r.write_lag) AS write_lag_seconds,
+            extract(epoch FROM r.flush_lag) AS flush_lag_seconds,
+            extract(epoch FROM r.replay_lag) AS replay_lag_seconds,
+            sl.slot_name, sl.slot_type, a.datname,
+            CASE WHEN sl.slot_type = 'logical' OR a.datname IS NOT NULL THEN 'logical'
+                 WHEN r.replay_lsn IS NULL THEN 'no_replay'
+                 ELSE 'physical' END AS kind
+       FROM pg_stat_replication r
+       LEFT JOIN pg_replication_slots sl ON sl.active_pid = r.pid
+       LEFT JOIN pg_stat_activity a ON a.pid = r.pid
+      ORDER BY r.application_name, r.pid`);
+  const rows = senders.filter((r) => r.kind === 'physical');
+  const otherWalSenders = senders.filter((r) => r.kind !== 'physical').map((r) => ({
+    pid: r.pid,
+    applicationName: r.application_name,
+    clientAddr: r.client_addr,
+    state: r.state,
+    slotName: r.slot_name,
+    database: r.datname,
+    kind: r.kind === 'logical' ? 'logical walsender' : 'WAL receiver without replay (pg_receivewal, pg_basebackup)',
+  }));
   const findings: Finding[] = [];
   const standbys = rows.map((r) => {
     const s = {
@@ -71,7 +93,7 @@ async function onPrimary(ctx: TaskContext<'replication-lag'>, opts: ReplicationO
       expected: opts.expectedStandbys,
     });
   }
-  return { findings, data: { role: 'primary', streaming, expectedStandbys: opts.expectedStandbys, standbys } };
+  return { findings, data: { role: 'primary', streaming, expectedStandbys: opts.expectedStandbys, standbys, otherWalSenders } };
 }
 
 async function onStandby(ctx: TaskContext<'replication-lag'>, opts: ReplicationOptions, client: PoolClient): Promise<TaskResult> {

@@ -1,15 +1,20 @@
 // slow-queries: top statements by mean execution time from pg_stat_statements.
 // PostgreSQL 13 renamed mean_time/total_time to mean_exec_time/total_exec_time:
-// the column is detected, not assumed.
+// the column is detected, not assumed. The job's own statements (marked with
+// OWN_STATEMENT_MARK) are left out: its VACUUMs and counts are not the application's.
 import { DatabaseError } from 'pg';
 import { num, TaskContext } from '../context';
 import { withClient } from '../db';
+import { OWN_STATEMENT_MARK } from '../own-statements';
+import { requireRoles } from '../privileges';
 import { redact } from '../redact';
-import type { TaskResult } from '../report';
+import type { Finding, TaskResult } from '../report';
 
 export async function slowQueries(ctx: TaskContext<'slow-queries'>): Promise<TaskResult> {
   const opts = ctx.config.options;
   return withClient(ctx.pool, async (client) => {
+    // other roles' statements show as <insufficient privilege>; shared_preload_libraries is hidden
+    await requireRoles(client, 'slow-queries', ['pg_read_all_stats', 'pg_read_all_settings']);
     const { rows: [settings] } = await client.query(
       `SELECT current_setting('shared_preload_libraries') AS preload, current_database() AS db`);
     const preloaded = String(settings.preload).split(',').map((s) => s.trim().replace(/^"|"$/g, ''))
@@ -55,8 +60,9 @@ export async function slowQueries(ctx: TaskContext<'slow-queries'>): Promise<Tas
                 left(s.query, 2000) AS query
            FROM ${view} s
           WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND left(s.query, $2) <> $3
           ORDER BY s.${mean} DESC NULLS LAST
-          LIMIT $1`, [opts.limit]));
+          LIMIT $1`, [opts.limit, OWN_STATEMENT_MARK.length, OWN_STATEMENT_MARK]));
     } catch (e) {
       // 55000: "pg_stat_statements must be loaded via shared_preload_libraries"
       if (e instanceof DatabaseError && e.code === '55000') {
@@ -74,9 +80,17 @@ export async function slowQueries(ctx: TaskContext<'slow-queries'>): Promise<Tas
     }));
     const maxMean = statements.length > 0 ? (statements[0].meanMs ?? 0) / 1000 : 0;
     ctx.metrics.set('aiaas_slow_query_max_mean_seconds', 'Highest mean execution time among statements of the database', maxMean);
+    const findings: Finding[] = statements.filter((st) => (st.meanMs ?? 0) > opts.minMeanMs).map((st) => ({
+      code: 'slow_query',
+      message: `statement ${st.queryid} takes ${((st.meanMs ?? 0) / 1000).toFixed(2)} s on average over ${st.calls} calls `
+        + `(> ${opts.minMeanMs} ms): ${st.query.slice(0, 200)}`,
+      queryid: st.queryid,
+      meanMs: st.meanMs,
+      calls: st.calls,
+    }));
     return {
-      findings: [],
-      data: { installed: true, preloaded: true, extensionVersion: ext[0].version, meanColumn: mean, statements },
+      findings,
+      data: { installed: true, preloaded: true, extensionVersion: ext[0].version, meanColumn: mean, minMeanMs: opts.minMeanMs, statements },
     };
   });
 }

@@ -80,12 +80,15 @@ describe('db-health', () => {
 describe('slow-queries', () => {
   test('top statements by mean_exec_time (PostgreSQL 13+ column detected)', async () => {
     await pg.primary.query('SELECT pg_sleep(0.2)', [], pg.database);
-    const res = await runCli(['slow-queries', '--limit', '3'], pg.env());
+    // the seeding statements may be slower than the sleep on a loaded machine: look among the top 5
+    const res = await runCli(['slow-queries', '--limit', '5', '--min-mean-ms', '60000'], pg.env());
     expectContract(res, password(), 0);
     expect(res.report.data.meanColumn).toBe('mean_exec_time');
-    expect(res.report.data.statements.length).toBeLessThanOrEqual(3);
-    expect(res.report.data.statements[0].query).toMatch(/pg_sleep/);
-    expect(res.report.data.statements[0].meanMs).toBeGreaterThanOrEqual(200);
+    expect(res.report.data.statements.length).toBeLessThanOrEqual(5);
+    const sleep = res.report.data.statements.find((st: any) => /pg_sleep/.test(st.query));
+    expect(sleep.meanMs).toBeGreaterThanOrEqual(200);
+    const means = res.report.data.statements.map((st: any) => st.meanMs);
+    expect([...means].sort((a, b) => b - a)).toEqual(means);
   });
 
   test('finding, not a crash, when the extension is missing in the database', async () => {
