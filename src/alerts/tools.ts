@@ -1,7 +1,7 @@
 // Group aiaas.tools: failing tool calls and open circuit breakers (TOOL_DOWN).
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, curlVia, kubectl, port, roles, RunbookContext } from './runbook-context';
+import { active, logs, curlVia, kubectl, port, roles, RunbookContext } from './runbook-context';
 import { AlertScenarios, counter, gauge, ScenarioEnv, singleScenarios } from './scenario';
 
 
@@ -18,7 +18,7 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
       curlVia(ctx, tools.service, port(tools), tools.healthPath ?? '/health'),
       '',
       '# 2. Check tool logs',
-      `${k} logs deployment/${active(tools)} --since=15m | grep -i -E "error|circuit"`,
+      `${logs(ctx, tools, '15m')} | grep -i -E "error|circuit"`,
       '',
       '# 3. Circuit breaker states as the edge sees them',
       curlVia(ctx, gateway.service, port(gateway), '/api/v1/health/circuit-breakers'),

@@ -2,7 +2,7 @@
 import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, kubectl, roles, RunbookContext } from './runbook-context';
+import { active, logs, kubectl, roles, RunbookContext } from './runbook-context';
 import { above, below, counter, gauge, Series, singleScenarios, timing } from './scenario';
 
 export const WEBSOCKET_GROUP = 'aiaas.websocket';
@@ -24,13 +24,20 @@ function wsOverloadProcedure(ctx: RunbookContext): Procedure {
       '# 3. Check memory usage',
       `${k} top pods -l app=${ws.name} --containers`,
       '',
-      '# 4. Scale the WebSocket service (the HorizontalPodAutoscaler may take over again)',
-      `${k} scale deployment ${active(ws)} --replicas=3`,
+      ...(ws.autoscaling
+        ? [
+          // The HPA owns the replica count: scaling the Deployment would be undone within seconds.
+          `# 4. Scale out: raise the HorizontalPodAutoscaler's bounds (now ${ws.autoscaling.minReplicas}-${ws.autoscaling.maxReplicas}).`,
+          '#    Emergency change: the next sync reverts it unless autoscaling.minReplicas/maxReplicas change in the config too.',
+          `${k} patch hpa ${active(ws)} --type=merge -p '{"spec":{"minReplicas":${ws.autoscaling.maxReplicas},"maxReplicas":${ws.autoscaling.maxReplicas * 2}}}'`,
+          `${k} get hpa ${active(ws)} --watch`,
+        ]
+        : ['# 4. Scale the WebSocket service', `${k} scale deployment ${active(ws)} --replicas=3`]),
     ].join('\n'),
     recovery: [
       'Increase connection limits: `toggles.maxWebSocketConnections` in the platform config, then synth.',
       `Scale horizontally: raise \`autoscaling.minReplicas\`/\`maxReplicas\` of ${ws.name} in the config.`,
-      `Check for connection leaks: connections that grow while traffic does not (\`${k} logs deployment/${active(ws)} --since=30m | grep -i -E "disconnect|leak|backpressure"\`).`,
+      `Check for connection leaks: connections that grow while traffic does not (\`${logs(ctx, ws, '30m')} | grep -i -E "disconnect|leak|backpressure"\`).`,
     ],
   };
 }

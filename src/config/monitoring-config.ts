@@ -416,6 +416,11 @@ export const monitoringConfigSchema = z
       .url('expected an absolute URL like https://git.example.com/ops/blob/main/dist/RUNBOOK.md')
       .refine((u) => !u.includes('#'), 'expected a URL without a #fragment (the anchor is appended)')
       .default('https://github.com/aiaas/aiaas-ops/blob/main/dist/RUNBOOK.md'),
+    /** Alertmanager URL the runbook's amtool commands use (e.g. through `kubectl port-forward`). */
+    alertmanagerUrl: z
+      .string()
+      .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), (v) => ({ message: `expected an http(s) URL (got '${v}')` }))
+      .default('http://localhost:9093'),
     /** Labels on the PrometheusRule object so Prometheus' ruleSelector picks it up. */
     ruleLabels: z.record(z.string().min(1), z.string()).default({ role: 'alert-rules' }),
     /** Window of every rate() in the alerts. */

@@ -185,6 +185,7 @@ export class PlatformChart extends Chart {
         port: s.port,
         healthPath: s.healthPath,
         smokeTestJob: s.smokeTest?.job.name,
+        autoscaling: config.services.find((c) => c.name === s.name)?.autoscaling,
       })),
       database: {
         statefulSet: config.postgres.statefulSet,
@@ -196,6 +197,7 @@ export class PlatformChart extends Chart {
       escalation: config.monitoring.escalation,
       schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,
       featureFlags: `feature-flags:${config.featureFlags.port}`,
+      alertmanagerUrl: config.monitoring.alertmanagerUrl,
     };
   }
 }
