@@ -144,6 +144,7 @@ describe('DbMaintenance', () => {
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
+        { name: 'JOB_OUTPUT', value: 'json' },
       ]);
     }
     expect(ofKind(objects, 'Secret')).toEqual([]);

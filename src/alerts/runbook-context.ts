@@ -29,6 +29,12 @@ export interface RunbookService {
    * @default - not autoscaled: the runbook scales the Deployment
    */
   readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number };
+  /** The Argo Rollout running the service (engine argo-rollouts). @default - two Deployments, `deployments` */
+  readonly rollout?: string;
+  /** The Rollout's AnalysisTemplates: pre-promotion, then post-promotion. @default - `<rollout>-pre-promotion`, no post-promotion */
+  readonly analysisTemplates?: string[];
+  /** Thresholds of the watch window (monitoring's error ratio and P95 latency for this service). @default - the watch step prints no queries */
+  readonly watch?: { readonly errorRatio: number; readonly latencyP95Seconds: number };
 }
 
 /** The existing PostgreSQL. */

@@ -366,8 +366,8 @@ export const dbMaintenanceConfigSchema = z
         database: sqlIdentifier.default('aiaas'),
         /**
          * libpq sslmode. `require` encrypts without checking who answers; `verify-full` with the CA
-         * of the server certificate (PGSSLROOTCERT) also checks the chain and host name. Not `prefer`,
-         * which would connect in plaintext to a server without TLS.
+         * of the server certificate (`caSecret`, given as PGSSLROOTCERT) also checks the chain and host
+         * name. Not `prefer`, which would connect in plaintext to a server without TLS.
          */
         sslmode: oneOf(SSL_MODES).default('require'),
         /**

@@ -249,7 +249,10 @@ export class DbMaintenance extends Construct {
             // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
             [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
-            ...(config.database.caSecret ? { PGSSLROOTCERT: kplus.EnvValue.fromValue(`${CA_MOUNT_PATH}/${CA_FILE}`) } : {}),
+            // the report stays JSON for log collectors even if someone gives the pod a TTY
+            [GLOBAL_OPTIONS.output.env]: kplus.EnvValue.fromValue('json'),
+            ...(config.database.caSecret
+              ? { [GLOBAL_OPTIONS.sslrootcert.env]: kplus.EnvValue.fromValue(`${CA_MOUNT_PATH}/${CA_FILE}`) } : {}),
           },
           securityContext: restrictedContainerSecurityContext(this.identity),
           resources: {

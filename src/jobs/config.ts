@@ -4,7 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  FlagSpec, GLOBAL_OPTIONS, GlobalOptions, IntFlag, LogLevel, SslMode, TASK_SPECS, TASKS, TaskName, TaskOptions, flagOf,
+  FlagSpec, GLOBAL_OPTIONS, GlobalOptions, IntFlag, LogLevel, OutputFormat, SslMode, TASK_SPECS, TASKS, TaskName, TaskOptions, flagOf,
 } from './contract';
 
 export { LONG_TX_ACTIONS, TASKS } from './contract';
@@ -25,6 +25,8 @@ export interface ConnectionConfig {
 export interface CommonConfig {
   readonly connection: ConnectionConfig;
   readonly logLevel: LogLevel;
+  /** Format of the report on stdout; undefined: text on a terminal, JSON otherwise. */
+  readonly output?: OutputFormat;
   readonly pushgatewayUrl?: string;
   readonly shutdownGraceMs: number;
 }
@@ -249,6 +251,7 @@ export function parseConfig(argv: string[], output?: Output): ParseResult {
       sslrootcert: global.sslrootcert,
     },
     logLevel: global.logLevel,
+    output: global.output,
     pushgatewayUrl: global.pushgatewayUrl,
     shutdownGraceMs: global.shutdownGraceMs,
     // commander built these from the task's specs: the types of TaskOptions hold

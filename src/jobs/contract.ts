@@ -12,6 +12,10 @@ export type SslMode = (typeof SSL_MODES)[number];
 export const LONG_TX_ACTIONS = ['report', 'cancel', 'terminate'] as const;
 export type LongTxAction = (typeof LONG_TX_ACTIONS)[number];
 
+/** Formats of the report on stdout. */
+export const OUTPUT_FORMATS = ['json', 'text'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
 /** Levels of the JSON log lines on stderr (pino's). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -132,6 +136,10 @@ export const GLOBAL_OPTIONS = {
   pushgatewayUrl: {
     kind: 'url', arg: 'url', env: 'PUSHGATEWAY_URL',
     description: 'Prometheus Pushgateway to push metrics to (none: no push)',
+  },
+  output: {
+    kind: 'choice', arg: 'format', env: 'JOB_OUTPUT', choices: OUTPUT_FORMATS,
+    description: 'report on stdout: json, or text for a person (default: text on a terminal, json otherwise)',
   },
   logLevel: {
     kind: 'choice', arg: 'level', env: 'LOG_LEVEL', choices: LOG_LEVELS, default: 'info',
