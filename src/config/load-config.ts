@@ -39,14 +39,26 @@ function fieldName(path: (string | number)[], input: unknown): string {
   return path.join('.');
 }
 
+/** Configs this module validated: a chart given one uses it as is instead of parsing it again. */
+const validated = new WeakSet<object>();
+
 /** Validates a config object and applies defaults; throws ConfigError naming each bad field. */
 export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
+  if (isValidatedPlatformConfig(raw)) {
+    return raw;
+  }
   const input = isRecord(raw) ? mergeServicesOntoDefaults(raw) : raw;
   const result = validatedPlatformConfigSchema.safeParse(input);
   if (!result.success) {
     throw new ConfigError(formatIssues(result.error.issues, input));
   }
+  validated.add(result.data);
   return result.data;
+}
+
+/** True for the very object parsePlatformConfig/loadPlatformConfig returned (a copy is parsed again). */
+export function isValidatedPlatformConfig(config: unknown): config is PlatformConfig {
+  return typeof config === 'object' && config !== null && validated.has(config);
 }
 
 export interface LoadPlatformConfigOptions {

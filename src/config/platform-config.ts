@@ -14,6 +14,7 @@ import {
 import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
 import { disruptionBudgetProblem } from '../constructs/_workload-policy';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
 
 export const COLORS = ['blue', 'green'] as const;
@@ -59,7 +60,7 @@ const gibibytes = z.string().regex(/^[1-9]\d*Gi$/, "expected whole gibibytes lik
 const resourcesSchema = z
   .object({
     /** CPU request. */
-    cpuRequest: cpuQuantity.default('250m'),
+    cpuRequest: cpuQuantity.default(DEFAULT_SERVICE_CPU_REQUEST),
     /** CPU limit. */
     cpuLimit: cpuQuantity.default('1'),
     /** Memory request. */
@@ -350,8 +351,8 @@ export const platformConfigSchema = z
         /** Labels of the Prometheus pods: only they reach metrics ports, not every pod of the monitoring namespace. */
         prometheusPodLabels: selectorLabels.default({ ...DEFAULT_PROMETHEUS_POD_LABELS }),
         /** Namespace and labels of cluster DNS. */
-        dnsNamespace: dns1123Label.default('kube-system'),
-        dnsPodLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+        dnsNamespace: dns1123Label.default(DEFAULT_DNS_NAMESPACE),
+        dnsPodLabels: labels.default({ ...DEFAULT_DNS_POD_LABELS }),
       })
       .strict()
       .default({}),
@@ -381,7 +382,7 @@ export const platformConfigSchema = z
       .strict()
       .default({}),
     /** Image of the smoke-test Jobs (needs curl). */
-    smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
+    smokeTestImage: pinnedImage.default(DEFAULT_SMOKE_TEST_IMAGE),
   })
   .strict();
 
