@@ -92,7 +92,7 @@ describe('DbMaintenance', () => {
       '0 4 * * 0',
       // a daily backup: 24 h + starting deadline 600 s + its active deadline 2 h + 1 h slack
       ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800',
-        '--jobs', '2', '--from-bucket', 'false'],
+        '--jobs', '2'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -259,7 +259,7 @@ describe('DbMaintenance', () => {
     expect(construct.restoreJob).toEqual({ name: 'db-restore', targetDatabase: 'aiaas_restored' });
     const restore = find(objects, 'CronJob', 'db-restore');
     expect(restore.spec.suspend).toBe(true);
-    expect(container(restore).args).toEqual(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2', '--force', 'false']);
+    expect(container(restore).args).toEqual(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2']);
   });
 
   test('the output is stable', () => {
@@ -408,9 +408,9 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
   test('backup and restore-verify get the bucket flags, and its keys by Secret reference only', () => {
     expect(container(cronJob('db-backup')).args).toEqual(expect.arrayContaining([
       '--bucket-keep', '30', '--bucket', 'acme-db-backups', '--bucket-endpoint', 'http://minio.minio.svc:9000',
-      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true',
+      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style',
     ]));
-    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', 'true', '--bucket', 'acme-db-backups']));
+    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', '--bucket', 'acme-db-backups']));
     for (const name of ['db-backup', 'db-restore-verify']) {
       const env = container(cronJob(name)).env;
       expect(env).toEqual(expect.arrayContaining([

@@ -350,7 +350,7 @@ describe('monitoring of the reference platform', () => {
     expect(runbook).toContain('into the new database aiaas_restored (aiaas is not touched)');
     expect(runbook).toMatch(/--from=cronjob\/db-restore .*--dry-run=client -o yaml \\\n {2}\| kubectl patch --local -f - --type=json/);
     expect(runbook).toContain('"value":"--target-database=aiaas"');
-    expect(runbook).toContain('"value":"--force=true"');
+    expect(runbook).toContain('"value":"--force"');
   });
 });
 

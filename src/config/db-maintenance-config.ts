@@ -4,7 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
-import { BoolFlag, BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
+import { BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, SwitchFlag, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -78,7 +78,7 @@ const O = {
     .array(tableName)
     .min(1, 'expected at least one table')
     .default([...spec.default]),
-  bool: (spec: BoolFlag & { readonly default: boolean }) => z.boolean().default(spec.default),
+  bool: (spec: SwitchFlag) => z.boolean().default(spec.default),
   choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
     oneOf(spec.choices).default(spec.default),
 };

@@ -142,13 +142,11 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   // forces on its own: the RUNBOOK shows how to add --backup and --force to one run.
   'restore': {
     ...fromConfig('restore', 'restore', 'Restore', 'db-restore',
-      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs, force: false }), true),
+      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs }), true),
     manual: true,
   },
 };
 
-/** Schedule of a manual-only CronJob: it is suspended, so it never fires; Kubernetes still wants one. */
-const MANUAL_SCHEDULE = '0 0 1 1 *';
 /** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
 const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
 
@@ -158,6 +156,9 @@ function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCK
   if (!b) return {};
   return { bucket: b.bucket, bucketEndpoint: b.endpoint, bucketRegion: b.region, bucketPrefix: b.prefix, bucketPathStyle: b.pathStyle };
 }
+
+/** Schedule of a manual-only CronJob: it is suspended, so it never fires; Kubernetes still wants one. */
+const MANUAL_SCHEDULE = '0 0 1 1 *';
 
 /**
  * How old a task's last success may be: longest interval between two runs +

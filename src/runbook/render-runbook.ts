@@ -332,7 +332,7 @@ function restoreSection(ctx: RunbookContext, k: string): string[] {
     `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s) --dry-run=client -o yaml \\`,
     `  | kubectl patch --local -f - --type=json -o yaml -p '[${arg('--backup=aiaas-' + db + '-YYYYMMDDTHHMMSSmmmZ.dump')},`,
     `      ${arg(`--target-database=${db}`)},`,
-    `      ${arg('--force=true')}]' \\`,
+    `      ${arg('--force')}]' \\`,
     `  | ${k} create -f -`,
     '```',
     '',

@@ -85,7 +85,7 @@ export async function restore(ctx: TaskContext<'restore'>): Promise<TaskResult> 
       const relations = await userRelations(admin, ctx, target);
       if (relations !== null && relations > 0 && !opts.force) {
         throw new RefusedError(`target database "${target}" is not empty (${relations} relations): `
-          + 'use --force true to replace it (it is backed up into --dir first), or choose another --target-database');
+          + 'use --force to replace it (it is backed up into --dir first), or choose another --target-database');
       }
       if (await dropMarked(admin, staging, PURPOSE) === 'dropped') {
         ctx.log.warn({ database: staging }, 'dropped the staging database an earlier run left behind');

@@ -71,7 +71,7 @@ test('a target with data is refused without --force (exit 2), untouched', async 
 
 test('--force replaces it after a safety backup of it, which is itself a complete backup', async () => {
   await pg.primary.query(`INSERT INTO users VALUES (9999, 'written after the restore')`, [], 'restored_a');
-  const res = await runCli(['restore', '--dir', dir, '--target-database', 'restored_a', '--backup', older, '--force', 'true'], pg.env());
+  const res = await runCli(['restore', '--dir', dir, '--target-database', 'restored_a', '--backup', older, '--force'], pg.env());
   expectContract(res, pg.password, 0);
   expect(res.report.data).toEqual(expect.objectContaining({ file: older, replaced: true }));
   expect(await usersIn('restored_a')).toBe(200);
@@ -124,7 +124,7 @@ test('row counts that differ from the manifest: a finding, the target untouched,
     fs.copyFileSync(path.join(dir, older), path.join(copy, older));
     const m = JSON.parse(fs.readFileSync(path.join(dir, `${older}.manifest.json`), 'utf8'));
     fs.writeFileSync(path.join(copy, `${older}.manifest.json`), JSON.stringify({ ...m, rowCounts: { ...m.rowCounts, 'public.users': 201 } }));
-    const res = await runCli(['restore', '--dir', copy, '--target-database', 'restored_a', '--force', 'true'], pg.env());
+    const res = await runCli(['restore', '--dir', copy, '--target-database', 'restored_a', '--force'], pg.env());
     expectContract(res, pg.password, 1);
     expect(res.report.findings).toEqual([expect.objectContaining({ code: 'row_count_mismatch', table: 'public.users' })]);
     expect(res.report.findings[0].message).toMatch(/200 rows restored, 201 expected .*target untouched/);
@@ -138,7 +138,7 @@ test('row counts that differ from the manifest: a finding, the target untouched,
 
 test('usage: a bad --force value and a system database as target are refused', async () => {
   const bad = await runCli(['restore', '--dir', dir], pg.env(undefined, { RESTORE_FORCE: 'perhaps' }));
-  expect(bad.report.errors[0]).toMatch(/RESTORE_FORCE.*expected 'true' or 'false'/);
+  expect(bad.report.errors[0]).toMatch(/RESTORE_FORCE.*expected true or false/);
   expect(bad.report.exitCode).not.toBe(0);
   const sys = await runCli(['restore', '--dir', dir, '--target-database', 'postgres'], pg.env());
   expect(sys.report.errors[0]).toMatch(/--target-database' must name an application database, not 'postgres'/);
