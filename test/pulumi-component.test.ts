@@ -22,7 +22,7 @@ interface Registration {
 
 const registrations: Registration[] = [];
 /** Parent URN and dependsOn URNs of each registration request, by resource name, as the engine would receive them. */
-const requests = new Map<string, { parent: string; dependencies: string[] }>();
+const requests = new Map<string, { parent: string; dependencies: string[]; retainOnDelete: boolean }>();
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
@@ -47,7 +47,7 @@ beforeAll(async () => {
   const monitor = pulumi.runtime.getMonitor() as any;
   const registerResource = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: unknown) => {
-    requests.set(req.getName(), { parent: req.getParent(), dependencies: req.getDependenciesList() });
+    requests.set(req.getName(), { parent: req.getParent(), dependencies: req.getDependenciesList(), retainOnDelete: req.getRetainondelete() === true });
     return registerResource(req, callback);
   };
 });
@@ -127,6 +127,24 @@ describe('AiaasPlatform', () => {
     expect(kubernetesTypeToken('monitoring.coreos.com/v1', 'PrometheusRule')).toBe('kubernetes:monitoring.coreos.com/v1:PrometheusRule');
   });
 
+  test('engine argo-rollouts: registers the Rollouts and AnalysisTemplates, after the built-in objects', async () => {
+    // WHEN
+    const platform = new AiaasPlatform('argo', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+    const { regs } = await settle(platform.objects);
+
+    // THEN
+    const ofKind = (kind: string) => regs.filter((r) => r.inputs.kind === kind);
+    expect(ofKind('Rollout').map((r) => [r.name, r.type]).sort()).toEqual(
+      ['api-gateway', 'orchestrator', 'realtime-service', 'tool-service'].map((s) => [`argo-rollout-aiaas-${s}`, 'kubernetes:argoproj.io/v1alpha1:Rollout']),
+    );
+    expect(ofKind('AnalysisTemplate').map((r) => r.type)).toEqual(new Array(8).fill('kubernetes:argoproj.io/v1alpha1:AnalysisTemplate'));
+    expect(ofKind('Deployment')).toEqual([]);
+    const rollout = ofKind('Rollout').find((r) => r.inputs.metadata.name === 'api-gateway')!;
+    expect(rollout.inputs).toEqual(platform.manifests.find((m) => m.kind === 'Rollout' && m.metadata.name === 'api-gateway'));
+    // Objects of CRD kinds come after the built-in ones (the Services the Rollout points at exist first).
+    expect(rollout.order).toBeGreaterThan(Math.max(...ofKind('Service').map((r) => r.order)));
+  });
+
   test('every child has the component as parent and the given provider', async () => {
     // GIVEN
     const provider = new k8s.Provider('test-cluster', { kubeconfig: 'unused' });
@@ -150,6 +168,13 @@ describe('AiaasPlatform', () => {
     for (const reg of provided.regs) {
       expect(reg.provider).toMatch(/^urn:pulumi:unit::aiaas-test::pulumi:providers:kubernetes::test-cluster::/);
     }
+  });
+
+  test('the Namespace and the PVCs are retained on delete; nothing else is', async () => {
+    const platform = new AiaasPlatform('retained', {});
+    const { regs } = await settle(platform.objects);
+    const retained = regs.filter((r) => requests.get(r.name)!.retainOnDelete).map((r) => r.name).sort();
+    expect(retained).toEqual(['retained-namespace-aiaas', 'retained-persistentvolumeclaim-aiaas-aiaas-db-backups']);
   });
 
   test('outputs: the namespace and the children\'s names', async () => {

@@ -1,5 +1,5 @@
 // Issue 10: one test (or a few) per numbered item, each failing on the output before the fix.
-import { find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
+import { find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
 const reference = synthPlatformObjects();
@@ -75,12 +75,12 @@ describe('issue 10.10: readiness and liveness are different checks', () => {
     expect(container.readinessProbe.httpGet).toMatchObject({ path: '/health', port: 8000 });
     expect(container.livenessProbe.httpGet).toBeUndefined();
     expect(container.livenessProbe.tcpSocket).toEqual({ port: 8000 });
-    const custom = synthPlatformObjects({ services: [{ name: 'api-gateway', livenessPath: '/livez' } as any] });
+    const custom = synthPlatformObjects(servicePatch({ name: 'api-gateway', livenessPath: '/livez' }));
     expect(deployment(custom, 'api-gateway-blue').containers[0].livenessProbe.httpGet).toMatchObject({ path: '/livez', port: 8000 });
   });
 
   test('fails if the liveness path is the readiness path', () => {
-    expect(() => synthPlatformObjects({ services: [{ name: 'api-gateway', livenessPath: '/health' } as any] })).toThrow(
+    expect(() => synthPlatformObjects(servicePatch({ name: 'api-gateway', livenessPath: '/health' }))).toThrow(
       /services\[api-gateway\]\.livenessPath: expected a path other than healthPath/,
     );
   });
@@ -103,7 +103,7 @@ describe('issue 10.11: disruption budgets never block a drain', () => {
     [{ name: 'api-gateway', replicas: 1 }, /services\[api-gateway\]\.minAvailable: must be below replicas \(1\)/],
     [{ name: 'realtime-service', minAvailable: 3 }, /services\[realtime-service\]\.minAvailable: must be below autoscaling\.minReplicas \(3\)/],
   ])('fails if %j', (patch, message) => {
-    expect(() => synthPlatformObjects({ services: [patch as any] })).toThrow(message);
+    expect(() => synthPlatformObjects(servicePatch(patch))).toThrow(message);
   });
 });
 
@@ -117,9 +117,9 @@ describe('issue 10.12: two replicas of a colour never share a node', () => {
   });
 
   test('configurable per service, and soft for a single replica', () => {
-    const preferred = synthPlatformObjects({ services: [{ name: 'api-gateway', nodeSpread: 'preferred' } as any] });
+    const preferred = synthPlatformObjects(servicePatch({ name: 'api-gateway', nodeSpread: 'preferred' }));
     expect(deployment(preferred, 'api-gateway-blue').topologySpreadConstraints[0].whenUnsatisfiable).toBe('ScheduleAnyway');
-    const single = synthPlatformObjects({ services: [{ name: 'api-gateway', replicas: 1, minAvailable: 0 } as any] });
+    const single = synthPlatformObjects(servicePatch({ name: 'api-gateway', replicas: 1, minAvailable: 0 }));
     expect(deployment(single, 'api-gateway-blue').topologySpreadConstraints[0].whenUnsatisfiable).toBe('ScheduleAnyway');
   });
 });

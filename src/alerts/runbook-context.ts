@@ -24,6 +24,12 @@ export interface RunbookService {
   readonly healthPath?: string;
   /** Name of the idle colour's smoke-test Job, when one exists. @default - no smoke-test Job; the runbook curls the preview Service */
   readonly smokeTestJob?: string;
+  /** The Argo Rollout running the service (engine argo-rollouts). @default - two Deployments, `deployments` */
+  readonly rollout?: string;
+  /** The Rollout's AnalysisTemplates: pre-promotion, then post-promotion. @default - `<rollout>-pre-promotion`, no post-promotion */
+  readonly analysisTemplates?: string[];
+  /** Thresholds of the watch window (monitoring's error ratio and P95 latency for this service). @default - the watch step prints no queries */
+  readonly watch?: { readonly errorRatio: number; readonly latencyP95Seconds: number };
 }
 
 /** The existing PostgreSQL. */

@@ -21,6 +21,39 @@ const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or '
 
 export const IDLE_COLOR_POLICIES = ['keep', 'scale-to-zero', 'remove'] as const;
 
+export const BLUE_GREEN_ENGINES = ['deployments', 'argo-rollouts'] as const;
+
+/** How blue-green runs: two Deployments per service (the seed's procedure) or one Argo Rollout. */
+const blueGreenSchema = z
+  .object({
+    /** `deployments`: `<svc>-blue`/`<svc>-green`, switched by config; `argo-rollouts`: one Rollout `<svc>` per service. */
+    engine: z.enum(BLUE_GREEN_ENGINES, { errorMap: () => ({ message: "expected 'deployments' or 'argo-rollouts'" }) }).default('deployments'),
+    /** Seconds a finished smoke-test Job is kept (deployments engine; Argo deletes its own analysis Jobs). */
+    smokeTestTtlSeconds: nonNegativeInt.default(86400),
+    /** The Rollouts' blue-green strategy (engine argo-rollouts). */
+    argoRollouts: z
+      .object({
+        /** Promote without `kubectl argo rollouts promote` once the pre-promotion analysis passed. */
+        autoPromotionEnabled: z.boolean().default(false),
+        /** Seconds the old ReplicaSet keeps running after the switch (instant abort); at least the watch. */
+        scaleDownDelaySeconds: nonNegativeInt.default(900),
+        /** Seconds the preview ReplicaSet keeps running after an abort. */
+        abortScaleDownDelaySeconds: nonNegativeInt.default(30),
+        /** Pods of the preview before promotion; omitted: full size. */
+        previewReplicaCount: z.number().int().min(1, 'expected at least 1 preview pod').optional(),
+        /** Minutes of post-promotion analysis (the runbook's watch): one measurement a minute. */
+        watchMinutes: z.number().int().min(1, 'expected at least 1 minute').default(10),
+        /** Prometheus the analyses query; omitted: prometheus-operated in network.monitoringNamespace. */
+        prometheusAddress: z.string().url('expected a URL like http://prometheus-operated.monitoring.svc:9090').optional(),
+      })
+      .strict()
+      .default({})
+      .refine((a) => a.scaleDownDelaySeconds >= a.watchMinutes * 60, (a) => ({
+        message: `expected scaleDownDelaySeconds (${a.scaleDownDelaySeconds}) of at least watchMinutes × 60 (${a.watchMinutes * 60}): Argo cancels the post-promotion analysis when the old ReplicaSet is scaled down`,
+        path: ['scaleDownDelaySeconds'],
+      })),
+  })
+  .strict();
 const gibibytes = z.string().regex(/^[1-9]\d*Gi$/, "expected whole gibibytes like '1Gi' (cdk8s-plus writes ephemeral storage in Gi)");
 
 const resourcesSchema = z
@@ -282,8 +315,14 @@ export const platformConfigSchema = z
         replicas: z.number().int().min(1).default(1),
         /** Labels of the postgres pods (NetworkPolicy peer). Host, port and database are in `dbMaintenance.database`. */
         podLabels: selectorLabels.default({ app: 'postgres' }),
-        /** postgres_exporter's port in the postgres pods (a sidecar), scraped by Prometheus. */
+        /** postgres_exporter's port, scraped by Prometheus. */
         exporterPort: port.default(9187),
+        /**
+         * Labels of postgres_exporter's pods when it is its own Deployment: Prometheus reaches them
+         * on exporterPort and they reach postgres.
+         * @default - a sidecar in the postgres pods
+         */
+        exporterPodLabels: selectorLabels.optional(),
         /**
          * Labels of the streaming standbys, which connect to the primary on the database port.
          * @default - the postgres podLabels (standbys in the same StatefulSet)
@@ -331,6 +370,8 @@ export const platformConfigSchema = z
     monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
+    /** Blue-green engine and its settings (README "Blue-green procedure"). */
+    blueGreen: blueGreenSchema.default({}),
     /** Supply-chain rules for every image of the platform. */
     imagePolicy: z
       .object({
@@ -349,6 +390,7 @@ export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];
 export type IdleColorPolicyName = (typeof IDLE_COLOR_POLICIES)[number];
+export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
 
 /** Logical name (a key of `secrets`) of the application's database credentials. */
 export const DATABASE_CREDENTIALS = 'databaseCredentials';
@@ -411,6 +453,13 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
         });
       }
     });
+    if (config.blueGreen.engine === 'argo-rollouts' && service.idleColorPolicy !== 'keep') {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['services', index, 'idleColorPolicy'],
+        message: `'${service.idleColorPolicy}' applies to engine 'deployments'; under 'argo-rollouts' the old ReplicaSet is scaled down after blueGreen.argoRollouts.scaleDownDelaySeconds (expected 'keep')`,
+      });
+    }
     const holdsDatabaseCredentials = service.secretEnv.some((ref) => ref.secret === DATABASE_CREDENTIALS);
     const postgresIndex = service.egressTo.indexOf('postgres');
     if (postgresIndex >= 0 && !holdsDatabaseCredentials) {

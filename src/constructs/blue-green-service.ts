@@ -10,8 +10,9 @@ import {
   restrictedContainerSecurityContext,
   restrictedPodSecurityContext,
 } from './_restricted-pod';
-import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
+import { ARGO_API_VERSION, RevisionAnalysis, postPromotionTemplate, prePromotionTemplate, rolloutFromDeployment } from './_argo-rollout';
 import { REVISION_LABEL, REVISION_LABEL_POINTER, podTemplateRevision } from './_revision';
+import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
 import {
   ColorWorkload,
   PROMOTION_OVERRIDE_ANNOTATION,
@@ -21,7 +22,9 @@ import {
   PromotionRule,
   checkPromotion,
 } from './promotion-guard';
-import { SmokeTestJob } from './smoke-test-job';
+import { SmokeTestJob, smokeTestJobSpec, smokeTestLabels, smokeTestServiceAccount } from './smoke-test-job';
+
+export type { RevisionAnalysis } from './_argo-rollout';
 
 /** One of the two colours of a blue-green service. */
 export enum Color {
@@ -37,6 +40,49 @@ export enum IdleColorPolicy {
   SCALE_TO_ZERO = 'scale-to-zero',
   /** Remove its Deployment. */
   REMOVE = 'remove',
+}
+
+/** What runs a blue-green service. */
+export enum BlueGreenEngine {
+  /** Two Deployments `<name>-blue`/`<name>-green`; the switch is `activeColor`, guarded against the previous output. */
+  DEPLOYMENTS = 'deployments',
+  /** One Argo Rollout `<name>` with the blueGreen strategy: Argo previews, analyses, promotes and scales down. */
+  ARGO_ROLLOUTS = 'argo-rollouts',
+}
+
+/** The blueGreen strategy of the Rollout (engine ARGO_ROLLOUTS). */
+export interface ArgoRolloutsOptions {
+  /**
+   * Promote as soon as the pre-promotion analysis passed, without `kubectl argo rollouts promote`.
+   * @default false
+   */
+  readonly autoPromotionEnabled?: boolean;
+  /**
+   * Seconds the old ReplicaSet keeps running after the switch, so an abort is instant. Argo cancels
+   * the post-promotion analysis at scale-down, so it must cover `watchMinutes`.
+   * @default 900
+   */
+  readonly scaleDownDelaySeconds?: number;
+  /**
+   * Seconds the preview ReplicaSet keeps running after an abort.
+   * @default 30
+   */
+  readonly abortScaleDownDelaySeconds?: number;
+  /**
+   * Pods of the preview before promotion (scaled to full size before the switch).
+   * @default - full size
+   */
+  readonly previewReplicaCount?: number;
+  /**
+   * Minutes of post-promotion analysis (one measurement a minute), when `analysis` is set.
+   * @default 10
+   */
+  readonly watchMinutes?: number;
+  /**
+   * Prometheus analysis of the new revision: before the switch (with the smoke test) and after it (the watch).
+   * @default - only the smoke test gates the promotion; no post-promotion analysis
+   */
+  readonly analysis?: RevisionAnalysis;
 }
 
 /** How a colour's pods are spread over nodes. */
@@ -116,6 +162,18 @@ export interface BlueGreenServiceProps {
    * @default IdleColorPolicy.KEEP
    */
   readonly idleColorPolicy?: IdleColorPolicy | `${IdleColorPolicy}`;
+  /**
+   * What runs the service: two Deployments or one Argo Rollout (the enum or its value).
+   * Under ARGO_ROLLOUTS the Rollout runs `images[activeColor]`, `idleColorPolicy` must be KEEP, and
+   * Argo keeps the previous ReplicaSet for `argoRollouts.scaleDownDelaySeconds`.
+   * @default BlueGreenEngine.DEPLOYMENTS
+   */
+  readonly engine?: BlueGreenEngine | `${BlueGreenEngine}`;
+  /**
+   * The Rollout's blueGreen strategy (engine ARGO_ROLLOUTS).
+   * @default - manual promotion, 900 s scale-down delay, 30 s abort scale-down delay, full-size preview, smoke test only
+   */
+  readonly argoRollouts?: ArgoRolloutsOptions;
   /**
    * The previous output of this service's chart (what is applied now), for the promotion guard:
    * a switch to a colour that did not run unchanged there, scaling down the colour that served
@@ -215,6 +273,7 @@ export interface BlueGreenServiceProps {
  */
 export class BlueGreenService extends Construct {
   public readonly name: string;
+  public readonly engine: BlueGreenEngine;
   public readonly activeColor: Color;
   public readonly idleColor: Color;
   public readonly idleColorPolicy: IdleColorPolicy;
@@ -232,6 +291,10 @@ export class BlueGreenService extends Construct {
   public readonly deployments: Partial<Record<Color, kplus.Deployment>> = {};
   /** The smoke-test Job, when the idle colour is running. */
   public readonly smokeTest?: SmokeTestJob;
+  /** The Rollout (engine ARGO_ROLLOUTS). */
+  public readonly rollout?: ApiObject;
+  /** The Rollout's AnalysisTemplates: pre-promotion, and post-promotion when analysed (engine ARGO_ROLLOUTS). */
+  public readonly analysisTemplates: ApiObject[] = [];
   /** Revision (hash of the pod template, label `aiaas.io/revision`) of each colour's Deployment. */
   public readonly revisions: Partial<Record<Color, string>> = {};
   /** Promotion guard rules the `promotionOverride` overrode in this build (empty: none). */
@@ -240,6 +303,7 @@ export class BlueGreenService extends Construct {
   constructor(scope: Construct, id: string, props: BlueGreenServiceProps) {
     super(scope, id);
     this.name = props.name;
+    this.engine = (props.engine ?? BlueGreenEngine.DEPLOYMENTS) as BlueGreenEngine;
     this.activeColor = (props.activeColor ?? Color.BLUE) as Color;
     this.idleColor = this.activeColor === Color.BLUE ? Color.GREEN : Color.BLUE;
     this.idleColorPolicy = (props.idleColorPolicy ?? IdleColorPolicy.KEEP) as IdleColorPolicy;
@@ -254,6 +318,14 @@ export class BlueGreenService extends Construct {
       automountServiceAccountToken: false,
     });
     this.serviceAccount = kplus.ServiceAccount.fromServiceAccountName(this, 'ServiceAccountRef', serviceAccount.name);
+
+    if (this.engine === BlueGreenEngine.ARGO_ROLLOUTS) {
+      this.service = this.addService('Service', props.name, this.selectorOf(this.activeColor));
+      this.previewService = this.addService('PreviewService', `${props.name}-preview`, this.selectorOf(this.idleColor));
+      this.rollout = this.addRollout(props);
+      this.guardPromotion(props, {});
+      return;
+    }
 
     for (const color of [Color.BLUE, Color.GREEN]) {
       const isIdle = color === this.idleColor;
@@ -291,9 +363,79 @@ export class BlueGreenService extends Construct {
     }
   }
 
-  /** Labels that select the pods of one colour. */
+  /**
+   * Labels that select the pods of one colour; under ARGO_ROLLOUTS, all the Rollout's pods
+   * (Argo adds `rollouts-pod-template-hash` to the Services' selectors itself).
+   */
   public selectorOf(color: Color): Record<string, string> {
-    return { app: this.name, version: color };
+    return this.engine === BlueGreenEngine.ARGO_ROLLOUTS ? { app: this.name } : { app: this.name, version: color };
+  }
+
+  /** Name of a colour's workload (and its PDB and HPA): `<name>-<color>`, or the Rollout's `<name>`. */
+  public workloadName(color: Color): string {
+    return this.engine === BlueGreenEngine.ARGO_ROLLOUTS ? this.name : `${this.name}-${color}`;
+  }
+
+  /**
+   * The active colour's Deployment converted into a Rollout (same pod template, probes,
+   * PDB), its HPA retargeted, and the AnalysisTemplates gating and watching the promotion.
+   */
+  private addRollout(props: BlueGreenServiceProps): ApiObject {
+    const argo = props.argoRollouts ?? {};
+    const deployment = this.addColor(this.activeColor, props.replicas ?? 2, props);
+    const group = deployment.node.scope as Construct;
+    const labels = { app: this.name };
+    const smokeAccount = smokeTestServiceAccount(this, 'SmokeTestServiceAccount', this.name);
+    const smokeProps = {
+      serviceName: this.name,
+      url: `http://${this.name}-preview:${this.port}${this.healthPath}`,
+      image: props.smokeTestImage,
+      identity: props.identity,
+      ttlSecondsAfterFinished: props.smokeTestTtlSeconds,
+    };
+    const pre = prePromotionTemplate(this, 'PrePromotionAnalysis', {
+      name: `${this.name}-pre-promotion`,
+      labels,
+      smokeJob: smokeTestJobSpec(smokeProps, smokeAccount.name),
+      smokeLabels: smokeTestLabels(this.name),
+      analysis: argo.analysis,
+    });
+    this.analysisTemplates.push(pre);
+    const post = argo.analysis
+      ? postPromotionTemplate(this, 'PostPromotionAnalysis', {
+          name: `${this.name}-post-promotion`,
+          labels,
+          analysis: argo.analysis,
+          watchMinutes: argo.watchMinutes ?? 10,
+        })
+      : undefined;
+    if (post) {
+      this.analysisTemplates.push(post);
+    }
+    const rollout = rolloutFromDeployment(group, 'Rollout', {
+      deployment: ApiObject.of(deployment),
+      name: this.name,
+      labels,
+      strategy: {
+      activeService: this.name,
+      previewService: `${this.name}-preview`,
+      autoPromotionEnabled: argo.autoPromotionEnabled ?? false,
+      scaleDownDelaySeconds: argo.scaleDownDelaySeconds ?? 900,
+      abortScaleDownDelaySeconds: argo.abortScaleDownDelaySeconds ?? 30,
+      previewReplicaCount: argo.previewReplicaCount,
+      prePromotionTemplate: pre.name,
+      postPromotionTemplate: post?.name,
+      },
+    });
+    // The Deployment only lends its spec to the Rollout: out of the tree, it is not synthesized.
+    group.node.tryRemoveChild(deployment.node.id);
+    const autoscaler = group.node.tryFindChild('Autoscaler');
+    if (autoscaler) {
+      ApiObject.of(autoscaler).addJsonPatch(
+        JsonPatch.replace('/spec/scaleTargetRef', { apiVersion: ARGO_API_VERSION, kind: 'Rollout', name: this.name }),
+      );
+    }
+    return rollout;
   }
 
   /**
@@ -324,6 +466,7 @@ export class BlueGreenService extends Construct {
 
   /** Throws PromotionRefusedError, or records the override on the stable Service. */
   private guardPromotion(props: BlueGreenServiceProps, workloads: Partial<Record<Color, ColorWorkload>>): void {
+    const argo = this.engine === BlueGreenEngine.ARGO_ROLLOUTS;
     const previous = props.previousOutput;
     if (!previous) {
       return;
@@ -331,11 +474,12 @@ export class BlueGreenService extends Construct {
     const problems = checkPromotion(previous, {
       service: this.name,
       namespace: Chart.of(this).namespace,
-      engine: 'deployments',
+      engine: this.engine,
       activeColor: this.activeColor,
       workloadNames: { blue: `${this.name}-${Color.BLUE}`, green: `${this.name}-${Color.GREEN}`, rollout: this.name },
       serviceName: this.name,
       colors: workloads,
+      rolloutReplicas: argo && !props.autoscaling ? props.replicas ?? 2 : undefined,
     });
     if (problems.length === 0) {
       return;
@@ -351,7 +495,7 @@ export class BlueGreenService extends Construct {
   }
 
   private addColor(color: Color, replicas: number, props: BlueGreenServiceProps): kplus.Deployment {
-    const group = new Construct(this, color === Color.BLUE ? 'Blue' : 'Green');
+    const group = new Construct(this, this.engine === BlueGreenEngine.ARGO_ROLLOUTS ? 'Rollout' : color === Color.BLUE ? 'Blue' : 'Green');
     const identity = props.identity ?? DEFAULT_IDENTITY;
     const rollout = props.rollout ?? {};
     const resources = props.resources ?? {};
@@ -359,7 +503,7 @@ export class BlueGreenService extends Construct {
     const autoscaled = props.autoscaling !== undefined && replicas > 0;
 
     const deployment = new kplus.Deployment(group, 'Resource', {
-      metadata: { name: `${props.name}-${color}`, labels: selector },
+      metadata: { name: this.workloadName(color), labels: selector },
       // Our own selector: cdk8s-plus' generated one would pin Services to one Deployment.
       select: false,
       // Under autoscaling the HPA owns the replica count; rendering one would fight it on every apply.
@@ -412,12 +556,12 @@ export class BlueGreenService extends Construct {
     // pod template (its revision), or the promotion guard would see a new, unproven template.
     const servicePods = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
     api.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, servicePods, props.nodeSpread ?? NodeSpread.REQUIRED)),
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, podsRunning, props.nodeSpread ?? NodeSpread.REQUIRED)),
     );
 
     if (replicas > 0) {
       new kplus.k8s.KubePodDisruptionBudget(group, 'DisruptionBudget', {
-        metadata: { name: `${props.name}-${color}`, labels: selector },
+        metadata: { name: this.workloadName(color), labels: selector },
         spec: {
           minAvailable: kplus.k8s.IntOrString.fromNumber(props.minAvailable ?? 1),
           selector: { matchLabels: selector },
@@ -428,7 +572,7 @@ export class BlueGreenService extends Construct {
     }
     if (autoscaled && props.autoscaling) {
       new kplus.HorizontalPodAutoscaler(group, 'Autoscaler', {
-        metadata: { name: `${props.name}-${color}`, labels: selector },
+        metadata: { name: this.workloadName(color), labels: selector },
         target: deployment,
         minReplicas: props.autoscaling.minReplicas,
         maxReplicas: props.autoscaling.maxReplicas,
@@ -479,6 +623,33 @@ function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
   return typeof value === 'number' ? kplus.PercentOrAbsolute.absolute(value) : kplus.PercentOrAbsolute.percent(Number(value.replace('%', '')));
 }
 
+function validateArgoProps(props: BlueGreenServiceProps): void {
+  if ((props.idleColorPolicy ?? IdleColorPolicy.KEEP) !== IdleColorPolicy.KEEP) {
+    throw new Error(
+      `'idleColorPolicy' (${props.idleColorPolicy}) applies to engine deployments; under argo-rollouts the old ReplicaSet is scaled down after 'argoRollouts.scaleDownDelaySeconds' (expected keep)`,
+    );
+  }
+  const argo = props.argoRollouts ?? {};
+  for (const field of ['scaleDownDelaySeconds', 'abortScaleDownDelaySeconds'] as const) {
+    const value = argo[field];
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      throw new Error(`'argoRollouts.${field}' (${value}) must be a whole number of seconds, 0 or more`);
+    }
+  }
+  for (const field of ['previewReplicaCount', 'watchMinutes'] as const) {
+    const value = argo[field];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new Error(`'argoRollouts.${field}' (${value}) must be a whole number of 1 or more`);
+    }
+  }
+  const watchSeconds = (argo.watchMinutes ?? 10) * 60;
+  if (argo.analysis && (argo.scaleDownDelaySeconds ?? 900) < watchSeconds) {
+    throw new Error(
+      `'argoRollouts.scaleDownDelaySeconds' (${argo.scaleDownDelaySeconds}) must be at least the watch (${watchSeconds} s): Argo cancels the post-promotion analysis when it scales the old ReplicaSet down`,
+    );
+  }
+}
+
 function validateProps(props: BlueGreenServiceProps): void {
   if (props.activeColor !== undefined && !Object.values(Color).includes(props.activeColor as Color)) {
     throw new Error(`'activeColor' (${props.activeColor}) must be one of ${Object.values(Color).join(', ')}`);
@@ -488,6 +659,12 @@ function validateProps(props: BlueGreenServiceProps): void {
   }
   if (props.promotionOverride !== undefined && props.promotionOverride.reason.trim() === '') {
     throw new Error("'promotionOverride.reason' ('') must say why the promotion guard is overridden (incident, ticket)");
+  }
+  if (props.engine !== undefined && !Object.values(BlueGreenEngine).includes(props.engine as BlueGreenEngine)) {
+    throw new Error(`'engine' (${props.engine}) must be one of ${Object.values(BlueGreenEngine).join(', ')}`);
+  }
+  if ((props.engine ?? BlueGreenEngine.DEPLOYMENTS) === BlueGreenEngine.ARGO_ROLLOUTS) {
+    validateArgoProps(props);
   }
   if (props.smokeTestTtlSeconds !== undefined && (!Number.isInteger(props.smokeTestTtlSeconds) || props.smokeTestTtlSeconds < 0)) {
     throw new Error(`'smokeTestTtlSeconds' (${props.smokeTestTtlSeconds}) must be a whole number of seconds, 0 or more`);

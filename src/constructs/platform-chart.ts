@@ -2,7 +2,9 @@ import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
-import { BlueGreenService, Color, NodeSpread } from './blue-green-service';
+import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-green-service';
+import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
+import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
 import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
 import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
@@ -102,6 +104,13 @@ export class PlatformChart extends Chart {
       database: { statefulSet: config.postgres.statefulSet },
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
+    new ColorSignals(monitoring, 'ColorSignals', {
+      namespace: config.namespace,
+      services: Object.keys(this.services),
+      contract: config.monitoring,
+      // Picked up by the same Prometheus ruleSelector as the alerts.
+      labels: config.monitoring.ruleLabels,
+    });
 
     new PlatformNetworkPolicies(this, 'NetworkPolicies', {
       services: config.services.map((s) => ({
@@ -158,6 +167,9 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
       previousOutput,
       promotionOverride: service.promotionOverride,
+      engine: config.blueGreen.engine,
+      smokeTestTtlSeconds: config.blueGreen.smokeTestTtlSeconds,
+      argoRollouts: { ...config.blueGreen.argoRollouts, analysis: revisionAnalysis(config, service.name) },
     });
   }
 
@@ -184,6 +196,9 @@ export class PlatformChart extends Chart {
         port: s.port,
         healthPath: s.healthPath,
         smokeTestJob: s.smokeTest?.job.name,
+        rollout: s.rollout?.name,
+        analysisTemplates: s.analysisTemplates.length > 0 ? s.analysisTemplates.map((t) => t.name) : undefined,
+        watch: watchThresholds(config, s.name),
       })),
       database: {
         statefulSet: config.postgres.statefulSet,
@@ -197,6 +212,27 @@ export class PlatformChart extends Chart {
       featureFlags: `feature-flags:${config.featureFlags.port}`,
     };
   }
+}
+
+/** Argo's analysis of one revision of a service: the alerts' metric contract and thresholds (per-service overrides included). */
+function revisionAnalysis(config: PlatformConfig, service: string): RevisionAnalysis {
+  const { monitoring } = config;
+  const selector = revisionSelector(config.namespace, service, REVISION_ARG_PLACEHOLDER);
+  return {
+    prometheusAddress: config.blueGreen.argoRollouts.prometheusAddress ?? `http://prometheus-operated.${config.network.monitoringNamespace}.svc:9090`,
+    errorRatioQuery: httpErrorRatioQuery(monitoring, selector),
+    latencyP95Query: httpLatencyP95Query(monitoring, selector),
+    ...watchThresholds(config, service),
+  };
+}
+
+/** The error ratio and P95 latency thresholds of one service (its `monitoring.perService` override, else the default). */
+function watchThresholds(config: PlatformConfig, service: string): { errorRatio: number; latencyP95Seconds: number } {
+  const { perService, thresholds } = config.monitoring;
+  return {
+    errorRatio: perService[service]?.errorRatio ?? thresholds.errorRatio,
+    latencyP95Seconds: perService[service]?.latencyP95Seconds ?? thresholds.latencyP95Seconds,
+  };
 }
 
 /** The runbook's toggles, as env vars of the service each one concerns. */
@@ -221,6 +257,7 @@ function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
       podLabels: postgres.podLabels,
       port: config.dbMaintenance.database.port,
       metricsPort: postgres.exporterPort,
+      metricsPodLabels: postgres.exporterPodLabels,
       replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
       egress: postgres.egress,
     },

@@ -85,6 +85,12 @@ export interface DependencyFlows extends NetworkPeer {
    */
   readonly metricsPort?: number;
   /**
+   * Labels of the exporter's pods when it runs as its own Deployment (not a sidecar): they
+   * serve `metricsPort` and connect to the dependency on `port`.
+   * @default - the exporter is a sidecar in the dependency's pods
+   */
+  readonly metricsPodLabels?: Record<string, string>;
+  /**
    * Labels of its replicas (a streaming standby of postgres): they reach the pods of
    * `podLabels` on `port`, and those pods may reach them.
    * @default - no replication
@@ -165,7 +171,7 @@ export class PlatformNetworkPolicies extends Construct {
       }
     }
     for (const dependency of dependencies) {
-      for (const field of ['podLabels', 'replicaPodLabels'] as const) {
+      for (const field of ['podLabels', 'replicaPodLabels', 'metricsPodLabels'] as const) {
         const selector = dependency[field];
         if (selector !== undefined && Object.keys(selector).length === 0) {
           throw new Error(`'dependencies[${dependency.name}].${field}' ({}) must not be empty: an empty selector selects every pod of the namespace`);
@@ -228,9 +234,11 @@ export class PlatformNetworkPolicies extends Construct {
     }
 
     for (const dependency of dependencies) {
+      const exporter = dependency.metricsPort !== undefined ? dependency.metricsPodLabels : undefined;
       const clients = [
         ...callersOf(dependency.name).map((caller) => caller.podLabels),
         ...(props.dependencyClients?.[dependency.name] ?? []),
+        ...(exporter ? [exporter] : []),
       ];
       const port = [{ protocol: 'TCP', port: dependency.port }];
       if (clients.length > 0) {
@@ -253,8 +261,10 @@ export class PlatformNetworkPolicies extends Construct {
         });
       }
       if (dependency.metricsPort !== undefined) {
-        this.policy(`Metrics-${dependency.name}`, `${dependency.name}-metrics`, dependency.podLabels, ['Ingress'], {
+        this.policy(`Metrics-${dependency.name}`, `${dependency.name}-metrics`, exporter ?? dependency.podLabels, exporter ? ['Ingress', 'Egress'] : ['Ingress'], {
           ingress: [{ from: [prometheus], ports: [{ protocol: 'TCP', port: dependency.metricsPort }] }],
+          // A separate exporter connects to the dependency it reports on.
+          ...(exporter ? { egress: [{ to: [{ podSelector: { matchLabels: dependency.podLabels } }], ports: port }] } : {}),
         });
       }
       if ((dependency.egress ?? []).length > 0) {

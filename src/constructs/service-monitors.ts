@@ -85,6 +85,13 @@ export class ServiceMonitors extends Construct {
                 // The stable and the preview Service both count as the platform service.
                 { sourceLabels: ['__meta_kubernetes_service_label_app'], targetLabel: 'service', action: 'replace' },
                 { sourceLabels: ['__meta_kubernetes_pod_label_version'], targetLabel: 'color', action: 'replace' },
+                // The pod template's revision: ours (aiaas.io/revision) or Argo Rollouts'; a pod has one of them.
+                {
+                  sourceLabels: ['__meta_kubernetes_pod_label_aiaas_io_revision', '__meta_kubernetes_pod_label_rollouts_pod_template_hash'],
+                  separator: '',
+                  targetLabel: 'revision',
+                  action: 'replace',
+                },
               ],
             },
           ],

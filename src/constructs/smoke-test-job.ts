@@ -58,54 +58,71 @@ export class SmokeTestJob extends Construct {
 
   constructor(scope: Construct, id: string, props: SmokeTestJobProps) {
     super(scope, id);
-    const identity = props.identity ?? DEFAULT_IDENTITY;
-    const labels = { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: props.serviceName };
-    this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: `${props.serviceName}-smoke-test`, labels: { [SMOKE_TEST_OF_LABEL]: props.serviceName } },
-      automountServiceAccountToken: false,
-    });
+    this.serviceAccount = smokeTestServiceAccount(this, 'ServiceAccount', props.serviceName);
     this.job = new k8s.KubeJob(this, 'Resource', {
-      metadata: { name: props.name, labels },
-      spec: {
-        backoffLimit: props.backoffLimit ?? 2,
-        activeDeadlineSeconds: 300,
-        // Finished Jobs of old revisions go away on their own (an apply without prune leaves them).
-        ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
-        template: {
-          metadata: { labels },
-          spec: {
-            restartPolicy: 'Never',
-            serviceAccountName: this.serviceAccount.name,
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurityContextSpec(identity),
-            containers: [
-              {
-                name: 'smoke-test',
-                image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
-                // -f turns any non-2xx into a failure. The preview Service has no endpoints until the new
-                // revision's pods are Ready: retries (connection refused included) cover up to 4 minutes of that.
-                args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '40', '--retry-connrefused', '--retry-delay', '5', '--retry-max-time', '240', props.url],
-                imagePullPolicy: imagePullPolicyOf(props.image ?? DEFAULT_SMOKE_TEST_IMAGE),
-                securityContext: restrictedContainerSecurityContextSpec(identity),
-                resources: {
-                  requests: {
-                    'cpu': k8s.Quantity.fromString('10m'),
-                    'memory': k8s.Quantity.fromString('16Mi'),
-                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.request),
-                  },
-                  limits: {
-                    'cpu': k8s.Quantity.fromString('100m'),
-                    'memory': k8s.Quantity.fromString('32Mi'),
-                    'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.limit),
-                  },
-                },
-                volumeMounts: [SCRATCH_TMP_MOUNT],
-              },
-            ],
-            volumes: [SCRATCH_TMP_VOLUME],
-          },
-        },
-      },
+      metadata: { name: props.name, labels: smokeTestLabels(props.serviceName) },
+      spec: smokeTestJobSpec(props, this.serviceAccount.name),
     });
   }
+}
+
+/** Labels of a smoke-test Job and its pods. */
+export function smokeTestLabels(serviceName: string): Record<string, string> {
+  return { 'app.kubernetes.io/component': 'smoke-test', [SMOKE_TEST_OF_LABEL]: serviceName };
+}
+
+/** The smoke test's ServiceAccount `<service>-smoke-test`, without a token. */
+export function smokeTestServiceAccount(scope: Construct, id: string, serviceName: string): k8s.KubeServiceAccount {
+  return new k8s.KubeServiceAccount(scope, id, {
+    metadata: { name: `${serviceName}-smoke-test`, labels: { [SMOKE_TEST_OF_LABEL]: serviceName } },
+    automountServiceAccountToken: false,
+  });
+}
+
+/**
+ * The smoke test's Job spec, also run by Argo Rollouts' job metric provider
+ * (`AnalysisTemplate.spec.metrics[].provider.job.spec`).
+ */
+export function smokeTestJobSpec(props: Omit<SmokeTestJobProps, 'name'>, serviceAccountName: string): k8s.JobSpec {
+  const identity = props.identity ?? DEFAULT_IDENTITY;
+  return {
+    backoffLimit: props.backoffLimit ?? 2,
+    activeDeadlineSeconds: 300,
+    // Finished Jobs of old revisions go away on their own (an apply without prune leaves them).
+    ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+    template: {
+      metadata: { labels: smokeTestLabels(props.serviceName) },
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName,
+        automountServiceAccountToken: false,
+        securityContext: restrictedPodSecurityContextSpec(identity),
+        containers: [
+          {
+            name: 'smoke-test',
+            image: props.image ?? DEFAULT_SMOKE_TEST_IMAGE,
+            // -f turns any non-2xx into a failure. The preview Service has no endpoints until the new
+            // revision's pods are Ready: retries (connection refused included) cover up to 4 minutes of that.
+            args: ['--fail', '--silent', '--show-error', '--max-time', '5', '--retry', '40', '--retry-connrefused', '--retry-delay', '5', '--retry-max-time', '240', props.url],
+            imagePullPolicy: imagePullPolicyOf(props.image ?? DEFAULT_SMOKE_TEST_IMAGE),
+            securityContext: restrictedContainerSecurityContextSpec(identity),
+            resources: {
+              requests: {
+                'cpu': k8s.Quantity.fromString('10m'),
+                'memory': k8s.Quantity.fromString('16Mi'),
+                'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.request),
+              },
+              limits: {
+                'cpu': k8s.Quantity.fromString('100m'),
+                'memory': k8s.Quantity.fromString('32Mi'),
+                'ephemeral-storage': k8s.Quantity.fromString(EPHEMERAL_STORAGE.smokeTest.limit),
+              },
+            },
+            volumeMounts: [SCRATCH_TMP_MOUNT],
+          },
+        ],
+        volumes: [SCRATCH_TMP_VOLUME],
+      },
+    },
+  };
 }

@@ -4,7 +4,7 @@
 // healthy, 1 a finding beyond a threshold, 2 could not do its work, 64 usage error.
 import { randomUUID } from 'node:crypto';
 import { Config, ConfigOf, parseConfig, TaskName, TASKS, UsageError } from './config';
-import { EXIT_CODES, LOG_LEVELS } from './contract';
+import { EXIT_CODES, GLOBAL_OPTIONS, LOG_LEVELS } from './contract';
 import type { Task } from './context';
 import { ConnectionLostError, createPool, resolvePrefer } from './db';
 import { describeError } from './errors';
@@ -13,6 +13,7 @@ import { createLogger, Logger } from './logger';
 import { Metrics } from './metrics';
 import { addSecret, addSecretsOf, redact } from './redact';
 import { exitCodeOf, Report, statusOf, TaskResult, writeReport } from './report';
+import { outputFormat } from './report-text';
 import { backup } from './tasks/backup';
 import { dbHealth } from './tasks/db-health';
 import { longTransactions } from './tasks/long-transactions';
@@ -38,6 +39,14 @@ function poolSize(config: Config): number {
   return config.task === 'vacuum-analyze' ? config.options.parallel : 3;
 }
 
+/** `--output` as given (the parser refused the command line, so it is read by hand). */
+function askedOutput(): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.findIndex((a) => a === '--output' || a.startsWith('--output='));
+  if (i < 0) return process.env[GLOBAL_OPTIONS.output.env];
+  return args[i].includes('=') ? args[i].split('=')[1] : args[i + 1];
+}
+
 function usageFailure(message: string, runId: string, started: Date): void {
   const level = (LOG_LEVELS as readonly string[]).includes(process.env.LOG_LEVEL ?? '') ? process.env.LOG_LEVEL! : 'info';
   const task = process.argv.slice(2).find((a) => (TASKS as readonly string[]).includes(a)) ?? 'unknown';
@@ -49,7 +58,7 @@ function usageFailure(message: string, runId: string, started: Date): void {
     startedAt: started.toISOString(), finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,
     findings: [], errors: [redact(message)], warnings: [], data: {},
-  });
+  }, outputFormat(askedOutput(), process.stdout.isTTY));
   process.exitCode = EXIT_CODES.usage;
 }
 
@@ -141,6 +150,7 @@ async function main(): Promise<void> {
   log.info({ host, port, database, user, sslmode }, 'task starting');
   config = { ...config, connection: await resolvePrefer(config.connection, log) };
   taskDone = runTask(config, poolSize(config), log, metrics, abort.signal);
+  if (abort.signal.aborted) void cancelRunning(config, log, taskDone); // signalled before the task started
   const result = await taskDone;
   const errors = [...(result.errors ?? [])];
   if (abort.signal.aborted) errors.unshift('stopped by signal before the work was done');
@@ -174,7 +184,7 @@ async function main(): Promise<void> {
   for (const f of result.findings) log.warn({ finding: f.code }, f.message);
   for (const w of report.warnings) log.warn({ warning: true }, w);
   log.info({ status: report.status, exitCode, durationSeconds, findings: result.findings.length }, 'task finished');
-  writeReport(report);
+  writeReport(report, outputFormat(config.output, process.stdout.isTTY));
   process.exitCode = exitCode;
   // The report is out; a socket node-postgres left half-open (a failed authentication
   // waits for the server's authentication_timeout, 60 s) must not hold the pod.

@@ -1,6 +1,7 @@
 // The one JSON report a run prints on stdout, and the exit code it implies.
-import { EXIT_CODES, ExitCode } from './contract';
+import { EXIT_CODES, ExitCode, OutputFormat } from './contract';
 import { redactDeep } from './redact';
+import { renderText } from './report-text';
 
 export type Status = 'ok' | 'finding' | 'error';
 
@@ -45,6 +46,7 @@ export function statusOf(exitCode: ExitCode): Status {
   return exitCode === EXIT_CODES.ok ? 'ok' : exitCode === EXIT_CODES.finding ? 'finding' : 'error';
 }
 
-export function writeReport(report: Report): void {
-  process.stdout.write(`${JSON.stringify(redactDeep(report))}\n`);
+export function writeReport(report: Report, format: OutputFormat = 'json'): void {
+  const safe = redactDeep(report);
+  process.stdout.write(format === 'text' ? renderText(safe) : `${JSON.stringify(safe)}\n`);
 }

@@ -5,7 +5,7 @@
 import type { AlertDefinition } from '../alerts/alert-record';
 import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
-import { active, curlVia, idle, psql, runJob, RunbookContext } from '../alerts/runbook-context';
+import { active, curlVia, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
 export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookService } from '../alerts/runbook-context';
@@ -134,47 +134,102 @@ function blueGreenSection(ctx: RunbookContext, k: string): string[] {
   const out = [
     '## Blue-green deployment',
     '',
-    '| Service | Active | Idle | Stable Service | Preview Service | Blue | Green |',
+    '| Service | Engine | Active | Idle | Stable Service | Preview Service | Workloads |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...ctx.services.map((s) => `| ${s.name} | ${s.activeColor} | ${s.idleColor} | \`${s.service}\` | \`${s.previewService}\` | \`${s.deployments.blue}\` | \`${s.deployments.green}\` |`),
+    ...ctx.services.map(
+      (s) =>
+        `| ${s.name} | ${s.rollout ? 'argo-rollouts' : 'deployments'} | ${s.activeColor} | ${s.idleColor} | \`${s.service}\` | \`${s.previewService}\` | ${
+          s.rollout ? `Rollout \`${s.rollout}\`` : `\`${s.deployments.blue}\`, \`${s.deployments.green}\``
+        } |`,
+    ),
     '',
-    'Every change goes through the platform config and `npm run synth`; the committed `dist/` is applied by GitOps. The `kubectl patch` commands are for emergencies only: the next sync reverts them unless the config says the same.',
+    'Every change is an edit of the committed platform config, `npm run synth -- --config <file>` (the promotion guard refuses an unsafe switch, writing nothing), a review of the `dist/` diff, a commit and an apply. The `kubectl patch` commands are for emergencies only: the next sync reverts them unless the config says the same.',
     '',
   ];
   for (const s of ctx.services) {
-    const port = s.port ?? 8000;
-    const health = s.healthPath ?? '/health';
     out.push(`### Deploy, switch and roll back ${s.name}`);
     out.push('');
     out.push('```bash');
-    out.push(`# 1. Deploy the new version to the idle colour (${s.idleColor}): set services[${s.name}].images.${s.idleColor} in the config, synth, commit`);
-    out.push(`${k} rollout status deployment/${idle(s)} --timeout=10m`);
-    out.push('');
-    out.push('# 2. Smoke test the preview Service');
-    if (s.smokeTestJob) {
-      out.push(`${k} wait --for=condition=complete job/${s.smokeTestJob} --timeout=5m`);
-    }
-    out.push(curlVia(ctx, s.previewService, port, health));
-    out.push('');
-    out.push(`# 3. Switch traffic: set services[${s.name}].activeColor: ${s.idleColor}, synth, commit. Emergency:`);
-    out.push(`${k} patch service ${s.service} -p '{"spec":{"selector":{"app":"${s.name}","version":"${s.idleColor}"}}}'`);
-    out.push(`${k} get service ${s.service} -o jsonpath='{.spec.selector}'; echo`);
-    out.push('');
-    out.push('# 4. Monitor for 10 minutes');
-    out.push(`${k} logs -f deployment/${idle(s)}`);
-    out.push('');
-    out.push(`# 5. Clean up the old colour: set services[${s.name}].idleColorPolicy: scale-to-zero (or remove), synth, commit`);
-    out.push('');
-    out.push(`# Roll back: set activeColor: ${s.activeColor} again, synth, commit. Emergency:`);
-    out.push(`${k} patch service ${s.service} -p '{"spec":{"selector":{"app":"${s.name}","version":"${s.activeColor}"}}}'`);
-    out.push('');
-    out.push('# Rolling update inside the active colour');
-    out.push(`${k} rollout status deployment/${active(s)}`);
-    out.push(`${k} rollout undo deployment/${active(s)}`);
+    out.push(...(s.rollout ? argoProcedure(ctx, k, s, s.rollout) : deploymentsProcedure(ctx, k, s)));
     out.push('```');
     out.push('');
   }
   return out;
+}
+
+/** PromQL of the watch window: one colour (or revision) of a service over the monitoring thresholds. */
+function watchQueries(ctx: RunbookContext, s: RunbookService, by: 'color' | 'revision', value: string): string[] {
+  if (!s.watch) {
+    return [];
+  }
+  const sel = `{namespace="${ctx.namespace}", service="${s.name}", ${by}="${value}"}`;
+  return [
+    `#   aiaas:http_error_ratio:by_${by}${sel} > ${s.watch.errorRatio}`,
+    `#   aiaas:http_latency_p95_seconds:by_${by}${sel} > ${s.watch.latencyP95Seconds}`,
+  ];
+}
+
+function deploymentsProcedure(ctx: RunbookContext, k: string, s: RunbookService): string[] {
+  const port = s.port ?? 8000;
+  const health = s.healthPath ?? '/health';
+  const selector = (color: string) => `${k} patch service ${s.service} -p '{"spec":{"selector":{"app":"${s.name}","version":"${color}"}}}'`;
+  return [
+    `# 1. Deploy the new version to the idle colour (${s.idleColor}): set services[${s.name}].images.${s.idleColor} in the config file, synth, commit, apply`,
+    `${k} rollout status deployment/${idle(s)} --timeout=10m`,
+    '',
+    `# 2. Smoke test: the preview Service selects only the new revision of ${s.idleColor}`,
+    ...(s.smokeTestJob ? [`${k} wait --for=condition=complete job/${s.smokeTestJob} --timeout=5m`, `${k} logs job/${s.smokeTestJob}`] : []),
+    curlVia(ctx, s.previewService, port, health),
+    '',
+    `# 3. Switch traffic in its own change: set services[${s.name}].activeColor: ${s.idleColor}, synth, commit, apply. Emergency only:`,
+    selector(s.idleColor),
+    `${k} get service ${s.service} -o jsonpath='{.spec.selector}'; echo`,
+    '',
+    `# 4. Watch ${s.idleColor} alone for 10 minutes; roll back if a per-colour signal is over its threshold:`,
+    ...watchQueries(ctx, s, 'color', s.idleColor),
+    `${k} logs -f -l app=${s.name},version=${s.idleColor} --max-log-requests=10`,
+    '',
+    `# 5. Clean up ${s.activeColor} in a later change: services[${s.name}].idleColorPolicy: scale-to-zero (or remove), synth, commit, apply`,
+    '',
+    `# Roll back before the clean-up: activeColor: ${s.activeColor} again, synth, commit, apply. Emergency only:`,
+    selector(s.activeColor),
+    `# Roll back after the clean-up: first idleColorPolicy: keep (wait for deployment/${active(s)} and its smoke Job), then activeColor: ${s.activeColor}`,
+    '',
+    '# Rolling update inside the active colour',
+    `${k} rollout status deployment/${active(s)}`,
+    `${k} rollout undo deployment/${active(s)}`,
+  ];
+}
+
+function argoProcedure(ctx: RunbookContext, k: string, s: RunbookService, rollout: string): string[] {
+  const argo = `kubectl argo rollouts -n ${ctx.namespace}`;
+  const [pre, post] = s.analysisTemplates ?? [];
+  return [
+    `# 1. Deploy: set services[${s.name}].images.${s.idleColor} and activeColor: ${s.idleColor} in the config file (one change: Argo keeps`,
+    `#    the current ReplicaSet active and brings the new one up behind ${s.previewService}), synth, commit, apply`,
+    `${argo} get rollout ${rollout} --watch`,
+    '',
+    `# 2. Pre-promotion analysis (AnalysisTemplate ${pre ?? `${rollout}-pre-promotion`}): the smoke Job against ${s.previewService}, and the`,
+    '#    error ratio and P95 latency of the new revision; the Rollout then pauses for promotion',
+    `${argo} status ${rollout} --timeout 15m`,
+    `${k} get analysisruns -l rollout-type=PrePromotion --sort-by=.metadata.creationTimestamp`,
+    '',
+    '# 3. Switch traffic (only after the analysis passed)',
+    `${argo} promote ${rollout}`,
+    '',
+    post
+      ? `# 4. Watch: the post-promotion analysis (${post}) measures the new revision once a minute for the watch window; on failure Argo aborts and switches back`
+      : '# 4. Watch for 10 minutes (no post-promotion analysis configured)',
+    ...watchQueries(ctx, s, 'revision', '<new pod template hash: kubectl argo rollouts get rollout>'),
+    `${k} logs -f -l app=${s.name} --max-log-requests=10`,
+    '',
+    '# 5. Clean up: nothing to do; Argo scales the old ReplicaSet down after scaleDownDelaySeconds',
+    '',
+    '# Abort before or during the watch (traffic goes back to the stable ReplicaSet), then revert the config change, synth, commit, apply',
+    `${argo} abort ${rollout}`,
+    '# Roll back after the clean-up to the previous revision (emergency; then revert the config to match)',
+    `${argo} undo ${rollout}`,
+  ];
 }
 
 function maintenanceSection(ctx: RunbookContext, k: string): string[] {

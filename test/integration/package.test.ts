@@ -218,7 +218,9 @@ main().catch((e) => {
   expect(children.length).toBeGreaterThan(40);
   const service = (name: string) => children.find((r: any) => r.type === 'kubernetes:core/v1:Service' && r.inputs.metadata.name === name);
   expect(service('api-gateway').inputs.spec.selector).toEqual({ app: 'api-gateway', version: 'green' });
-  expect(service('api-gateway-preview').inputs.spec.selector).toEqual({ app: 'api-gateway', version: 'blue' });
+  // the preview Service reaches only the idle colour's current revision (its smoke test cannot hit old pods)
+  expect(service('api-gateway-preview').inputs.spec.selector)
+    .toEqual({ 'app': 'api-gateway', 'version': 'blue', 'aiaas.io/revision': expect.stringMatching(/^[0-9a-f]{10}$/) });
   expect(service('orchestrator').inputs.spec.selector).toEqual({ app: 'orchestrator', version: 'blue' });
 });
 

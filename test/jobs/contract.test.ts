@@ -2,11 +2,14 @@
 // env are parsed by the CLI's own parser, for the reference config and for a config
 // with every option at its bounds; and a config value the CLI would refuse is refused
 // by the config schema before anything is synthesized.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { DbMaintenanceConfigInput, dbMaintenanceConfigSchema } from '../../src/config/db-maintenance-config';
 import { DbMaintenance } from '../../src/constructs/db-maintenance';
 import { Config, parseConfig } from '../../src/jobs/config';
-import { argsOf, FlagSpec, IntFlag, TASK_SPECS, TASKS, TaskName } from '../../src/jobs/contract';
+import { argsOf, FlagSpec, GLOBAL_OPTIONS, IntFlag, MAX_TIMER_MS, TASK_SPECS, TASKS, TaskName } from '../../src/jobs/contract';
 import { K8sObject, ofKind, synthPlatformObjects } from '../support/synth';
 
 const quiet = { writeOut: () => undefined, writeErr: () => undefined };
@@ -77,6 +80,7 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
       expect(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(argsOf(config.task, config.options));
       expect(config.connection).toEqual(expect.objectContaining({ host: 'postgres', port: 5432, database: 'aiaas', user: 'from-secret-username' }));
       expect(config.pushgatewayUrl).toMatch(/^http:\/\/prometheus-pushgateway/);
+      expect(config.output).toBe('json');
     }
   });
 
@@ -91,9 +95,33 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
     }
   });
 
+  test('verify-full with the CA Secret: the CLI finds the CA where the Secret is mounted', () => {
+    const cronJobs = synthCronJobs({ database: { sslmode: 'verify-full', caSecret: { name: 'postgres-ca' } } });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-ca-'));
+    try {
+      for (const cronJob of cronJobs) {
+        const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+        const env = podEnv(container);
+        const mount = container.volumeMounts.find((m: { mountPath: string }) => env.PGSSLROOTCERT?.startsWith(`${m.mountPath}/`));
+        expect(mount).toEqual(expect.objectContaining({ readOnly: true }));
+        // the Secret's file, where this test can put it
+        const file = path.join(dir, path.relative(mount.mountPath, env.PGSSLROOTCERT));
+        fs.writeFileSync(file, '-----BEGIN CERTIFICATE-----\n');
+        const rewritten = { ...container, env: container.env.map((e: { name: string }) => (e.name === 'PGSSLROOTCERT' ? { ...e, value: file } : e)) };
+        const config = parseCronJob({ ...cronJob, spec: { jobTemplate: { spec: { template: { spec: { containers: [rewritten] } } } } } } as K8sObject);
+        expect(config.connection).toEqual(expect.objectContaining({ sslmode: 'verify-full', sslrootcert: file }));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the config section of each task has a field for every option the CronJob does not fix itself', () => {
     const defaults = dbMaintenanceConfigSchema.parse({}).tasks as Record<string, Record<string, unknown>>;
-    const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir'];
+    // the bucket's flags come from dbMaintenance.backupBucket; a scheduled restore-verify takes the newest backup
+    const fromBackupBucket = ['bucket', 'bucketEndpoint', 'bucketRegion', 'bucketPrefix', 'bucketPathStyle'];
+    const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir', 'restore-verify.backup',
+      ...['backup', 'restore-verify'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
     for (const task of TASKS) {
       for (const option of Object.keys(TASK_SPECS[task].options)) {
         if (fixedByTheConstruct.includes(`${task}.${option}`)) continue;
@@ -124,6 +152,13 @@ describe('a value the CLI refuses cannot be synthesized', () => {
       }
     },
   );
+
+  test('every millisecond duration (a timer or a timeout setting) fits a Node timer and PostgreSQL\'s int settings', () => {
+    const specs = [...Object.values(GLOBAL_OPTIONS), ...TASKS.flatMap((t) => Object.values(TASK_SPECS[t].options))] as FlagSpec[];
+    const durations = specs.filter((s): s is IntFlag => s.kind === 'int' && s.unit === 'ms');
+    expect(durations.length).toBeGreaterThanOrEqual(4);
+    for (const d of durations) expect(`${d.env} ${d.max <= MAX_TIMER_MS}`).toBe(`${d.env} true`);
+  });
 
   test('lockTimeoutMs 0 (wait forever in PostgreSQL) is refused by both', () => {
     expect(dbMaintenanceConfigSchema.safeParse({ tasks: { vacuumAnalyze: { lockTimeoutMs: 0 } } }).success).toBe(false);

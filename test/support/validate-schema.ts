@@ -6,6 +6,9 @@ type ModelClass = new (data: unknown) => { validate(): void };
 
 function modulePathFor(apiVersion: string): string {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  if (group === 'argoproj.io') {
+    return `@kubernetes-models/argo-rollouts/${group}/${version}`;
+  }
   if (group === 'monitoring.coreos.com') {
     return `@kubernetes-models/prometheus-operator/${group}/${version}`;
   }

@@ -1,7 +1,9 @@
 // The CLI as a whole against a real server: exit codes, secrets never printed,
 // errors a person can act on, and SIGTERM while a statement waits for a lock.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
+import { CLI, ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
 
 jest.setTimeout(120000);
 
@@ -109,4 +111,36 @@ test('SIGTERM while VACUUM waits for a lock: the statement is cancelled in the s
     await holder.query('ROLLBACK').catch(() => undefined);
     await holder.end();
   }
+});
+
+describe('a report a person can read', () => {
+  test('--output text: status first, findings as sentences, sizes and ratios in units, the next command', async () => {
+    await pg.primary.query(`
+      CREATE TABLE bloated (id int, pad text) WITH (autovacuum_enabled = false);
+      INSERT INTO bloated SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+      DELETE FROM bloated WHERE id % 2 = 0;
+      ANALYZE bloated;`, [], pg.database);
+    const res = await runCli(['table-sizes', '--output', 'text'], pg.env());
+    expect(res.code).toBe(1);
+    const lines = res.stdout.split('\n');
+    expect(lines[0]).toMatch(/^table-sizes: FINDINGS \(exit 1, took [\d.]+ s\)$/);
+    expect(res.stdout).toMatch(/Findings \(1\):\n  - public\.bloated: .*dead ratio 50 %/);
+    expect(res.stdout).toMatch(/total bytes [\d.]+ MB/);
+    expect(res.stdout).toContain('Next: reclaim dead tuples: aiaas-job vacuum-analyze --schema public');
+    expect(res.stdout).not.toContain(pg.password);
+    // logs stay one JSON object per line on stderr
+    expect(res.logs.every((l) => l.unparsable === undefined)).toBe(true);
+    await pg.primary.query('DROP TABLE bloated', [], pg.database);
+  });
+
+  test('on a terminal the report is text by default; piped it is JSON', async () => {
+    // script(1) gives the CLI a pseudo-terminal as stdout
+    const env = { ...pg.env(), PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const { stdout } = await promisify(execFile)('script', ['-qec', `${process.execPath} ${CLI} db-health 2>/dev/null`, '/dev/null'], { env });
+    expect(stdout).toMatch(/^db-health: OK \(exit 0, took [\d.]+ s\)/);
+    expect(stdout).toMatch(/cache hit ratio: [\d.]+ %/);
+    const piped = await runCli(['db-health'], pg.env());
+    expectContract(piped, pg.password, 0);
+    expect(piped.report.status).toBe('ok');
+  });
 });
