@@ -1,9 +1,9 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
-import { argsOf, EXIT_CODES, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
+import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
@@ -107,6 +107,8 @@ interface TaskDefinition {
   readonly usesBackupVolume: boolean;
   /** `aiaas-job` arguments: the task and its flags, built from the contract. */
   readonly args: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
+  /** Run by a person only: suspended for good, no retry, no freshness alert. @default false */
+  readonly manual?: boolean;
 }
 
 /** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
@@ -122,7 +124,7 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   'table-sizes': fromConfig('table-sizes', 'tableSizes', 'TableSizes', 'db-table-sizes', (c) => pickOptions('table-sizes', c.tasks.tableSizes)),
   // The row counts restore-verify compares are taken in the dump's own snapshot.
   'backup': fromConfig('backup', 'backup', 'Backup', 'db-backup',
-    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables }), true),
+    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables, ...bucketOptions(c) }), true),
   'vacuum-analyze': fromConfig('vacuum-analyze', 'vacuumAnalyze', 'VacuumAnalyze', 'db-vacuum-analyze',
     (c) => pickOptions('vacuum-analyze', c.tasks.vacuumAnalyze)),
   'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
@@ -135,14 +137,35 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
       ...pickOptions('restore-verify', c.tasks.restoreVerify),
       dir: BACKUP_MOUNT_PATH,
       maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
+      ...bucketOptions(c),
     }), true),
+  // A person starts it (`kubectl create job --from=cronjob/db-restore`); it never names a backup or
+  // forces on its own: the RUNBOOK shows how to add --backup and --force to one run.
+  'restore': {
+    ...fromConfig('restore', 'restore', 'Restore', 'db-restore',
+      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs }), true),
+    manual: true,
+  },
 };
+
+/** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
+const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
+
+/** Flags of the off-cluster copy from `dbMaintenance.backupBucket` (none without one). */
+function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCKET_OPTIONS>> {
+  const b = c.backupBucket;
+  if (!b) return {};
+  return { bucket: b.bucket, bucketEndpoint: b.endpoint, bucketRegion: b.region, bucketPrefix: b.prefix, bucketPathStyle: b.pathStyle };
+}
+
+/** Schedule of a manual-only CronJob: it is suspended, so it never fires; Kubernetes still wants one. */
+const MANUAL_SCHEDULE = '0 0 1 1 *';
 
 /**
  * How old a task's last success may be: longest interval between two runs +
  * starting deadline + active deadline + MAX_AGE_SLACK_SECONDS.
  */
-export function maxAgeSeconds(config: DbMaintenanceConfig, key: TaskKey): number {
+export function maxAgeSeconds(config: DbMaintenanceConfig, key: Exclude<TaskKey, 'restore'>): number {
   const task = config.tasks[key];
   return maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds
     + (task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds) + MAX_AGE_SLACK_SECONDS;
@@ -159,6 +182,8 @@ const CONTAINER_NAME = 'aiaas-job';
 export class DbMaintenance extends Construct {
   /** What was scheduled, for alerts on a missing success. */
   public readonly cronJobs: ScheduledJob[] = [];
+  /** The suspended CronJob `restore` runs from, and the database it restores into by default. */
+  public readonly restoreJob: { readonly name: string; readonly targetDatabase: string };
   public readonly serviceAccount: kplus.ServiceAccount;
   public readonly backupVolume: kplus.PersistentVolumeClaim;
   public readonly namespace?: string;
@@ -208,11 +233,13 @@ export class DbMaintenance extends Construct {
       this.addTask(cronJobs, task, definition, config, credentials);
     }
 
+    this.restoreJob = { name: TASKS.restore.cronJobName, targetDatabase: config.tasks.restore.targetDatabase };
     this.addNetworkPolicies(config);
   }
 
   private addTask(group: Construct, taskName: TaskName, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
     const task = config.tasks[definition.key];
+    const schedule = 'schedule' in task ? task.schedule : MANUAL_SCHEDULE;
     const schedulePath = `dbMaintenance.tasks.${definition.key}.schedule`;
     const activeDeadlineSeconds = task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds;
     const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': taskName };
@@ -220,15 +247,16 @@ export class DbMaintenance extends Construct {
     const cronJob = new kplus.CronJob(group, definition.id, {
       metadata: { name: definition.cronJobName, namespace: this.namespace, labels },
       podMetadata: { labels },
-      schedule: toCdk8sCron(task.schedule, schedulePath),
+      schedule: toCdk8sCron(schedule, schedulePath),
       timeZone: config.timeZone,
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
       startingDeadline: Duration.seconds(config.job.startingDeadlineSeconds),
-      suspend: task.suspend,
+      suspend: definition.manual || ('suspend' in task && task.suspend),
       successfulJobsRetained: config.job.successfulJobsHistoryLimit,
       failedJobsRetained: config.job.failedJobsHistoryLimit,
       activeDeadline: Duration.seconds(activeDeadlineSeconds),
-      backoffLimit: config.job.backoffLimit,
+      // a restore is watched by the person who started it: no second attempt behind their back
+      backoffLimit: definition.manual ? 0 : config.job.backoffLimit,
       restartPolicy: kplus.RestartPolicy.NEVER,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
@@ -265,6 +293,13 @@ export class DbMaintenance extends Construct {
       ],
     });
     const container = cronJob.containers[0];
+    const bucket = config.backupBucket;
+    if (bucket && BUCKET_TASKS.includes(taskName)) {
+      // by Secret reference only: the keys never appear in the manifest
+      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.name);
+      container.env.addVariable('AWS_ACCESS_KEY_ID', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.accessKeyIdKey }));
+      container.env.addVariable('AWS_SECRET_ACCESS_KEY', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.secretAccessKeyKey }));
+    }
     mountScratchTmp(cronJob, container);
     const ca = config.database.caSecret;
     if (ca) {
@@ -296,12 +331,13 @@ export class DbMaintenance extends Construct {
       }),
     );
 
+    if (definition.manual) return;
     this.cronJobs.push({
       task: taskName,
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
-      maxAgeSeconds: maxAgeSeconds(config, definition.key),
+      maxAgeSeconds: maxAgeSeconds(config, definition.key as Exclude<TaskKey, 'restore'>),
     });
   }
 
@@ -328,6 +364,25 @@ export class DbMaintenance extends Construct {
         ],
       },
     });
+
+    const bucket = config.backupBucket;
+    if (bucket) {
+      // NetworkPolicies add up: only the pods that upload or download reach the bucket endpoint
+      new kplus.k8s.KubeNetworkPolicy(this, 'BucketEgress', {
+        metadata: { name: 'aiaas-job-bucket', namespace: this.namespace, labels: { ...AIAAS_JOB_POD_LABELS } },
+        spec: {
+          podSelector: {
+            matchLabels: { ...AIAAS_JOB_POD_LABELS },
+            matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BUCKET_TASKS] }],
+          },
+          policyTypes: ['Egress'],
+          egress: [{
+            to: bucket.egress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: bucketPorts(bucket).map((p) => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(p) })),
+          }],
+        },
+      });
+    }
 
     if (this.allowPostgresIngress) {
       new kplus.k8s.KubeNetworkPolicy(this, 'PostgresIngress', {

@@ -48,6 +48,7 @@ export type LongTxOptions = TaskOptions<'long-transactions'>;
 export type ReplicationOptions = TaskOptions<'replication-lag'>;
 export type BackupOptions = TaskOptions<'backup'>;
 export type RestoreVerifyOptions = TaskOptions<'restore-verify'>;
+export type RestoreOptions = TaskOptions<'restore'>;
 
 /** Thrown for bad input; the CLI reports it and exits with 64 (EX_USAGE). */
 export class UsageError extends Error {}
@@ -123,11 +124,29 @@ export function parseUrl(value: string): string {
   return value;
 }
 
+function matching(pattern: RegExp, expected: string): (value: string) => string {
+  return (value: string): string => {
+    if (!pattern.test(value)) throw new InvalidArgumentError(`expected ${expected}`);
+    return value;
+  };
+}
+
 // ---- the program ---------------------------------------------------------
+
+/** true/false, yes/no, 1/0 (a switch's value or its env twin). */
+export function parseSwitch(value: string | boolean): boolean {
+  if (typeof value === 'boolean') return value; // `--force` alone: commander hands over the preset
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', '1'].includes(v)) return true;
+  if (['false', 'no', '0'].includes(v)) return false;
+  throw new InvalidArgumentError('expected true or false (or yes/no, 1/0)');
+}
 
 /** The commander option of a flag of the contract: parser, choices, default and env twin. */
 function optionOf(key: string, spec: FlagSpec): Option {
-  const o = new Option(`${flagOf(key)} <${spec.arg}>`, spec.description).env(spec.env);
+  const o = spec.kind === 'switch'
+    ? new Option(`${flagOf(key)} [${spec.arg}]`, spec.description).env(spec.env).preset(true)
+    : new Option(`${flagOf(key)} <${spec.arg}>`, spec.description).env(spec.env);
   switch (spec.kind) {
     case 'int': o.argParser(parseIntFlag(spec)); break;
     case 'ratio': o.argParser(parseRatio); break;
@@ -135,11 +154,14 @@ function optionOf(key: string, spec: FlagSpec): Option {
     case 'name': o.argParser(parseIdentifierName); break;
     case 'tables': o.argParser(parseTableList); break;
     case 'url': o.argParser(parseUrl); break;
+    case 'switch': o.argParser(parseSwitch); break;
     case 'text': break;
+    case 'pattern': o.argParser(matching(spec.pattern, spec.expected)); break;
   }
   if (spec.default !== undefined) {
     const def = spec.default;
     if (typeof def === 'object') o.default([...def], def.join(','));
+    else if (def === '') o.default(def, "''");
     else o.default(def, String(def));
   }
   return o;
@@ -191,8 +213,22 @@ function checkRequired(values: Record<string, unknown>, specs: Readonly<Record<s
   }
 }
 
+/** Misconfigurations of the off-cluster copy fail before any work, not after an hour of pg_dump. */
+function checkBucket(options: { bucket?: string; fromBucket?: boolean }): void {
+  if (options.fromBucket && !options.bucket) {
+    throw new UsageError("option '--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket");
+  }
+  if (!options.bucket) return;
+  const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((k) => !process.env[k]);
+  if (missing.length > 0) {
+    throw new UsageError(`bucket '${options.bucket}' needs credentials: ${missing.join(' and ')} not set `
+      + '(in the cluster they come from the Secret named in dbMaintenance.backupBucket.credentialsSecret)');
+  }
+}
+
 /** The checks no single flag can make. */
 function checkTogether(config: Config): void {
+  if (config.task === 'backup' || config.task === 'restore-verify') checkBucket(config.options);
   const { sslmode, sslrootcert } = config.connection;
   if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !sslrootcert) {
     throw new UsageError(`option '--sslmode ${sslmode}' needs the CA that signed the server certificate: `
@@ -211,6 +247,9 @@ function checkTogether(config: Config): void {
     if (scratch === config.connection.database || ['postgres', 'template0', 'template1'].includes(scratch)) {
       throw new UsageError(`option '--scratch-database' must name a throwaway database, not '${scratch}'`);
     }
+  }
+  if (config.task === 'restore' && ['postgres', 'template0', 'template1'].includes(config.options.targetDatabase)) {
+    throw new UsageError(`option '--target-database' must name an application database, not '${config.options.targetDatabase}'`);
   }
 }
 
