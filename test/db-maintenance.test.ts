@@ -150,6 +150,8 @@ describe('DbMaintenance', () => {
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
+        // the pod's namespace, pushed as the `namespace` grouping label the job alerts match on
+        { name: 'AIAAS_JOB_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
         { name: 'JOB_OUTPUT', value: 'json' },
       ]);
     }
