@@ -144,13 +144,16 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   // forces on its own: the RUNBOOK shows how to add --backup and --force to one run.
   'restore': {
     ...fromConfig('restore', 'restore', 'Restore', 'db-restore',
-      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs }), true),
+      (c) => ({
+        dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs,
+        fromBucket: c.tasks.restore.fromBucket, ...bucketOptions(c),
+      }), true),
     manual: true,
   },
 };
 
 /** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
-const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
+const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify', 'restore'];
 
 /** Flags of the off-cluster copy from `dbMaintenance.backupBucket` (none without one). */
 function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCKET_OPTIONS>> {
