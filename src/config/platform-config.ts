@@ -13,6 +13,7 @@ import {
 } from './validators';
 import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
 import { disruptionBudgetProblem } from '../constructs/_workload-policy';
+import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { monitoringConfigSchema } from './monitoring-config';
 
@@ -116,6 +117,12 @@ export const serviceConfigSchema = z
   .object({
     /** Service name: the stable Service, `<name>-blue`/`<name>-green` Deployments, `<name>-preview`. */
     name: dns1123Label,
+    /**
+     * Declares a service that is not one of the reference services: without it, an
+     * unknown name is refused as a likely typo (`api-gatway`) instead of adding a service.
+     * @default false
+     */
+    new: z.boolean().optional(),
     /** Image of each colour. */
     images: z.object({ blue: pinnedImage, green: pinnedImage }).strict(),
     /** The colour the stable Service sends traffic to. Changing it is the blue-green switch. */
@@ -176,6 +183,14 @@ export const serviceConfigSchema = z
   })
   .strict()
   .superRefine((service, ctx) => {
+    // The replicas of the active colour: caught here even on a first synth, where the promotion guard has no previous output.
+    if (service.replicas === 0 && !service.autoscaling && !service.promotionOverride) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['replicas'],
+        message: `${activeWithoutReplicas(`the active colour ${service.activeColor}`)} An intended shutdown needs promotionOverride.reason`,
+      });
+    }
     const running = service.autoscaling?.minReplicas ?? service.replicas;
     const problem = disruptionBudgetProblem(service.minAvailable, running, service.autoscaling ? 'autoscaling.minReplicas' : 'replicas');
     if (problem) {
