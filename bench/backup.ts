@@ -1,7 +1,13 @@
-// bench:backup — the backup task against plain `pg_dump -Fc > file`, in one run,
-// on the same databases (at least 100 MB and 1 GB by pg_database_size): throughput ratio and
-// the Node process's peak RSS (VmHWM sampled from /proc). Not part of npm test.
-//   npx ts-node --transpile-only bench/backup.ts [--sizes 100,1024] [--reps 2]
+// bench:backup — backup and restore, ours against the plain tools, in one run on the same
+// databases: `backup` (the flags under test, default --format directory --jobs 2 --compress 1)
+// against `pg_dump -Fc > file`, and `restore-verify --jobs 2` (checksums, restore into a scratch
+// database, row counts) against a single-job `pg_restore` of that pg_dump file into an empty
+// database. Databases: one table of each --sizes (MB, by pg_database_size) and one of --multi MB
+// spread over 4 tables with primary keys and an index each. Peak RSS of the Node process is VmHWM
+// sampled from /proc. Not part of npm test.
+//   npx ts-node --transpile-only bench/backup.ts [--sizes 100] [--multi 1024] [--reps 1] [--flags "..."]
+// Last line: `backup N.NNx pg_dump -Fc time, restore N.NNx pg_restore time, size N.NNx, peak RSS N MB`
+// for the multi-table database.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,21 +18,24 @@ const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : def;
 };
-const SIZES_MB = arg('sizes', '100,1024').split(',').map(Number);
-const REPS = Number(arg('reps', '2'));
+const SIZES_MB = arg('sizes', '100').split(',').filter(Boolean).map(Number);
+const MULTI_MB = Number(arg('multi', '1024'));
+const REPS = Number(arg('reps', '1'));
+const FLAGS = arg('flags', '--format directory --jobs 2 --compress 1').split(' ').filter(Boolean);
+const RESTORE_JOBS = arg('restore-jobs', '2');
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e9;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-async function pgDumpToFile(env: Record<string, string>, file: string): Promise<number> {
-  const out = fs.openSync(file, 'w');
+async function run(cmd: string, args: string[], env: Record<string, string>, stdoutFile?: string): Promise<number> {
+  const out = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore';
   const t0 = now();
   await new Promise<void>((resolve, reject) => {
-    const c = spawn('pg_dump', ['-Fc'], { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] });
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] });
     c.once('error', reject);
-    c.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg_dump exit ${code}`))));
+    c.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exit ${code}`))));
   });
-  fs.closeSync(out);
+  if (typeof out === 'number') fs.closeSync(out);
   return now() - t0;
 }
 
@@ -49,15 +58,37 @@ function sampleHwm(pid: number): () => number {
   };
 }
 
-async function backupTask(env: Record<string, string>, dir: string): Promise<{ seconds: number; peakRssMb: number; bytes: number }> {
+async function task(args: string[], env: Record<string, string>): Promise<{ seconds: number; peakRssMb: number; report: any }> {
   const t0 = now();
-  const run = startCli(['backup', '--dir', dir, '--keep', '1'], env);
-  const stop = sampleHwm(run.pid);
-  const res = await run.done;
+  const cli = startCli(args, env);
+  const stop = sampleHwm(cli.pid);
+  const res = await cli.done;
   const seconds = now() - t0;
   const peakKb = stop();
-  if (res.code !== 0) throw new Error(`backup task exit ${res.code}: ${res.stdout} ${res.stderr}`);
-  return { seconds, peakRssMb: peakKb / 1024, bytes: res.report.data.manifest.sizeBytes };
+  if (res.code !== 0) throw new Error(`${args[0]} exit ${res.code}: ${res.stdout} ${res.stderr}`);
+  return { seconds, peakRssMb: peakKb / 1024, report: res.report };
+}
+
+/** Loads `tables` tables (primary key and one index each) in chunks until the database reaches `mb`. */
+async function load(pg: PgCluster, db: string, mb: number, tables: string[]): Promise<void> {
+  for (const t of tables) {
+    await pg.primary.query(`CREATE TABLE ${t} (id bigint PRIMARY KEY, a text, b int, at timestamptz, note text)`, [], db);
+    await pg.primary.query(`CREATE INDEX ON ${t} (b, at)`, [], db);
+  }
+  const chunk = 250_000;
+  let rows = 0;
+  for (;;) {
+    for (const t of tables) {
+      await pg.primary.query(
+        `INSERT INTO ${t}
+         SELECT g, md5(g::text), (g % 1000)::int, timestamptz '2026-01-01' + g * interval '1 second', repeat(chr((65 + g % 26)::int), 20)
+           FROM generate_series($1::bigint, $2::bigint) g`, [rows + 1, rows + chunk], db);
+    }
+    rows += chunk;
+    const [{ size }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], db);
+    if (Number(size) >= mb * 1048576) break;
+  }
+  await pg.primary.query('VACUUM ANALYZE', [], db);
 }
 
 async function main(): Promise<void> {
@@ -65,67 +96,80 @@ async function main(): Promise<void> {
   const pg = await PgCluster.start({ settings: { shared_buffers: `'256MB'`, max_wal_size: `'4GB'`, checkpoint_timeout: `'30min'` } });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-bench-backup-'));
   const results = [];
+  const cases = [
+    ...SIZES_MB.map((mb) => ({ db: `bench_${mb}mb`, mb, tables: ['events'] })),
+    ...(MULTI_MB > 0 ? [{ db: `bench_${MULTI_MB}mb_4tables`, mb: MULTI_MB, tables: ['events', 'orders', 'sessions', 'audit'] }] : []),
+  ];
   try {
-    for (const mb of SIZES_MB) {
-      const db = `bench_${mb}mb`;
-      await pg.primary.query(`CREATE DATABASE ${db} OWNER aiaas_ops`);
-      // chunks of rows until pg_database_size reaches the size asked for
+    for (const c of cases) {
+      await pg.primary.query(`CREATE DATABASE ${c.db} OWNER aiaas_ops`);
       const tLoad = now();
-      const chunk = 500_000;
-      let rows = 0;
-      for (;;) {
-        await pg.primary.query(
-          `${rows === 0 ? 'CREATE TABLE events AS' : 'INSERT INTO events'}
-           SELECT g::bigint AS id, md5(g::text) AS a, (g % 1000)::int AS b,
-                  timestamptz '2026-01-01' + g * interval '1 second' AS at, repeat(chr((65 + g % 26)::int), 20) AS note
-             FROM generate_series($1::bigint, $2::bigint) g`, [rows + 1, rows + chunk], db);
-        rows += chunk;
-        const [{ size: loaded }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], db);
-        if (Number(loaded) >= mb * 1048576) break;
-      }
-      await pg.primary.query('VACUUM ANALYZE events', [], db);
-      const [{ size }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], db);
-      console.error(`# ${db}: ${rows} rows, database ${(Number(size) / 1048576).toFixed(0)} MB, loaded in ${(now() - tLoad).toFixed(1)} s`);
+      await load(pg, c.db, c.mb, c.tables);
+      const [{ size }] = await pg.primary.query('SELECT pg_database_size(current_database())::bigint AS size', [], c.db);
+      console.error(`# ${c.db}: ${c.tables.length} tables, database ${(Number(size) / 1048576).toFixed(0)} MB, loaded in ${(now() - tLoad).toFixed(1)} s`);
 
-      const env = pg.env(undefined, { PGDATABASE: db });
-      const dir = path.join(work, db);
+      const env = pg.env(undefined, { PGDATABASE: c.db });
+      const dir = path.join(work, c.db);
       fs.mkdirSync(dir);
-      const plainFile = path.join(work, `${db}.plain.dump`);
-      await pgDumpToFile(env, plainFile); // warm-up: both then read from a warm cache
-      const plain: number[] = [];
-      const task: { seconds: number; peakRssMb: number; bytes: number }[] = [];
+      const plainFile = path.join(work, `${c.db}.plain.dump`);
+      const target = `${c.db}_plain_restore`;
+      const pgDump = (): Promise<number> => run('pg_dump', ['-Fc'], env, plainFile);
+      const pgRestore = async (): Promise<number> => {
+        await pg.primary.query(`DROP DATABASE IF EXISTS ${target}`);
+        await pg.primary.query(`CREATE DATABASE ${target} OWNER aiaas_ops TEMPLATE template0`);
+        const s = await run('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', `--dbname=${target}`, plainFile], env);
+        await pg.primary.query(`DROP DATABASE ${target}`);
+        return s;
+      };
+      await pgDump(); // warm-up: both then read from a warm cache
+      const row = { plainDump: [] as number[], plainRestore: [] as number[], backup: [] as number[], verify: [] as number[], rss: [] as number[], bytes: 0 };
       for (let i = 0; i < REPS; i++) {
-        plain.push(await pgDumpToFile(env, plainFile));
-        task.push(await backupTask(env, dir));
-        console.error(`#   rep ${i + 1}: pg_dump ${plain[i].toFixed(2)} s, backup task ${task[i].seconds.toFixed(2)} s, peak RSS ${task[i].peakRssMb.toFixed(1)} MB`);
+        row.plainDump.push(await pgDump());
+        const b = await task(['backup', '--dir', dir, '--keep', '1', ...FLAGS], env);
+        row.backup.push(b.seconds);
+        row.bytes = b.report.data.manifest.sizeBytes;
+        row.plainRestore.push(await pgRestore());
+        const v = await task(['restore-verify', '--dir', dir, '--jobs', RESTORE_JOBS, '--tables', c.tables.join(','),
+          '--scratch-database', `${c.db}_verify`], env);
+        row.verify.push(v.seconds);
+        row.rss.push(b.peakRssMb, v.peakRssMb);
+        console.error(`#   rep ${i + 1}: pg_dump -Fc ${row.plainDump[i].toFixed(2)} s, backup ${b.seconds.toFixed(2)} s;`
+          + ` pg_restore ${row.plainRestore[i].toFixed(2)} s, restore-verify ${v.seconds.toFixed(2)} s`
+          + ` (pg_restore inside ${v.report.data.restoreSeconds.toFixed(2)} s); peak RSS ${b.peakRssMb.toFixed(1)} / ${v.peakRssMb.toFixed(1)} MB`);
       }
-      const dbBytes = Number(size);
-      const plainS = median(plain);
-      const taskS = median(task.map((t) => t.seconds));
+      const plainBytes = fs.statSync(plainFile).size;
       results.push({
-        database: db,
-        databaseMb: +(dbBytes / 1048576).toFixed(1),
-        dumpMb: +(fs.statSync(plainFile).size / 1048576).toFixed(1),
-        pgDumpSeconds: +plainS.toFixed(2),
-        backupTaskSeconds: +taskS.toFixed(2),
-        pgDumpMbPerSecond: +(dbBytes / 1048576 / plainS).toFixed(1),
-        backupTaskMbPerSecond: +(dbBytes / 1048576 / taskS).toFixed(1),
-        throughputRatio: +(plainS / taskS).toFixed(3),
-        peakRssMb: +Math.max(...task.map((t) => t.peakRssMb)).toFixed(1),
+        database: c.db,
+        tables: c.tables.length,
+        databaseMb: +(Number(size) / 1048576).toFixed(1),
+        pgDumpFcMb: +(plainBytes / 1048576).toFixed(1),
+        backupMb: +(row.bytes / 1048576).toFixed(1),
+        pgDumpFcSeconds: +median(row.plainDump).toFixed(2),
+        backupSeconds: +median(row.backup).toFixed(2),
+        pgRestoreSeconds: +median(row.plainRestore).toFixed(2),
+        restoreVerifySeconds: +median(row.verify).toFixed(2),
+        backupRatio: +(median(row.backup) / median(row.plainDump)).toFixed(3),
+        restoreRatio: +(median(row.verify) / median(row.plainRestore)).toFixed(3),
+        sizeRatio: +(row.bytes / plainBytes).toFixed(3),
+        peakRssMb: +Math.max(...row.rss).toFixed(1),
         reps: REPS,
       });
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(plainFile, { force: true });
-      await pg.primary.query(`DROP DATABASE ${db}`);
+      await pg.primary.query(`DROP DATABASE ${c.db}`);
     }
   } finally {
     await pg.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  const out = { bench: 'backup', cpus: os.cpus().length, node: process.version, results };
+  const out = { bench: 'backup', cpus: os.cpus().length, loadavg: os.loadavg(), node: process.version, flags: FLAGS.join(' '), restoreJobs: RESTORE_JOBS, results };
   fs.mkdirSync('.bench', { recursive: true });
   fs.writeFileSync('.bench/backup.json', `${JSON.stringify(out, null, 2)}\n`);
   console.log(JSON.stringify(out, null, 2));
+  const r = results[results.length - 1];
+  const rss = Math.max(...results.map((x) => x.peakRssMb));
+  console.log(`backup ${r.backupRatio.toFixed(2)}x pg_dump -Fc time, restore ${r.restoreRatio.toFixed(2)}x pg_restore time, `
+    + `size ${r.sizeRatio.toFixed(2)}x, peak RSS ${Math.round(rss)} MB`);
 }
 
 main().catch((e) => {

@@ -10,15 +10,16 @@ import { diffObjects, find, K8sObject } from './support/synth';
 
 const repo = path.join(__dirname, '..');
 
-/** The `# platform.yaml, step <id>` blocks of a README section, by id. */
-function readmeSteps(section: string): Record<string, string> {
+/** The `# platform.yaml, <kind> <id>` blocks of a README section, by id. */
+function readmeSteps(section: string, kind = 'step'): Record<string, string> {
   const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
   const start = readme.indexOf(`## ${section}`);
   const body = readme.slice(start, readme.indexOf('\n## ', start + 3));
   const steps: Record<string, string> = {};
-  for (const match of body.matchAll(/```yaml\n([\s\S]*?)```/g)) {
-    const lines = match[1].split('\n').map((l) => l.replace(/^ {3}/, ''));
-    const id = /^# platform\.yaml, step (\S+)$/.exec(lines[0])?.[1];
+  for (const match of body.matchAll(/^( *)```yaml\n([\s\S]*?)```/gm)) {
+    // Blocks inside a numbered list are indented like the fence.
+    const lines = match[2].split('\n').map((l) => l.slice(match[1].length));
+    const id = new RegExp(`^# platform\\.yaml, ${kind} (\\S+)$`).exec(lines[0])?.[1];
     if (id) {
       steps[id] = lines.slice(1).join('\n');
     }
@@ -32,11 +33,16 @@ class Checkout {
   readonly dist = path.join(this.dir, 'dist');
   readonly config = path.join(this.dir, 'platform.yaml');
 
-  constructor() {
-    fs.cpSync(path.join(repo, 'dist'), this.dist, { recursive: true });
+  constructor(from: 'committed' | 'empty' = 'committed') {
+    if (from === 'committed') {
+      fs.cpSync(path.join(repo, 'dist'), this.dist, { recursive: true });
+    }
   }
 
   objects(): K8sObject[] {
+    if (!fs.existsSync(path.join(this.dist, 'aiaas.k8s.yaml'))) {
+      return [];
+    }
     return YAML.parseAllDocuments(fs.readFileSync(path.join(this.dist, 'aiaas.k8s.yaml'), 'utf8')).map((d) => d.toJSON());
   }
 
@@ -153,5 +159,28 @@ describe('README "Blue-green procedure", plain engine', () => {
     ]);
     checkout.apply(steps['roll-back-switch']);
     expect(checkout.files()).toEqual(afterDeploy);
+  });
+});
+
+describe('README "Blue-green procedure", engine argo-rollouts', () => {
+  const steps = readmeSteps('Blue-green procedure', 'argo step');
+  const baseline = 'blueGreen: { engine: argo-rollouts }\n';
+
+  test('the committed platform cannot move to argo-rollouts in one unguarded apply', () => {
+    new Checkout().refuses(baseline, /services\[api-gateway\]: engine deployments → argo-rollouts would delete the Deployments serving traffic/);
+  });
+
+  test('a release is one change of the Rollout\'s pod template; reverting the config restores the output', () => {
+    // GIVEN a platform first synthesized with the argo engine
+    const checkout = new Checkout('empty');
+    checkout.apply(baseline);
+    const before = checkout.files();
+    // WHEN
+    const changes = checkout.apply(steps.release);
+    // THEN Argo does the rest in the cluster: preview, analysis, promotion
+    expect(changes).toEqual(['Rollout/api-gateway:/spec/template/spec/containers/0/image']);
+    expect(find(checkout.objects(), 'Rollout', 'api-gateway').spec.template.spec.containers[0].image).toBe('ghcr.io/aiaas/api-gateway:1.1.0');
+    checkout.apply(baseline);
+    expect(checkout.files()).toEqual(before);
   });
 });

@@ -89,9 +89,13 @@ describe('BlueGreenService', () => {
     expect(ofKind(cleaned, 'Job')).toEqual([]);
   });
 
-  test('smoke-test Job calls the preview Service health path and is named by the images', () => {
+  test('smoke-test Job calls the preview Service health path and is named by the idle revision', () => {
     const objects = synth();
     const [job] = ofKind(objects, 'Job');
+    const greenRevision = find(objects, 'Deployment', 'api-green').spec.template.metadata.labels['aiaas.io/revision'];
+    expect(job.metadata.name).toBe(`api-smoke-${greenRevision}`);
+    expect(job.spec.ttlSecondsAfterFinished).toBe(86400);
+    expect(ofKind(synth({ smokeTestTtlSeconds: 600 }), 'Job')[0].spec.ttlSecondsAfterFinished).toBe(600);
     const container = job.spec.template.spec.containers[0];
     expect(container.args).toContain('http://api-preview:8000/health');
     expect(container.args).toContain('--fail');
@@ -100,6 +104,13 @@ describe('BlueGreenService', () => {
     expect(find(objects, 'ServiceAccount', 'api-smoke-test').automountServiceAccountToken).toBe(false);
     const newImage = ofKind(synth({ images: { ...images, green: 'registry.example/api:1.2.0' } }), 'Job')[0];
     expect(newImage.metadata.name).not.toBe(job.metadata.name);
+  });
+
+  test('the smoke Job name stays a 63-character label for the longest service name', () => {
+    const name = 'a'.repeat(50);
+    const [job] = ofKind(synth({ name }), 'Job');
+    expect(job.metadata.name).toMatch(/^a{46}-smoke-[0-9a-f]{10}$/);
+    expect(job.metadata.name.length).toBe(63);
   });
 
   test('rolling update, probes, resources, PDB and spread inside a colour', () => {

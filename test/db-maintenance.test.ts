@@ -69,7 +69,8 @@ describe('DbMaintenance', () => {
       '30 1 * * *',
       ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000', '--lock-timeout-ms', '2000'],
     ],
-    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000']],
+    ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000',
+      '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -89,7 +90,8 @@ describe('DbMaintenance', () => {
       'restore-verify',
       '0 4 * * 0',
       // a daily backup: 24 h + starting deadline 600 s + its active deadline 2 h + 1 h slack
-      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800'],
+      ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800',
+        '--jobs', '2', '--from-bucket', 'false'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -294,7 +296,7 @@ describe('DbMaintenance with overrides', () => {
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
     expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders',
-      '--lock-wait-timeout-ms', '300000']);
+      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
     // the backup every 6 h: a newest backup older than 6 h + 300 s + 2 h + 1 h is a finding of restore-verify
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args.join(' ')).toContain('--max-backup-age-seconds 32700');
@@ -383,5 +385,69 @@ describe('DbMaintenance with overrides', () => {
     expect(
       () => new DbMaintenance(Testing.chart(), 'DbMaintenance', { config: { ...config, backupVolume: { size: '20GB' } } }),
     ).toThrow("storage size '20GB' is not valid; expected a size like '512Mi', '20Gi' or '1Ti'");
+  });
+});
+
+describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
+  const backupBucket = {
+    bucket: 'acme-db-backups', endpoint: 'http://minio.minio.svc:9000', pathStyle: true, prefix: 'aiaas/prod/',
+    credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
+  };
+  const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true } } });
+  const cronJob = (name: string) => find(objects, 'CronJob', name);
+
+  test('backup and restore-verify get the bucket flags, and its keys by Secret reference only', () => {
+    expect(container(cronJob('db-backup')).args).toEqual(expect.arrayContaining([
+      '--bucket-keep', '30', '--bucket', 'acme-db-backups', '--bucket-endpoint', 'http://minio.minio.svc:9000',
+      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true',
+    ]));
+    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', 'true', '--bucket', 'acme-db-backups']));
+    for (const name of ['db-backup', 'db-restore-verify']) {
+      const env = container(cronJob(name)).env;
+      expect(env).toEqual(expect.arrayContaining([
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'backup-bucket', key: 'access-key-id' } } },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 'backup-bucket', key: 'secret-access-key' } } },
+      ]));
+    }
+    // the other tasks never see the bucket's keys
+    for (const c of ofKind(objects, 'CronJob').filter((o) => !['db-backup', 'db-restore-verify'].includes(o.metadata.name))) {
+      expect(JSON.stringify(container(c))).not.toMatch(/AWS_|bucket/);
+    }
+    validateAll(objects);
+  });
+
+  test('only the backup and restore-verify pods may reach the endpoint, on its CIDRs and its URL port', () => {
+    const np = find(objects, 'NetworkPolicy', 'aiaas-job-bucket');
+    expect(np.spec).toEqual({
+      podSelector: {
+        matchLabels: AIAAS_JOB_POD_LABELS,
+        matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'restore-verify'] }],
+      },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ ipBlock: { cidr: '10.96.12.0/24' } }], ports: [{ protocol: 'TCP', port: 9000 }] }],
+    });
+    expect(() => new NetworkPolicy(np as any).validate()).not.toThrow();
+    const aws = synth({ backupBucket: { ...backupBucket, endpoint: undefined, egress: { cidrs: ['52.95.128.0/21'] } } }).objects;
+    expect(find(aws, 'NetworkPolicy', 'aiaas-job-bucket').spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+  });
+
+  test('no bucket section: no bucket flags, keys or egress', () => {
+    const plain = synth().objects;
+    expect(plain.some((o) => o.metadata.name === 'aiaas-job-bucket')).toBe(false);
+    expect(JSON.stringify(plain)).not.toMatch(/AWS_|--bucket"/);
+  });
+
+  test.each([
+    [{ tasks: { restoreVerify: { fromBucket: true } } }, /tasks\.restoreVerify\.fromBucket.*needs dbMaintenance\.backupBucket/],
+    [{ backupBucket: { ...backupBucket, bucket: 'Acme_Backups' } }, /backupBucket\.bucket.*expected a bucket name/],
+    [{ backupBucket: { ...backupBucket, prefix: '/aiaas' } }, /backupBucket\.prefix.*ending in '\/'/],
+    [{ backupBucket: { ...backupBucket, egress: { cidrs: [] } } }, /backupBucket\.egress\.cidrs.*at least one CIDR/],
+    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.name/],
+    [{ backupBucket: { ...backupBucket, accessKey: 'AKIA...' } }, /backupBucket.*accessKey/],
+  ])('a misconfigured bucket is refused, naming the field (%#)', (config, message) => {
+    const r = dbMaintenanceConfigSchema.safeParse(config);
+    expect(r.success).toBe(false);
+    const text = r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message} ${JSON.stringify(i)}`).join('\n');
+    expect(text).toMatch(message);
   });
 });

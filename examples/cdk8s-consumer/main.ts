@@ -4,7 +4,7 @@
 import { App, Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BlueGreenService, Color, PlatformNamespace, PlatformNetworkPolicies } from 'aiaas-ops';
+import { BlueGreenService, Color, PlatformNamespace, PlatformNetworkPolicies, PreviousOutput } from 'aiaas-ops';
 
 export class BillingChart extends Chart {
   public readonly billing: BlueGreenService;
@@ -17,8 +17,10 @@ export class BillingChart extends Chart {
     this.billing = new BlueGreenService(this, 'Billing', {
       name: 'billing',
       images: { blue: 'registry.example.com/billing:3.1.0', green: 'registry.example.com/billing:3.2.0' },
-      // The blue-green switch: change this one field and synth again.
+      // The blue-green switch: change this one field and synth again (once green ran, unchanged, in an
+      // earlier apply: the promotion guard compares with the previous output and refuses otherwise).
       activeColor: Color.GREEN,
+      previousOutput: PreviousOutput.fromFile('dist/billing.k8s.yaml'),
       replicas: 2,
       env: { CURRENCY: 'EUR' },
     });

@@ -4,7 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
-import { ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
+import { BoolFlag, BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -78,6 +78,7 @@ const O = {
     .array(tableName)
     .min(1, 'expected at least one table')
     .default([...spec.default]),
+  bool: (spec: BoolFlag & { readonly default: boolean }) => z.boolean().default(spec.default),
   choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
     oneOf(spec.choices).default(spec.default),
 };
@@ -152,6 +153,14 @@ const tasksSchema = z
         keep: O.int(BACKUP.keep),
         /** Milliseconds pg_dump (and the row counts) wait for a table's lock before the run fails naming the table. */
         lockWaitTimeoutMs: O.int(BACKUP.lockWaitTimeoutMs),
+        /** Good backups kept in the bucket (`backupBucket`); older ones are deleted after an upload, the newest good one never. */
+        bucketKeep: O.int(BACKUP.bucketKeep),
+        /** pg_dump format: 'custom' (one file) or 'directory' (one file per table, dumped `jobs` at a time). */
+        format: O.choice(BACKUP.format),
+        /** Tables dumped at the same time with the directory format (each one more connection). */
+        jobs: O.int(BACKUP.jobs),
+        /** gzip level of pg_dump: 1 is several times faster than the default 6 for a slightly larger dump. */
+        compress: O.int(BACKUP.compress),
         /** Seconds a dump may take before it is stopped (a stopped dump leaves no complete-looking file). */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -214,6 +223,13 @@ const tasksSchema = z
          * @default - the backup's schedule: its longest interval + starting and active deadlines + 1 h
          */
         maxBackupAgeSeconds: O.derivedInt(RESTORE_VERIFY.maxBackupAgeSeconds),
+        /** pg_restore --jobs: tables and indexes restored at the same time. */
+        jobs: O.int(RESTORE_VERIFY.jobs),
+        /**
+         * Verify the newest good backup in the bucket (`backupBucket`, downloaded and checked) instead of the
+         * volume's: the copy that survives the cluster is the one that must restore.
+         */
+        fromBucket: O.bool(RESTORE_VERIFY.fromBucket),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
       })
@@ -221,6 +237,64 @@ const tasksSchema = z
       .default({}),
   })
   .strict();
+
+const pattern = (re: RegExp, expected: string) => z.string().regex(re, `expected ${expected}`);
+const BUCKET = BUCKET_OPTIONS;
+
+const backupBucketSchema = z
+  .object({
+    /** Bucket name (created beforehand, ideally with versioning or object lock, and a lifecycle rule aborting incomplete multipart uploads). */
+    bucket: pattern(BUCKET_NAME_PATTERN, BUCKET.bucket.expected),
+    /**
+     * S3 API endpoint: `https://storage.googleapis.com` (GCS), `http://minio.minio.svc:9000` (MinIO)...
+     * @default - AWS S3 of `region`
+     */
+    endpoint: z.string().url('expected an http(s) URL like https://storage.googleapis.com')
+      .regex(/^https?:\/\//, 'expected an http(s) URL like https://storage.googleapis.com').optional(),
+    /** Region, which signs the requests (GCS: 'auto'; MinIO: its region, usually us-east-1). */
+    region: pattern(BUCKET.bucketRegion.pattern, BUCKET.bucketRegion.expected).default('us-east-1'),
+    /** Key prefix of this platform's backups: the IAM policy grants this prefix only. */
+    prefix: pattern(BUCKET_PREFIX_PATTERN, BUCKET.bucketPrefix.expected).default('aiaas/'),
+    /** Path-style URLs (endpoint/bucket/key): MinIO and Ceph RGW usually need it. */
+    pathStyle: z.boolean().default(false),
+    /** Existing Secret with the bucket's access key, referenced by name; never created here. */
+    credentialsSecret: z
+      .object({
+        /** Secret name. */
+        name: dns1123Label,
+        /** Key holding the access key id (AWS_ACCESS_KEY_ID). */
+        accessKeyIdKey: secretKey.default('access-key-id'),
+        /** Key holding the secret access key (AWS_SECRET_ACCESS_KEY). */
+        secretAccessKeyKey: secretKey.default('secret-access-key'),
+      })
+      .strict(),
+    /** Where the endpoint is, for the NetworkPolicy egress rule of `backup` and `restore-verify` (and nothing else). */
+    egress: z
+      .object({
+        /** CIDRs of the endpoint (AWS: the S3 ranges of the region from ip-ranges.json; MinIO: its Service's pod CIDR). */
+        cidrs: z.array(cidr).min(1, 'expected at least one CIDR of the bucket endpoint'),
+        /**
+         * Ports of the endpoint.
+         * @default - the endpoint URL's port (443 for https, 80 for http)
+         */
+        ports: z.array(port).min(1, 'expected at least one port').optional(),
+      })
+      .strict(),
+    /**
+     * Seconds the newest good backup in the bucket may age before it alerts.
+     * @default - like the backup's age alert: longest interval of `tasks.backup.schedule` plus deadlines and an hour
+     */
+    maxAgeSeconds: positiveInt.optional(),
+  })
+  .strict();
+
+/** The ports of the bucket endpoint: configured, else its URL's. */
+export function bucketPorts(b: z.output<typeof backupBucketSchema>): number[] {
+  if (b.egress.ports) return b.egress.ports;
+  if (!b.endpoint) return [443];
+  const u = new URL(b.endpoint);
+  return [u.port ? Number(u.port) : u.protocol === 'http:' ? 80 : 443];
+}
 
 /** Resource names `ConfigBackup` may read, with their API group ('' is the core group). Secrets are deliberately absent. */
 export const CONFIG_BACKUP_RESOURCE_GROUPS: Readonly<Record<string, string>> = {
@@ -402,6 +476,12 @@ export const dbMaintenanceConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Off-cluster copies in an S3-compatible bucket (AWS S3, GCS interoperability, MinIO, Ceph RGW):
+     * `backup` uploads each finished backup there and applies `tasks.backup.bucketKeep`.
+     * @default - no off-cluster copy
+     */
+    backupBucket: backupBucketSchema.optional(),
     /** PersistentVolumeClaim (ReadWriteOnce) mounted at /backups by `backup` and `restore-verify`. */
     backupVolume: z
       .object({
@@ -473,6 +553,13 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.tasks.restoreVerify.fromBucket && !config.backupBucket) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['tasks', 'restoreVerify', 'fromBucket'],
+        message: 'restore-verify from the bucket needs dbMaintenance.backupBucket; expected false, or a backupBucket section',
+      });
+    }
     const { sslmode, caSecret } = config.database;
     if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && caSecret === undefined) {
       ctx.addIssue({
@@ -493,3 +580,4 @@ export const dbMaintenanceConfigSchema = z
 export type DbMaintenanceConfigInput = z.input<typeof dbMaintenanceConfigSchema>;
 export type DbMaintenanceConfig = z.output<typeof dbMaintenanceConfigSchema>;
 export type ConfigBackupConfig = DbMaintenanceConfig['configBackup'];
+export type BackupBucketConfig = NonNullable<DbMaintenanceConfig['backupBucket']>;

@@ -552,9 +552,9 @@ export class BlueGreenService extends Construct {
     api.addJsonPatch(JsonPatch.add('/spec/revisionHistoryLimit', rollout.revisionHistoryLimit ?? 5));
     // Spread each colour across nodes (required from 2 pods on) and zones (soft). A one-node cluster
     // still schedules: with one hostname domain the skew is always 0.
-    // Sized as the colour runs at full size, even while scaled to 0: scaling down must not change the
-    // pod template (its revision), or bringing the colour back would look like a new version.
-    const podsRunning = props.autoscaling ? props.autoscaling.minReplicas : props.replicas ?? 2;
+    // The service's pod count, not this colour's: scaling an idle colour to 0 must not change its
+    // pod template (its revision), or the promotion guard would see a new, unproven template.
+    const servicePods = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
     api.addJsonPatch(
       JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, podsRunning, props.nodeSpread ?? NodeSpread.REQUIRED)),
     );

@@ -1,8 +1,8 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DbMaintenanceConfig } from '../config/db-maintenance-config';
-import { argsOf, EXIT_CODES, GLOBAL_OPTIONS, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
+import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
@@ -121,7 +121,7 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   'table-sizes': fromConfig('table-sizes', 'tableSizes', 'TableSizes', 'db-table-sizes', (c) => pickOptions('table-sizes', c.tasks.tableSizes)),
   // The row counts restore-verify compares are taken in the dump's own snapshot.
   'backup': fromConfig('backup', 'backup', 'Backup', 'db-backup',
-    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables }), true),
+    (c) => ({ ...pickOptions('backup', c.tasks.backup), dir: BACKUP_MOUNT_PATH, countTables: c.tasks.restoreVerify.tables, ...bucketOptions(c) }), true),
   'vacuum-analyze': fromConfig('vacuum-analyze', 'vacuumAnalyze', 'VacuumAnalyze', 'db-vacuum-analyze',
     (c) => pickOptions('vacuum-analyze', c.tasks.vacuumAnalyze)),
   'long-transactions': fromConfig('long-transactions', 'longTransactions', 'LongTransactions', 'db-long-transactions',
@@ -134,8 +134,19 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
       ...pickOptions('restore-verify', c.tasks.restoreVerify),
       dir: BACKUP_MOUNT_PATH,
       maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
+      ...bucketOptions(c),
     }), true),
 };
+
+/** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
+const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
+
+/** Flags of the off-cluster copy from `dbMaintenance.backupBucket` (none without one). */
+function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCKET_OPTIONS>> {
+  const b = c.backupBucket;
+  if (!b) return {};
+  return { bucket: b.bucket, bucketEndpoint: b.endpoint, bucketRegion: b.region, bucketPrefix: b.prefix, bucketPathStyle: b.pathStyle };
+}
 
 /**
  * How old a task's last success may be: longest interval between two runs +
@@ -264,6 +275,13 @@ export class DbMaintenance extends Construct {
       ],
     });
     const container = cronJob.containers[0];
+    const bucket = config.backupBucket;
+    if (bucket && BUCKET_TASKS.includes(taskName)) {
+      // by Secret reference only: the keys never appear in the manifest
+      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.name);
+      container.env.addVariable('AWS_ACCESS_KEY_ID', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.accessKeyIdKey }));
+      container.env.addVariable('AWS_SECRET_ACCESS_KEY', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.secretAccessKeyKey }));
+    }
     mountScratchTmp(cronJob, container);
     const ca = config.database.caSecret;
     if (ca) {
@@ -327,6 +345,25 @@ export class DbMaintenance extends Construct {
         ],
       },
     });
+
+    const bucket = config.backupBucket;
+    if (bucket) {
+      // NetworkPolicies add up: only the pods that upload or download reach the bucket endpoint
+      new kplus.k8s.KubeNetworkPolicy(this, 'BucketEgress', {
+        metadata: { name: 'aiaas-job-bucket', namespace: this.namespace, labels: { ...AIAAS_JOB_POD_LABELS } },
+        spec: {
+          podSelector: {
+            matchLabels: { ...AIAAS_JOB_POD_LABELS },
+            matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: [...BUCKET_TASKS] }],
+          },
+          policyTypes: ['Egress'],
+          egress: [{
+            to: bucket.egress.cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ports: bucketPorts(bucket).map((p) => ({ protocol: 'TCP', port: kplus.k8s.IntOrString.fromNumber(p) })),
+          }],
+        },
+      });
+    }
 
     if (this.allowPostgresIngress) {
       new kplus.k8s.KubeNetworkPolicy(this, 'PostgresIngress', {

@@ -104,7 +104,13 @@ export class PlatformChart extends Chart {
       database: { statefulSet: config.postgres.statefulSet },
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
-    new ColorSignals(monitoring, 'ColorSignals', { namespace: config.namespace, services: Object.keys(this.services), contract: config.monitoring });
+    new ColorSignals(monitoring, 'ColorSignals', {
+      namespace: config.namespace,
+      services: Object.keys(this.services),
+      contract: config.monitoring,
+      // Picked up by the same Prometheus ruleSelector as the alerts.
+      labels: config.monitoring.ruleLabels,
+    });
 
     new PlatformNetworkPolicies(this, 'NetworkPolicies', {
       services: config.services.map((s) => ({

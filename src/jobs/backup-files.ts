@@ -1,12 +1,13 @@
 // The backup directory: names, manifests, which backups are complete, retention.
 // A backup is complete only when `<name>` and `<name>.manifest.json` both exist
-// and the file has the size the manifest records. Dumps are written as
+// and the file has the size the manifest records. `<name>` is a file (pg_dump
+// custom format) or a directory (directory format, every file in the manifest).
+// Dumps are written as
 // `.<name>.<server>.partial` first and the manifest is written before the dump
 // is renamed into place, so an interrupted dump never looks complete, and the
 // leftovers of a run carry the server that made them: several servers (a primary
 // and its replica) may back up into one directory, each cleaning only its own.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -151,21 +152,71 @@ export async function readDir(dir: string): Promise<DirState> {
       invalid.push({ name: dump, reason: 'dump file missing', manifest });
       continue;
     }
-    const st = await fs.stat(path.join(dir, dump));
-    if (st.size !== manifest.sizeBytes) {
-      invalid.push({ name: dump, reason: `size ${st.size} differs from manifest ${manifest.sizeBytes}`, manifest });
+    const problem = await sizeProblem(dir, manifest);
+    if (problem) {
+      invalid.push({ name: dump, reason: problem, manifest });
       continue;
     }
     complete.push({ name: dump, manifest });
   }
-  complete.sort((a, b) => (a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1
-    : a.name < b.name ? 1 : -1));
+  complete.sort(newestFirst);
   return {
     complete,
     partials: names.filter((n) => n.startsWith('.') && n.endsWith('.partial')),
     orphans: names.filter((n) => n.endsWith(DUMP_SUFFIX) && !n.startsWith('.') && !withManifest.has(n)),
     invalid,
   };
+}
+
+/** Why the files of a backup do not match its manifest's sizes (undefined: they do). */
+async function sizeProblem(dir: string, manifest: Manifest): Promise<string | undefined> {
+  if (!manifest.files) {
+    const st = await fs.stat(path.join(dir, manifest.file));
+    return st.size === manifest.sizeBytes ? undefined : `size ${st.size} differs from manifest ${manifest.sizeBytes}`;
+  }
+  for (const f of manifest.files) {
+    const st = await fs.stat(path.join(dir, f.path)).catch(() => undefined);
+    if (!st) return `${f.path} missing`;
+    if (st.size !== f.sizeBytes) return `${f.path}: size ${st.size} differs from manifest ${f.sizeBytes}`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks every file of a backup against the manifest's sha256 and size; returns the first that
+ * differs (undefined: all match).
+ */
+export async function verifyFiles(dir: string, manifest: Manifest)
+  : Promise<{ file: string; expected: string; actual: string; expectedSize: number; actualSize: number } | undefined> {
+  for (const f of filesOf(manifest)) {
+    const sum = await sha256File(path.join(dir, f.path)).catch((e: Error) => ({ sha256: `unreadable (${e.message})`, sizeBytes: -1 }));
+    if (sum.sha256 !== f.sha256 || sum.sizeBytes !== f.sizeBytes) {
+      return { file: f.path, expected: f.sha256, actual: sum.sha256, expectedSize: f.sizeBytes, actualSize: sum.sizeBytes };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The files of a directory-format dump with their sizes and sha256, each fsynced; `rel` is the
+ * directory's name as it will be after the rename. The digest is that of the sha256sum-style list.
+ */
+export async function hashTree(dumpDir: string, rel: string): Promise<{ files: BackupFile[]; sizeBytes: number; sha256: string }> {
+  const files: BackupFile[] = [];
+  for (const n of (await fs.readdir(dumpDir)).sort()) {
+    const p = path.join(dumpDir, n);
+    await fsyncPath(p);
+    const sum = await sha256File(p);
+    files.push({ path: `${rel}/${n}`, sizeBytes: sum.sizeBytes, sha256: sum.sha256 });
+  }
+  await fsyncPath(dumpDir);
+  const list = files.map((f) => `${f.sha256}  ${f.path}\n`).join('');
+  return { files, sizeBytes: files.reduce((a, f) => a + f.sizeBytes, 0), sha256: createHash('sha256').update(list).digest('hex') };
+}
+
+/** Order of backups, newest first (by creation time, then name): the bucket's listing sorts the same way. */
+export function newestFirst(a: BackupEntry, b: BackupEntry): number {
+  return a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1 : a.name < b.name ? 1 : -1;
 }
 
 /** Complete backups to delete: all but the newest `keep` (keep >= 1, so never the newest). */
@@ -182,12 +233,25 @@ export async function fsyncPath(p: string, flags: string = 'r'): Promise<void> {
   }
 }
 
+/**
+ * Reads a file through one reused 1 MiB buffer: no allocation per chunk, so hashing a backup of any
+ * size leaves no garbage behind and the process's RSS stays flat (a read stream allocates a fresh
+ * off-heap buffer per chunk, freed only at V8's next, late, GC).
+ */
 export async function sha256File(p: string): Promise<{ sha256: string; sizeBytes: number }> {
   const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1024 * 1024);
   let size = 0;
-  for await (const chunk of createReadStream(p, { highWaterMark: 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  const fh = await fs.open(p, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+  } finally {
+    await fh.close();
   }
   return { sha256: hash.digest('hex'), sizeBytes: size };
 }
@@ -201,6 +265,7 @@ export async function writeFileDurable(dir: string, name: string, content: strin
   await fsyncPath(dir);
 }
 
+/** Removes a backup file or a directory-format backup (or its partial), if there. */
 export async function removeQuietly(p: string): Promise<void> {
-  await fs.rm(p, { force: true });
+  await fs.rm(p, { force: true, recursive: true });
 }

@@ -123,6 +123,19 @@ export function parseUrl(value: string): string {
   return value;
 }
 
+export function parseBoolean(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError("expected 'true' or 'false'");
+}
+
+function matching(pattern: RegExp, expected: string): (value: string) => string {
+  return (value: string): string => {
+    if (!pattern.test(value)) throw new InvalidArgumentError(`expected ${expected}`);
+    return value;
+  };
+}
+
 // ---- the program ---------------------------------------------------------
 
 /** The commander option of a flag of the contract: parser, choices, default and env twin. */
@@ -136,10 +149,13 @@ function optionOf(key: string, spec: FlagSpec): Option {
     case 'tables': o.argParser(parseTableList); break;
     case 'url': o.argParser(parseUrl); break;
     case 'text': break;
+    case 'bool': o.argParser(parseBoolean); break;
+    case 'pattern': o.argParser(matching(spec.pattern, spec.expected)); break;
   }
   if (spec.default !== undefined) {
     const def = spec.default;
     if (typeof def === 'object') o.default([...def], def.join(','));
+    else if (def === '') o.default(def, "''");
     else o.default(def, String(def));
   }
   return o;
@@ -191,8 +207,22 @@ function checkRequired(values: Record<string, unknown>, specs: Readonly<Record<s
   }
 }
 
+/** Misconfigurations of the off-cluster copy fail before any work, not after an hour of pg_dump. */
+function checkBucket(options: { bucket?: string; fromBucket?: boolean }): void {
+  if (options.fromBucket && !options.bucket) {
+    throw new UsageError("option '--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket");
+  }
+  if (!options.bucket) return;
+  const missing = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].filter((k) => !process.env[k]);
+  if (missing.length > 0) {
+    throw new UsageError(`bucket '${options.bucket}' needs credentials: ${missing.join(' and ')} not set `
+      + '(in the cluster they come from the Secret named in dbMaintenance.backupBucket.credentialsSecret)');
+  }
+}
+
 /** The checks no single flag can make. */
 function checkTogether(config: Config): void {
+  if (config.task === 'backup' || config.task === 'restore-verify') checkBucket(config.options);
   const { sslmode, sslrootcert } = config.connection;
   if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !sslrootcert) {
     throw new UsageError(`option '--sslmode ${sslmode}' needs the CA that signed the server certificate: `

@@ -17,7 +17,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  backupPrefix, BackupEntry, DUMP_SUFFIX, filesOf, fsyncPath, isManifest, Manifest, MANIFEST_SUFFIX, partialName, planRetention,
+  backupPrefix, BackupEntry, DUMP_SUFFIX, filesOf, fsyncPath, isManifest, Manifest, MANIFEST_SUFFIX, newestFirst, partialName, planRetention,
   removeQuietly,
 } from './backup-files';
 import { addSecret } from './redact';
@@ -62,7 +62,7 @@ const QUEUE_SIZE = 2;
 /** Orphans younger than this may be another server's upload in progress. */
 const ORPHAN_GRACE_MS = 24 * 3600 * 1000;
 
-function where(cfg: BucketConfig): string {
+export function where(cfg: BucketConfig): string {
   return `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint ? ` at ${cfg.endpoint}` : ''}`;
 }
 
@@ -154,8 +154,9 @@ export class ObjectStore {
    * A listing rather than HeadBucket: a HEAD response has no body, so a wrong secret would be a bare 403.
    */
   public async check(): Promise<void> {
+    // an empty listing (a prefix no object has): checks bucket and keys at the cost of one small request
     await this.call('checking bucket', () => this.client.send(new this.sdk.ListObjectsV2Command({
-      Bucket: this.cfg.bucket, Prefix: this.cfg.prefix, MaxKeys: 1,
+      Bucket: this.cfg.bucket, Prefix: `${this.cfg.prefix}.aiaas-check/`, MaxKeys: 1,
     })));
   }
 
@@ -209,8 +210,7 @@ export class ObjectStore {
       if (problems.length > 0) invalid.push({ name, reason: problems.join('; ') });
       else complete.push({ name, manifest });
     }
-    complete.sort((a, b) => (a.manifest.createdAt < b.manifest.createdAt ? 1 : a.manifest.createdAt > b.manifest.createdAt ? -1
-      : a.name < b.name ? 1 : -1));
+    complete.sort(newestFirst);
     const orphans = objects.filter((o) => !owned.has(o.key)).map((o) => ({ key: o.key, lastModified: o.lastModified }));
     return { complete, invalid, orphans };
   }
@@ -293,7 +293,8 @@ export class ObjectStore {
    * Keeps the newest `keep` good backups of a database (never fewer than one, never `protect`);
    * removes orphans older than a day. Manifests go first: a backup stops counting before its files go.
    */
-  public async retention(database: string, keep: number, protect?: string): Promise<{ deleted: string[]; kept: string[]; orphansRemoved: string[]; invalid: { name: string; reason: string }[] }> {
+  public async retention(database: string, keep: number, protect?: string)
+    : Promise<{ deleted: string[]; kept: string[]; complete: BackupEntry[]; orphansRemoved: string[]; invalid: { name: string; reason: string }[] }> {
     const st = await this.state(database);
     const deleted: string[] = [];
     for (const old of planRetention(st.complete, keep)) {
@@ -304,7 +305,8 @@ export class ObjectStore {
     const now = Date.now();
     const stale = st.orphans.filter((o) => o.lastModified && now - o.lastModified.getTime() > ORPHAN_GRACE_MS).map((o) => o.key);
     await this.deleteKeys(stale);
-    return { deleted, kept: st.complete.map((c) => c.name).filter((n) => !deleted.includes(n)), orphansRemoved: stale, invalid: st.invalid };
+    const complete = st.complete.filter((c) => !deleted.includes(c.name));
+    return { deleted, kept: complete.map((c) => c.name), complete, orphansRemoved: stale, invalid: st.invalid };
   }
 
   /**

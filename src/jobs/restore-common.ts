@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Pool, PoolClient } from 'pg';
-import { BackupEntry, DirState, forDatabase, readDir, sha256File } from './backup-files';
+import { BackupEntry, DirState, forDatabase, readDir, verifyFiles } from './backup-files';
 import { runPg } from './child';
 import type { ConnectionConfig } from './config';
 import { num } from './context';
@@ -50,12 +50,13 @@ export async function candidates(dir: string, database: string): Promise<{ state
   return { state, all };
 }
 
-/** The file's sha256 and size against its manifest; a message when they differ. */
+/** Every file's sha256 and size against the manifest (one file, or each of a directory-format backup); a message when one differs. */
 export async function checksumProblem(dir: string, entry: BackupEntry): Promise<string | undefined> {
-  const sum = await sha256File(path.join(dir, entry.name));
-  if (sum.sizeBytes !== entry.manifest.sizeBytes) return `size ${sum.sizeBytes} differs from manifest ${entry.manifest.sizeBytes}`;
-  if (sum.sha256 !== entry.manifest.sha256) return `sha256 ${sum.sha256} differs from manifest ${entry.manifest.sha256}: the backup is corrupted`;
-  return undefined;
+  const bad = await verifyFiles(dir, entry.manifest);
+  if (!bad) return undefined;
+  const where = bad.file === entry.name ? '' : `${bad.file}: `;
+  if (bad.actualSize !== bad.expectedSize) return `${where}size ${bad.actualSize} differs from manifest ${bad.expectedSize}`;
+  return `${where}sha256 ${bad.actual} differs from manifest ${bad.expected}: the backup is corrupted`;
 }
 
 // ---- databases the jobs create ---------------------------------------------
@@ -203,17 +204,12 @@ export async function removePlan(plan: RestorePlan): Promise<void> {
 
 /** Exact row counts; null for a table that does not exist. */
 export async function countRows(pool: Pool, tables: string[]): Promise<Record<string, number | null>> {
-  return withClient(pool, async (client) => {
-    const out: Record<string, number | null> = {};
-    for (const key of tables) {
-      const { rows: [{ exists }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
-      if (!exists) {
-        out[key] = null;
-        continue;
-      }
-      const { rows: [{ n }] } = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(client, key)}`);
-      out[key] = num(n);
-    }
-    return out;
-  });
+  // one table per session, as many at once as the pool has connections (restore-verify: --jobs)
+  const counts = await Promise.all(tables.map((key) => withClient(pool, async (client) => {
+    const { rows: [{ exists }] } = await client.query('SELECT to_regclass($1) IS NOT NULL AS exists', [key]);
+    if (!exists) return null;
+    const { rows: [{ n }] } = await client.query(`SELECT count(*) AS n FROM ${quoteQualified(client, key)}`);
+    return num(n);
+  })));
+  return Object.fromEntries(tables.map((t, i) => [t, counts[i]]));
 }

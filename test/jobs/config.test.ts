@@ -61,14 +61,30 @@ describe('parseConfig', () => {
     expect(run(['long-transactions', '--action', 'cancel', '--threshold-seconds', '60']).options)
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
-    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000 });
+    expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000,
+      format: 'custom', jobs: 2, compress: 1, bucketKeep: 7 });
     process.env.BACKUP_DIR = '/b';
-    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600 });
+    expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600,
+      jobs: 2, fromBucket: false });
     expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000, lockTimeoutMs: 2000 });
     expect(run(['slow-queries']).options).toEqual({ limit: 10, minMeanMs: 1000 });
     expect(run(['slow-queries', '--min-mean-ms', '250']).options.minMeanMs).toBe(250);
     expect(() => run(['table-sizes', '--lock-timeout-ms', '0'])).toThrow(/--lock-timeout-ms/);
     expect(run(['db-health']).options).toEqual({ maxConnectionRatio: 0.8 });
+  });
+
+  test('the off-cluster copy from flags and BACKUP_BUCKET_* environment, credentials from the environment only', () => {
+    Object.assign(process.env, {
+      BACKUP_BUCKET: 'acme-db-backups', BACKUP_BUCKET_ENDPOINT: 'http://minio.minio.svc:9000', BACKUP_BUCKET_PATH_STYLE: 'false',
+      AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'key',
+    });
+    expect(run(['backup', '--dir', '/b', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true', '--bucket-keep', '30']).options)
+      .toEqual(expect.objectContaining({
+        bucket: 'acme-db-backups', bucketEndpoint: 'http://minio.minio.svc:9000', bucketPrefix: 'aiaas/prod/',
+        bucketPathStyle: true, bucketKeep: 30,
+      }));
+    expect(run(['restore-verify', '--dir', '/b', '--from-bucket', 'true', '--backup', 'aiaas-aiaas-20261101T020000000Z.dump']).options)
+      .toEqual(expect.objectContaining({ fromBucket: true, backup: 'aiaas-aiaas-20261101T020000000Z.dump', bucketPathStyle: false }));
   });
 
   test('--help is not an error', () => {
@@ -82,6 +98,13 @@ describe('parseConfig', () => {
     [['backup'], /backup directory missing: set BACKUP_DIR or use --dir/],
     [['restore-verify', '--dir', '/b', '--scratch-database', 'template1'], /throwaway database, not 'template1'/],
     [['db-health', '--pushgateway-url', 'ftp://x'], /expected an http\(s\) URL/],
+    [['backup', '--dir', '/b', '--bucket', 'My_Bucket'], /'--bucket <name>' argument 'My_Bucket' is invalid. expected a bucket name/],
+    [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-prefix', '/aiaas'], /'--bucket-prefix <prefix>'.*ending in '\/' without a leading '\/'/],
+    [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-path-style', 'yes'], /'--bucket-path-style <true\|false>'.*expected 'true' or 'false'/],
+    [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-endpoint', 's3.example.com'], /'--bucket-endpoint <url>'.*http\(s\) URL/],
+    [['restore-verify', '--dir', '/b', '--from-bucket', 'true'], /'--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket/],
+    [['restore-verify', '--dir', '/b', '--backup', '../etc/passwd'], /'--backup <name>'.*expected a backup name/],
+    [['backup', '--dir', '/b', '--bucket', 'b1b'], /bucket 'b1b' needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set/],
   ])('fails on %j', (args, message) => {
     expect(() => parseConfig(args as string[], quiet)).toThrow(UsageError);
     expect(() => parseConfig(args as string[], quiet)).toThrow(message);

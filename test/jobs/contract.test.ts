@@ -118,7 +118,10 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
 
   test('the config section of each task has a field for every option the CronJob does not fix itself', () => {
     const defaults = dbMaintenanceConfigSchema.parse({}).tasks as Record<string, Record<string, unknown>>;
-    const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir'];
+    // the bucket's flags come from dbMaintenance.backupBucket; a scheduled restore-verify takes the newest backup
+    const fromBackupBucket = ['bucket', 'bucketEndpoint', 'bucketRegion', 'bucketPrefix', 'bucketPathStyle'];
+    const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir', 'restore-verify.backup',
+      ...['backup', 'restore-verify'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
     for (const task of TASKS) {
       for (const option of Object.keys(TASK_SPECS[task].options)) {
         if (fixedByTheConstruct.includes(`${task}.${option}`)) continue;

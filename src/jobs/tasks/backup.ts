@@ -1,5 +1,6 @@
 // backup: pg_dump -Fc streamed to `<dir>/.<name>.<server>.partial` while its
-// sha256 is computed, fsync, write `<name>.manifest.json` (durably), rename the
+// sha256 is computed (or, with --format directory, `pg_dump -Fd --jobs N` writing
+// that partial as a directory, each file then hashed and fsynced), fsync, write `<name>.manifest.json` (durably), rename the
 // dump to `<name>`, fsync the directory: the rename makes the backup complete in
 // one step. Row counts of chosen tables are taken in the very snapshot pg_dump
 // uses (exported snapshot), for restore-verify and restore to compare. Locks are
@@ -17,14 +18,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Pool, PoolClient } from 'pg';
 import {
-  backupName, BackupEntry, forDatabase, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, partialsOf, planRetention,
+  BackupFile, backupName, BackupEntry, forDatabase, hashTree, fsyncPath, Manifest, MANIFEST_FORMAT, MANIFEST_SUFFIX, partialName, partialsOf, planRetention,
   readDir, removeQuietly, serverTag, writeFileDurable,
 } from '../backup-files';
-import { runPg, versionOf } from '../child';
+import { Running, runPg, versionOf } from '../child';
 import type { ConnectionConfig } from '../config';
+import type { BackupFormat } from '../contract';
 import { num, TaskContext, throwIfAborted } from '../context';
 import { childEnv, quoteQualified, withAdvisoryLock, withClient } from '../db';
 import type { Logger } from '../logger';
+import { bucketConfigOf, uploadOffsite } from '../offsite';
 import type { TaskResult } from '../report';
 
 /**
@@ -48,6 +51,31 @@ export function qualifiedKey(table: string): string {
   return table.includes('.') ? table : `public.${table}`;
 }
 
+/** pg_dump's stdout streamed into a new file, hashed on the way, fsynced. */
+async function streamToFile(dump: Running, file: string): Promise<{ sizeBytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let sinceGc = 0;
+  const gc = minorGc();
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      sinceGc += chunk.length;
+      if (sinceGc >= GC_EVERY_BYTES) {
+        sinceGc = 0;
+        gc();
+      }
+      cb(null, chunk);
+    },
+  });
+  await Promise.all([pipeline(dump.child.stdout!, tap, createWriteStream(file, { flags: 'wx', mode: 0o600 })), dump.done]);
+  await fsyncPath(file, 'r+');
+  const st = await fs.stat(file);
+  if (st.size !== size) throw new Error(`wrote ${size} bytes but the file has ${st.size}`);
+  return { sizeBytes: size, sha256: hash.digest('hex') };
+}
+
 /** Thrown when a lock was not granted within the bound; names the table and who holds it. */
 export class LockWaitTimeoutError extends Error {}
 
@@ -56,6 +84,10 @@ export interface DumpRequest {
   readonly dir: string;
   readonly countTables: readonly string[];
   readonly lockWaitTimeoutMs: number;
+  /** pg_dump format, parallel jobs (directory format) and gzip level. @default custom, 1 job, level 1 */
+  readonly format?: BackupFormat;
+  readonly jobs?: number;
+  readonly compress?: number;
   readonly signal: AbortSignal;
   readonly log: Logger;
 }
@@ -134,30 +166,22 @@ export async function dumpDatabase(pool: Pool, req: DumpRequest): Promise<DumpRe
       const warnings = missingTables.map((t) => `table ${t} to count (--count-tables) does not exist; its row count is not in the manifest`);
 
       log.info({ file: name }, 'backup starting');
-      const dump = runPg('pg_dump', ['--format=custom', `--snapshot=${snapshot}`, `--lock-wait-timeout=${req.lockWaitTimeoutMs}`, '--no-password'],
-        childEnv(conn), signal, 'pipe');
-      const hash = createHash('sha256');
-      let size = 0;
-      let sinceGc = 0;
-      const gc = minorGc();
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          size += chunk.length;
-          sinceGc += chunk.length;
-          if (sinceGc >= GC_EVERY_BYTES) {
-            sinceGc = 0;
-            gc();
-          }
-          cb(null, chunk);
-        },
-      });
+      const common = [`--snapshot=${snapshot}`, `--lock-wait-timeout=${req.lockWaitTimeoutMs}`, `--compress=${req.compress ?? 1}`, '--no-password'];
+      const directory = req.format === 'directory';
+      // the directory format: pg_dump writes the partial directory itself (one file per table, --jobs
+      // workers in the same snapshot), hashed file by file once pg_dump has succeeded
+      const dump = directory
+        ? runPg('pg_dump', ['--format=directory', `--jobs=${req.jobs ?? 1}`, ...common, `--file=${partialPath}`], childEnv(conn), signal)
+        : runPg('pg_dump', ['--format=custom', ...common], childEnv(conn), signal, 'pipe');
       try {
+        let written: { sizeBytes: number; sha256: string; files?: BackupFile[] };
         try {
-          await Promise.all([
-            pipeline(dump.child.stdout!, tap, createWriteStream(partialPath, { flags: 'wx', mode: 0o600 })),
-            dump.done,
-          ]);
+          if (directory) {
+            await dump.done;
+            written = await hashTree(partialPath, name);
+          } else {
+            written = await streamToFile(dump, partialPath);
+          }
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
           if (!signal.aborted && /lock timeout|statement timeout|could not obtain lock/i.test(message)) {
@@ -168,15 +192,12 @@ export async function dumpDatabase(pool: Pool, req: DumpRequest): Promise<DumpRe
           throw e;
         }
         throwIfAborted(signal);
-        await fsyncPath(partialPath, 'r+');
-        const st = await fs.stat(partialPath);
-        if (st.size !== size) throw new Error(`wrote ${size} bytes but the file has ${st.size}`);
         const manifest: Manifest = {
           format: MANIFEST_FORMAT,
           file: name,
           database: conn.database,
-          sizeBytes: size,
-          sha256: hash.digest('hex'),
+          sizeBytes: written.sizeBytes,
+          sha256: written.sha256,
           serverVersion: String(version),
           pgDumpVersion: await pgDumpVersion,
           durationSeconds: Number(process.hrtime.bigint() - t0) / 1e9,
@@ -184,6 +205,7 @@ export async function dumpDatabase(pool: Pool, req: DumpRequest): Promise<DumpRe
           rowCounts,
           missingTables,
           server,
+          ...(written.files ? { files: written.files } : {}),
         };
         // manifest first: until the rename below, the backup is "dump file missing", never complete
         await writeFileDurable(dir, name + MANIFEST_SUFFIX, `${JSON.stringify(manifest, null, 2)}\n`, server);
@@ -240,6 +262,7 @@ export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
 
     const { name, manifest, warnings } = await dumpDatabase(ctx.pool, {
       conn, dir, countTables: opts.countTables, lockWaitTimeoutMs: opts.lockWaitTimeoutMs, signal: ctx.signal, log: ctx.log,
+      format: opts.format, jobs: opts.jobs, compress: opts.compress,
     });
     ctx.log.info({ file: name, sizeBytes: manifest.sizeBytes, seconds: manifest.durationSeconds }, 'backup complete');
 
@@ -263,10 +286,15 @@ export async function backup(ctx: TaskContext<'backup'>): Promise<TaskResult> {
     m.set('aiaas_backup_complete_count', 'Complete backups in the backup directory after retention', kept.length);
     m.set('aiaas_backup_last_complete_timestamp_seconds', 'Creation time of the newest complete backup', Date.parse(manifest.createdAt) / 1000);
 
+    // the off-cluster copy, once the local backup is complete (a failure there is a finding, not an error)
+    const bucket = bucketConfigOf(opts);
+    const offsite = bucket ? await uploadOffsite(ctx, bucket, dir, manifest, opts.bucketKeep) : undefined;
+
     return {
-      findings: [],
+      findings: offsite?.findings ?? [],
       warnings,
       data: {
+        ...(offsite ? { offsite: offsite.data } : {}),
         dir,
         file: name,
         manifest,

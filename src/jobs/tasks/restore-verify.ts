@@ -1,8 +1,8 @@
 // restore-verify: the NEWEST backup is what a restore would use, so a broken
 // newest backup (unreadable manifest, size mismatch, no manifest) is a finding
 // naming it, and so is a newest good backup older than --max-backup-age-seconds.
-// The newest complete backup is checked against its manifest checksum, restored
-// with `pg_restore --exit-on-error` into a scratch database this run creates and
+// The newest complete backup is checked against its manifest checksum (each file
+// of a directory-format backup), restored with `pg_restore --exit-on-error --jobs N` into a scratch database this run creates and
 // marks (only a database so marked is ever dropped), and row counts of chosen
 // tables are compared with the counts the backup recorded in its snapshot (or,
 // for tables it did not count, with the live source). What the role may not
@@ -13,6 +13,7 @@ import type { Manifest } from '../backup-files';
 import { runPg } from '../child';
 import { TaskContext, throwIfAborted } from '../context';
 import { childEnv, createPool, withAdvisoryLock } from '../db';
+import { bucketConfigOf, bucketWhere, fetchFromBucket } from '../offsite';
 import type { Finding, TaskResult } from '../report';
 import {
   candidates, checksumProblem, countRows, createMarked, dropMarked, newRunId, planRestore, removePlan, RestorePlan,
@@ -76,8 +77,26 @@ export async function pgRestore(ctx: TaskContext, database: string, file: string
 
 export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise<TaskResult> {
   const opts = ctx.config.options;
+  const bucket = bucketConfigOf(opts);
+  if (!opts.fromBucket || !bucket) return verifyDir(ctx, path.resolve(opts.dir));
+  // from the bucket: the backup (newest good, or --backup) is downloaded into a directory of its
+  // own and checked there, then verified as any backup on the volume
+  const fetched = await fetchFromBucket(ctx, bucket, path.resolve(opts.dir), opts.backup);
+  if (fetched.kind === 'finding') {
+    ctx.metrics.set('aiaas_restore_verify_ok', '1 when the newest backup restored and matched, else 0', 0);
+    return { findings: [fetched.finding], data: { bucket: bucketWhere(bucket) } };
+  }
+  try {
+    const result = await verifyDir(ctx, path.dirname(fetched.file));
+    return { ...result, data: { ...result.data, bucket: bucketWhere(bucket) } };
+  } finally {
+    await fetched.cleanup();
+  }
+}
+
+async function verifyDir(ctx: TaskContext<'restore-verify'>, dir: string): Promise<TaskResult> {
+  const opts = ctx.config.options;
   const conn = ctx.config.connection;
-  const dir = path.resolve(opts.dir);
   const m = ctx.metrics;
   const findings: Finding[] = [];
   const fail = (data: Record<string, unknown>, warnings: string[] = []): TaskResult => {
@@ -137,7 +156,7 @@ export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise
     const t0 = process.hrtime.bigint();
     try {
       try {
-        await pgRestore(ctx, scratch, file, plan, ['--no-owner', '--no-acl']);
+        await pgRestore(ctx, scratch, file, plan, ['--no-owner', '--no-acl', `--jobs=${opts.jobs}`]);
       } catch (e) {
         throwIfAborted(ctx.signal);
         findings.push({ code: 'restore_failed', message: `${newest.name} did not restore: ${(e as Error).message}`, file: newest.name });
@@ -148,7 +167,7 @@ export async function restoreVerify(ctx: TaskContext<'restore-verify'>): Promise
       const restoreSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       ctx.log.info({ file: newest.name, seconds: restoreSeconds }, 'restored into scratch database');
 
-      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', 1, ctx.log, scratch, ctx.onLost);
+      const scratchPool = createPool(conn, 'aiaas-job/restore-verify', opts.jobs, ctx.log, scratch, ctx.onLost);
       let compared: Awaited<ReturnType<typeof compareCounts>>;
       try {
         compared = await compareCounts(ctx.pool, scratchPool, tables, newest.manifest);

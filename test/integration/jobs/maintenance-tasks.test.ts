@@ -174,7 +174,9 @@ describe('slow-queries', () => {
     expectContract(res, pg.password, 1);
     const sleep = res.report.findings.find((f: any) => /pg_sleep/.test(f.message));
     expect(sleep).toMatchObject({ code: 'slow_query', calls: 1 });
-    expect(sleep.message).toMatch(/0\.3\d s on average over 1 calls \(> 200 ms\): SELECT pg_sleep/);
+    // (a loaded machine stretches the 0.3 s sleep: the mean is at least 0.3 s, not exactly)
+    expect(sleep.message).toMatch(/\d+\.\d\d s on average over 1 calls \(> 200 ms\): SELECT pg_sleep/);
+    expect(sleep.meanMs).toBeGreaterThanOrEqual(300);
     for (const f of res.report.findings) expect(f.meanMs).toBeGreaterThan(200);
     const texts: string[] = res.report.data.statements.map((s: any) => s.query);
     expect(texts.length).toBeGreaterThan(0);
