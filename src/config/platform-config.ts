@@ -345,6 +345,23 @@ export const platformConfigSchema = z
         replicaPodLabels: selectorLabels.optional(),
         /** Egress of the postgres pods beyond DNS and replication (e.g. a WAL archive). */
         egress: z.array(dependencyEgressSchema).default([]),
+        /**
+         * A database outside the cluster (managed PostgreSQL) instead of the in-namespace
+         * StatefulSet: services and jobs connect to `host`, egress goes to `cidrs` on
+         * `dbMaintenance.database.port`, no policy or Role names postgres pods, the runbook
+         * runs psql against the host. postgres_exporter then runs as a Deployment
+         * (`exporterPodLabels`) in the platform's namespace.
+         * @default - the in-cluster StatefulSet
+         */
+        external: z
+          .object({
+            /** Host name the services (DATABASE_HOST) and jobs (PGHOST) connect to. */
+            host: z.string().min(1, 'expected the database host name'),
+            /** Addresses of the database: egress is open to these only, on the database port. */
+            cidrs: z.array(cidr).min(1, 'expected at least one CIDR (the database\'s addresses)'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
@@ -457,6 +474,9 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
       message: `'${applicationSecret}' is also secrets.${DATABASE_CREDENTIALS} (the application's credentials); expected the jobs' own Secret and database role (README "Security defaults")`,
     });
   }
+  for (const problem of databaseHostProblems(config)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, ...problem });
+  }
   const known = new Set<string>([...config.services.map((s) => s.name), ...DEPENDENCY_NAMES]);
   config.services.forEach((service, index) => {
     service.egressTo.forEach((target, t) => {
@@ -495,3 +515,50 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     });
   });
 });
+
+/** The host services and jobs connect to: the external database's, else `dbMaintenance.database.host`. */
+export function databaseHost(config: PlatformConfig): string {
+  return config.postgres.external?.host ?? config.dbMaintenance.database.host;
+}
+
+/** A Service name (`postgres`) or a cluster DNS name (`postgres.aiaas.svc`, `...svc.cluster.local`). */
+function isClusterHost(host: string): boolean {
+  return !host.includes('.') || /\.svc(\.|$)/.test(host);
+}
+
+/**
+ * One switch for where the database is: an outside host in `dbMaintenance.database.host`
+ * without `postgres.external` would move only the jobs, while policies, alerts and runbook
+ * still point at the in-namespace pods.
+ */
+function databaseHostProblems(config: PlatformConfig): { path: (string | number)[]; message: string }[] {
+  const { host } = config.dbMaintenance.database;
+  const external = config.postgres.external;
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  if (external && config.postgres.exporterPodLabels === undefined) {
+    problems.push(
+      {
+        path: ['postgres', 'exporterPodLabels'],
+        message:
+          'missing: with postgres.external there are no postgres pods to carry the exporter as a sidecar; expected the labels of the postgres_exporter Deployment in the namespace (Prometheus scrapes it, it reaches the database by CIDR)',
+      },
+    );
+  }
+  if (!external && !isClusterHost(host)) {
+    problems.push(
+      {
+        path: ['dbMaintenance', 'database', 'host'],
+        message: `'${host}' is not an in-cluster Service name; expected a Service of the in-namespace postgres, or a database outside the cluster declared as postgres.external {host, cidrs} (README "A database outside the cluster")`,
+      },
+    );
+  }
+  if (external && host !== 'postgres' && host !== external.host) {
+    problems.push(
+      {
+        path: ['dbMaintenance', 'database', 'host'],
+        message: `'${host}' differs from postgres.external.host '${external.host}'; expected it left out (the jobs follow postgres.external.host) or the same host`,
+      },
+    );
+  }
+  return problems;
+}

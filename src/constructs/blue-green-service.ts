@@ -556,7 +556,7 @@ export class BlueGreenService extends Construct {
     // pod template (its revision), or the promotion guard would see a new, unproven template.
     const servicePods = props.autoscaling?.minReplicas ?? props.replicas ?? 2;
     api.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, podsRunning, props.nodeSpread ?? NodeSpread.REQUIRED)),
+      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', spreadConstraints(selector, servicePods, props.nodeSpread ?? NodeSpread.REQUIRED)),
     );
 
     if (replicas > 0) {
