@@ -35,7 +35,10 @@ describe('dbMaintenanceConfigSchema', () => {
       successfulJobsHistoryLimit: 3,
       failedJobsHistoryLimit: 3,
     });
-    expect(Object.fromEntries(Object.entries(config.tasks).map(([k, t]) => [k, t.schedule]))).toEqual({
+    // restore has no schedule: it only runs when a person starts it
+    expect(config.tasks.restore).toEqual({ targetDatabase: 'aiaas_restored', jobs: 2, activeDeadlineSeconds: 14_400 });
+    expect(Object.fromEntries(Object.entries(config.tasks).filter(([k]) => k !== 'restore')
+      .map(([k, t]) => [k, 'schedule' in t ? t.schedule : undefined]))).toEqual({
       dbHealth: '0 1 * * *',
       slowQueries: '15 1 * * *',
       tableSizes: '30 1 * * *',

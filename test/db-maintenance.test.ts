@@ -36,6 +36,7 @@ describe('DbMaintenance', () => {
       'CronJob/db-health',
       'CronJob/db-long-transactions',
       'CronJob/db-replication-lag',
+      'CronJob/db-restore',
       'CronJob/db-restore-verify',
       'CronJob/db-slow-queries',
       'CronJob/db-table-sizes',
@@ -91,7 +92,7 @@ describe('DbMaintenance', () => {
       '0 4 * * 0',
       // a daily backup: 24 h + starting deadline 600 s + its active deadline 2 h + 1 h slack
       ['--dir', '/backups', '--tables', 'users', '--scratch-database', 'aiaas_restore_verify', '--max-backup-age-seconds', '97800',
-        '--jobs', '2', '--from-bucket', 'false'],
+        '--jobs', '2'],
     ],
   ])('%s runs `aiaas-job %s` on %p with its flags', (name, task, schedule, flags) => {
     const cronJob = find(objects, 'CronJob', name);
@@ -107,15 +108,17 @@ describe('DbMaintenance', () => {
 
   test('CronJob and Job settings', () => {
     for (const cronJob of cronJobs) {
+      const manual = cronJob.metadata.name === 'db-restore';
       expect(cronJob.spec).toMatchObject({
         concurrencyPolicy: 'Forbid',
         startingDeadlineSeconds: 600,
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 3,
-        suspend: false,
+        // the restore runs only when a person creates a Job from it, and is not retried behind their back
+        suspend: manual,
         timeZone: 'Etc/UTC',
       });
-      expect(jobSpec(cronJob)).toMatchObject({ backoffLimit: 2, ttlSecondsAfterFinished: 691_200 });
+      expect(jobSpec(cronJob)).toMatchObject({ backoffLimit: manual ? 0 : 2, ttlSecondsAfterFinished: 691_200 });
       expect(podSpec(cronJob).restartPolicy).toEqual('Never');
       // A finding (exit 1) and a usage error (exit 64) fail the Job at once; evictions do not count.
       expect(jobSpec(cronJob).podFailurePolicy.rules).toEqual([
@@ -133,6 +136,7 @@ describe('DbMaintenance', () => {
       'db-long-transactions': 3600,
       'db-replication-lag': 3600,
       'db-restore-verify': 7200,
+      'db-restore': 14_400,
     });
   });
 
@@ -181,13 +185,13 @@ describe('DbMaintenance', () => {
     }
   });
 
-  test('the backup claim is mounted at /backups by backup and restore-verify only; /tmp everywhere', () => {
+  test('the backup claim is mounted at /backups by backup, restore-verify and restore only; /tmp everywhere', () => {
     const claim = find(objects, 'PersistentVolumeClaim', 'aiaas-db-backups');
     expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } }, volumeMode: 'Filesystem' });
     for (const cronJob of cronJobs) {
       const mounts = container(cronJob).volumeMounts;
       const volumes = podSpec(cronJob).volumes;
-      const usesBackups = ['db-backup', 'db-restore-verify'].includes(cronJob.metadata.name);
+      const usesBackups = ['db-backup', 'db-restore-verify', 'db-restore'].includes(cronJob.metadata.name);
       expect(mounts).toEqual([
         { mountPath: '/tmp', name: 'tmp' },
         ...(usesBackups ? [{ mountPath: '/backups', name: 'backups' }] : []),
@@ -250,7 +254,12 @@ describe('DbMaintenance', () => {
       { task: 'replication-lag', name: 'db-replication-lag', schedule: '15 3 * * 0', timeZone: 'Etc/UTC', maxAgeSeconds: 612_600 },
       { task: 'restore-verify', name: 'db-restore-verify', schedule: '0 4 * * 0', timeZone: 'Etc/UTC', maxAgeSeconds: 7 * 86_400 + 600 + 7200 + 3600 },
     ]);
-    expect(construct.cronJobs.map((c) => c.name).sort()).toEqual(cronJobs.map((c) => c.metadata.name).sort());
+    // every CronJob but the restore, which never runs on its own (no freshness to alert on)
+    expect(construct.cronJobs.map((c) => c.name).sort()).toEqual(cronJobs.map((c) => c.metadata.name).filter((n) => n !== 'db-restore').sort());
+    expect(construct.restoreJob).toEqual({ name: 'db-restore', targetDatabase: 'aiaas_restored' });
+    const restore = find(objects, 'CronJob', 'db-restore');
+    expect(restore.spec.suspend).toBe(true);
+    expect(container(restore).args).toEqual(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2']);
   });
 
   test('the output is stable', () => {
@@ -399,9 +408,9 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
   test('backup and restore-verify get the bucket flags, and its keys by Secret reference only', () => {
     expect(container(cronJob('db-backup')).args).toEqual(expect.arrayContaining([
       '--bucket-keep', '30', '--bucket', 'acme-db-backups', '--bucket-endpoint', 'http://minio.minio.svc:9000',
-      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style', 'true',
+      '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style',
     ]));
-    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', 'true', '--bucket', 'acme-db-backups']));
+    expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', '--bucket', 'acme-db-backups']));
     for (const name of ['db-backup', 'db-restore-verify']) {
       const env = container(cronJob(name)).env;
       expect(env).toEqual(expect.arrayContaining([

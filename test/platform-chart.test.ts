@@ -324,7 +324,8 @@ describe('monitoring of the reference platform', () => {
 
   test('job alerts cover every CronJob the chart schedules, the backup by age', () => {
     const rules = find(objects, 'PrometheusRule', 'aiaas-alerts').spec.groups.flatMap((g: any) => g.rules);
-    const cronJobs = ofKind(objects, 'CronJob').map((c) => c.metadata.name);
+    // db-restore is suspended for good: it runs only when a person starts it, and they watch it
+    const cronJobs = ofKind(objects, 'CronJob').map((c) => c.metadata.name).filter((n) => n !== 'db-restore');
     expect(cronJobs).toContain('db-backup');
     for (const name of cronJobs) {
       expect(rules.some((r: any) => r.alert === 'AiaasDatabaseJobFailed' && r.labels.cronjob === name)).toBe(true);
@@ -344,6 +345,12 @@ describe('monitoring of the reference platform', () => {
     }
     expect(runbook).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
     expect(runbook).toContain('create job --from=cronjob/db-backup');
+    // the in-cluster restore: the suspended CronJob, the default target, and replacing the real database
+    expect(runbook).toContain('kubectl -n aiaas create job --from=cronjob/db-restore db-restore-manual-$(date +%s)\n');
+    expect(runbook).toContain('into the new database aiaas_restored (aiaas is not touched)');
+    expect(runbook).toMatch(/--from=cronjob\/db-restore .*--dry-run=client -o yaml \\\n {2}\| kubectl patch --local -f - --type=json/);
+    expect(runbook).toContain('"value":"--target-database=aiaas"');
+    expect(runbook).toContain('"value":"--force"');
   });
 });
 

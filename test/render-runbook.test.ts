@@ -146,3 +146,16 @@ describe('renderRunbook', () => {
     expect(md).toMatchSnapshot();
   });
 });
+
+describe('restore in the cluster', () => {
+  test('uses the restore CronJob, its target and the real database; absent without a restore job', () => {
+    const md = renderRunbook({ ...context('prod'), restoreJob: { name: 'db-restore', targetDatabase: 'app_restored' } });
+    const section = md.slice(md.indexOf('### Restore a backup in the cluster'), md.indexOf('## Troubleshooting'));
+    expect(section).toContain('kubectl -n prod create job --from=cronjob/db-restore db-restore-manual-$(date +%s)\n');
+    expect(section).toContain('into the new database app_restored (aiaas is not touched)');
+    expect(section).toContain('"value":"--backup=aiaas-aiaas-YYYYMMDDTHHMMSSmmmZ.dump"');
+    expect(section).toContain('  | kubectl -n prod create -f -');
+    expect(section.split('\n').filter((l) => l.startsWith('```'))).toHaveLength(2); // one closed code block
+    expect(renderRunbook(context('prod'))).not.toContain('### Restore a backup in the cluster');
+  });
+});

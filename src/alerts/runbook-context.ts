@@ -80,6 +80,14 @@ export interface RunbookCronJob {
   readonly schedule: string;
 }
 
+/** The suspended CronJob `aiaas-job restore` runs from. */
+export interface RunbookRestoreJob {
+  /** CronJob name. */
+  readonly name: string;
+  /** Database it restores into unless told otherwise. */
+  readonly targetDatabase: string;
+}
+
 /** Everything the runbook names. */
 export interface RunbookContext {
   /** Namespace of the platform. */
@@ -87,6 +95,8 @@ export interface RunbookContext {
   readonly services: RunbookService[];
   readonly database: RunbookDatabase;
   readonly cronJobs: RunbookCronJob[];
+  /** The restore job. @default - no in-cluster restore section */
+  readonly restoreJob?: RunbookRestoreJob;
   /** The alert definitions (PlatformAlerts.definitions or alertDefinitions()). */
   readonly alerts: AlertDefinition[];
   /** The escalation levels (monitoring.escalation). */

@@ -4,7 +4,7 @@
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
 import { cronProblem } from '../constructs/_cron';
-import { BoolFlag, BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, TablesFlag, TASK_SPECS } from '../jobs/contract';
+import { BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, SwitchFlag, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -78,7 +78,7 @@ const O = {
     .array(tableName)
     .min(1, 'expected at least one table')
     .default([...spec.default]),
-  bool: (spec: BoolFlag & { readonly default: boolean }) => z.boolean().default(spec.default),
+  bool: (spec: SwitchFlag) => z.boolean().default(spec.default),
   choice: <V extends string>(spec: ChoiceFlag & { readonly choices: readonly [V, ...V[]]; readonly default: V }) =>
     oneOf(spec.choices).default(spec.default),
 };
@@ -90,6 +90,7 @@ const LONG_TX = TASK_SPECS['long-transactions'].options;
 const REPLICATION = TASK_SPECS['replication-lag'].options;
 const BACKUP = TASK_SPECS.backup.options;
 const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
+const RESTORE = TASK_SPECS.restore.options;
 
 const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
@@ -232,6 +233,21 @@ const tasksSchema = z
         fromBucket: O.bool(RESTORE_VERIFY.fromBucket),
         /** Seconds the restore and the comparison may take. */
         activeDeadlineSeconds: positiveInt.default(7200),
+      })
+      .strict()
+      .default({}),
+    /**
+     * On demand: restore a backup into a database (`restore`), as a suspended CronJob that a
+     * person runs with `kubectl create job --from=cronjob/db-restore` (no schedule, no retry).
+     */
+    restore: z
+      .object({
+        /** Database restored into; it must not exist or be empty (`--force` for one run replaces it). */
+        targetDatabase: O.name(RESTORE.targetDatabase),
+        /** Parallel pg_restore jobs (each one a session on the server). */
+        jobs: O.int(RESTORE.jobs),
+        /** Seconds the restore may take. */
+        activeDeadlineSeconds: positiveInt.default(14_400),
       })
       .strict()
       .default({}),

@@ -113,6 +113,8 @@ interface TaskDefinition {
   readonly usesBackupVolume: boolean;
   /** `aiaas-job` arguments: the task and its flags, built from the contract. */
   readonly args: (config: DbMaintenanceConfig, derived: DerivedSettings) => string[];
+  /** Run by a person only: suspended for good, no retry, no freshness alert. @default false */
+  readonly manual?: boolean;
 }
 
 /** A task whose flags are the config fields of the same name (`tasks.<key>.<option>`). */
@@ -143,6 +145,13 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
       maxBackupAgeSeconds: c.tasks.restoreVerify.maxBackupAgeSeconds ?? maxAgeSeconds(c, 'backup'),
       ...bucketOptions(c),
     }), true),
+  // A person starts it (`kubectl create job --from=cronjob/db-restore`); it never names a backup or
+  // forces on its own: the RUNBOOK shows how to add --backup and --force to one run.
+  'restore': {
+    ...fromConfig('restore', 'restore', 'Restore', 'db-restore',
+      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs }), true),
+    manual: true,
+  },
 };
 
 /** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
@@ -155,11 +164,14 @@ function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCK
   return { bucket: b.bucket, bucketEndpoint: b.endpoint, bucketRegion: b.region, bucketPrefix: b.prefix, bucketPathStyle: b.pathStyle };
 }
 
+/** Schedule of a manual-only CronJob: it is suspended, so it never fires; Kubernetes still wants one. */
+const MANUAL_SCHEDULE = '0 0 1 1 *';
+
 /**
  * How old a task's last success may be: longest interval between two runs +
  * starting deadline + active deadline + MAX_AGE_SLACK_SECONDS.
  */
-export function maxAgeSeconds(config: DbMaintenanceConfig, key: TaskKey): number {
+export function maxAgeSeconds(config: DbMaintenanceConfig, key: Exclude<TaskKey, 'restore'>): number {
   const task = config.tasks[key];
   return maxIntervalSeconds(task.schedule) + config.job.startingDeadlineSeconds
     + (task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds) + MAX_AGE_SLACK_SECONDS;
@@ -176,6 +188,8 @@ const CONTAINER_NAME = 'aiaas-job';
 export class DbMaintenance extends Construct {
   /** What was scheduled, for alerts on a missing success. */
   public readonly cronJobs: ScheduledJob[] = [];
+  /** The suspended CronJob `restore` runs from, and the database it restores into by default. */
+  public readonly restoreJob: { readonly name: string; readonly targetDatabase: string };
   public readonly serviceAccount: kplus.ServiceAccount;
   public readonly backupVolume: kplus.PersistentVolumeClaim;
   public readonly namespace?: string;
@@ -231,11 +245,13 @@ export class DbMaintenance extends Construct {
       this.addTask(cronJobs, task, definition, config, credentials);
     }
 
+    this.restoreJob = { name: TASKS.restore.cronJobName, targetDatabase: config.tasks.restore.targetDatabase };
     this.addNetworkPolicies(config);
   }
 
   private addTask(group: Construct, taskName: TaskName, definition: TaskDefinition, config: DbMaintenanceConfig, credentials: kplus.ISecret): void {
     const task = config.tasks[definition.key];
+    const schedule = 'schedule' in task ? task.schedule : MANUAL_SCHEDULE;
     const schedulePath = `dbMaintenance.tasks.${definition.key}.schedule`;
     const activeDeadlineSeconds = task.activeDeadlineSeconds ?? config.job.activeDeadlineSeconds;
     const labels = { ...AIAAS_JOB_POD_LABELS, 'app.kubernetes.io/component': taskName };
@@ -243,15 +259,16 @@ export class DbMaintenance extends Construct {
     const cronJob = new kplus.CronJob(group, definition.id, {
       metadata: { name: definition.cronJobName, namespace: this.namespace, labels },
       podMetadata: { labels },
-      schedule: toCdk8sCron(task.schedule, schedulePath),
+      schedule: toCdk8sCron(schedule, schedulePath),
       timeZone: config.timeZone,
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
       startingDeadline: Duration.seconds(config.job.startingDeadlineSeconds),
-      suspend: task.suspend,
+      suspend: definition.manual || ('suspend' in task && task.suspend),
       successfulJobsRetained: config.job.successfulJobsHistoryLimit,
       failedJobsRetained: config.job.failedJobsHistoryLimit,
       activeDeadline: Duration.seconds(activeDeadlineSeconds),
-      backoffLimit: config.job.backoffLimit,
+      // a restore is watched by the person who started it: no second attempt behind their back
+      backoffLimit: definition.manual ? 0 : config.job.backoffLimit,
       restartPolicy: kplus.RestartPolicy.NEVER,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
@@ -326,12 +343,13 @@ export class DbMaintenance extends Construct {
       }),
     );
 
+    if (definition.manual) return;
     this.cronJobs.push({
       task: taskName,
       name: definition.cronJobName,
       schedule: cronJob.schedule.expressionString,
       timeZone: config.timeZone,
-      maxAgeSeconds: maxAgeSeconds(config, definition.key),
+      maxAgeSeconds: maxAgeSeconds(config, definition.key as Exclude<TaskKey, 'restore'>),
     });
   }
 

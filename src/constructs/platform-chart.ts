@@ -6,7 +6,7 @@ import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-gr
 import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
 import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
 import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
-import { RunbookContext, renderRunbook } from '../runbook/render-runbook';
+import { RunbookContext, RunbookRestoreJob, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
@@ -43,6 +43,8 @@ export class PlatformChart extends Chart {
   public readonly services: Record<string, BlueGreenService> = {};
   /** Every CronJob of the platform (database tasks and config backup). */
   public readonly scheduledJobs: ScheduledJob[];
+  /** The suspended CronJob `aiaas-job restore` runs from (RUNBOOK: restore in the cluster). */
+  public readonly restoreJob: RunbookRestoreJob;
   /** The PrometheusRule of the runbook's alerts. */
   public readonly alerts: PlatformAlerts;
 
@@ -85,6 +87,7 @@ export class PlatformChart extends Chart {
       identity: config.podSecurity,
     });
     this.scheduledJobs = [...dbMaintenance.cronJobs];
+    this.restoreJob = dbMaintenance.restoreJob;
     if (config.dbMaintenance.configBackup.enabled) {
       const configBackup = new ConfigBackup(this, 'ConfigBackup', {
         config: config.dbMaintenance,
@@ -228,6 +231,7 @@ export class PlatformChart extends Chart {
         },
       },
       cronJobs: this.scheduledJobs.map(({ task, name, schedule }) => ({ task, name, schedule })),
+      restoreJob: this.restoreJob,
       alerts: this.alerts.definitions,
       escalation: config.monitoring.escalation,
       schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,

@@ -18,6 +18,7 @@ import { backup } from './tasks/backup';
 import { dbHealth } from './tasks/db-health';
 import { longTransactions } from './tasks/long-transactions';
 import { replicationLag } from './tasks/replication-lag';
+import { restore } from './tasks/restore';
 import { restoreVerify } from './tasks/restore-verify';
 import { slowQueries } from './tasks/slow-queries';
 import { tableSizes } from './tasks/table-sizes';
@@ -32,6 +33,7 @@ const TASK_FUNCTIONS: { [T in TaskName]: Task<T> } = {
   'replication-lag': replicationLag,
   'backup': backup,
   'restore-verify': restoreVerify,
+  'restore': restore,
 };
 
 function poolSize(config: Config): number {

@@ -48,6 +48,7 @@ export type LongTxOptions = TaskOptions<'long-transactions'>;
 export type ReplicationOptions = TaskOptions<'replication-lag'>;
 export type BackupOptions = TaskOptions<'backup'>;
 export type RestoreVerifyOptions = TaskOptions<'restore-verify'>;
+export type RestoreOptions = TaskOptions<'restore'>;
 
 /** Thrown for bad input; the CLI reports it and exits with 64 (EX_USAGE). */
 export class UsageError extends Error {}
@@ -123,12 +124,6 @@ export function parseUrl(value: string): string {
   return value;
 }
 
-export function parseBoolean(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError("expected 'true' or 'false'");
-}
-
 function matching(pattern: RegExp, expected: string): (value: string) => string {
   return (value: string): string => {
     if (!pattern.test(value)) throw new InvalidArgumentError(`expected ${expected}`);
@@ -138,9 +133,20 @@ function matching(pattern: RegExp, expected: string): (value: string) => string 
 
 // ---- the program ---------------------------------------------------------
 
+/** true/false, yes/no, 1/0 (a switch's value or its env twin). */
+export function parseSwitch(value: string | boolean): boolean {
+  if (typeof value === 'boolean') return value; // `--force` alone: commander hands over the preset
+  const v = value.trim().toLowerCase();
+  if (['true', 'yes', '1'].includes(v)) return true;
+  if (['false', 'no', '0'].includes(v)) return false;
+  throw new InvalidArgumentError('expected true or false (or yes/no, 1/0)');
+}
+
 /** The commander option of a flag of the contract: parser, choices, default and env twin. */
 function optionOf(key: string, spec: FlagSpec): Option {
-  const o = new Option(`${flagOf(key)} <${spec.arg}>`, spec.description).env(spec.env);
+  const o = spec.kind === 'switch'
+    ? new Option(`${flagOf(key)} [${spec.arg}]`, spec.description).env(spec.env).preset(true)
+    : new Option(`${flagOf(key)} <${spec.arg}>`, spec.description).env(spec.env);
   switch (spec.kind) {
     case 'int': o.argParser(parseIntFlag(spec)); break;
     case 'ratio': o.argParser(parseRatio); break;
@@ -148,8 +154,8 @@ function optionOf(key: string, spec: FlagSpec): Option {
     case 'name': o.argParser(parseIdentifierName); break;
     case 'tables': o.argParser(parseTableList); break;
     case 'url': o.argParser(parseUrl); break;
+    case 'switch': o.argParser(parseSwitch); break;
     case 'text': break;
-    case 'bool': o.argParser(parseBoolean); break;
     case 'pattern': o.argParser(matching(spec.pattern, spec.expected)); break;
   }
   if (spec.default !== undefined) {
@@ -241,6 +247,9 @@ function checkTogether(config: Config): void {
     if (scratch === config.connection.database || ['postgres', 'template0', 'template1'].includes(scratch)) {
       throw new UsageError(`option '--scratch-database' must name a throwaway database, not '${scratch}'`);
     }
+  }
+  if (config.task === 'restore' && ['postgres', 'template0', 'template1'].includes(config.options.targetDatabase)) {
+    throw new UsageError(`option '--target-database' must name an application database, not '${config.options.targetDatabase}'`);
   }
 }
 

@@ -114,12 +114,6 @@ export interface TextFlag extends FlagBase {
   readonly default?: string;
 }
 
-/** `true` or `false`, spelled out (an environment variable set to "false" must not mean true). */
-export interface BoolFlag extends FlagBase {
-  readonly kind: 'bool';
-  readonly default?: boolean;
-}
-
 /** Text that must match a pattern; `expected` says what it should look like. */
 export interface PatternFlag extends FlagBase {
   readonly kind: 'pattern';
@@ -128,7 +122,16 @@ export interface PatternFlag extends FlagBase {
   readonly default?: string;
 }
 
-export type FlagSpec = IntFlag | RatioFlag | ChoiceFlag | NameFlag | TablesFlag | UrlFlag | TextFlag | BoolFlag | PatternFlag;
+/**
+ * On or off: `--force` alone turns it on; a value (`--force=false`, or the env twin)
+ * must be true/false, yes/no or 1/0, so that `RESTORE_FORCE=false` never means on.
+ */
+export interface SwitchFlag extends FlagBase {
+  readonly kind: 'switch';
+  readonly default: boolean;
+}
+
+export type FlagSpec = IntFlag | RatioFlag | ChoiceFlag | NameFlag | TablesFlag | UrlFlag | TextFlag | SwitchFlag | PatternFlag;
 
 export interface TaskSpec {
   readonly description: string;
@@ -202,7 +205,7 @@ export const BUCKET_OPTIONS = {
     description: 'key prefix of the backups in the bucket (default: none)',
   },
   bucketPathStyle: {
-    kind: 'bool', arg: 'true|false', env: 'BACKUP_BUCKET_PATH_STYLE',
+    kind: 'switch', arg: 'bool', env: 'BACKUP_BUCKET_PATH_STYLE', default: false,
     description: 'path-style URLs, endpoint/bucket/key, as MinIO and Ceph RGW want (default: false)',
   },
 } as const satisfies Readonly<Record<string, FlagSpec>>;
@@ -360,13 +363,36 @@ export const TASK_SPECS = {
       },
       ...BUCKET_OPTIONS,
       fromBucket: {
-        kind: 'bool', arg: 'true|false', env: 'RESTORE_VERIFY_FROM_BUCKET', default: false,
+        kind: 'switch', arg: 'bool', env: 'RESTORE_VERIFY_FROM_BUCKET', default: false,
         description: 'take the backup from the bucket (downloaded under --dir and checked before use), not from --dir',
       },
       backup: {
         kind: 'pattern', arg: 'name', env: 'RESTORE_VERIFY_BACKUP', pattern: BACKUP_NAME_PATTERN,
         expected: 'a backup name like aiaas-mydb-20261101T020000000Z.dump',
         description: 'this backup instead of the newest good one',
+      },
+    },
+  },
+  'restore': {
+    description: 'restore a backup (default: the newest whose checksum matches) into a database that does not exist or is empty;'
+      + ' --force replaces a database with data, after a safety backup of it',
+    options: {
+      dir: { kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)' },
+      backup: {
+        kind: 'text', arg: 'file', env: 'RESTORE_BACKUP',
+        description: 'file name of the backup to restore (default: the newest complete backup whose checksum matches)',
+      },
+      targetDatabase: {
+        kind: 'name', arg: 'name', env: 'RESTORE_TARGET_DATABASE', default: 'aiaas_restored',
+        description: 'database restored into: it must not exist or be empty, unless --force',
+      },
+      jobs: {
+        kind: 'int', arg: 'n', env: 'RESTORE_JOBS', min: 1, max: 64, default: 2,
+        description: 'parallel pg_restore jobs (pg_restore --jobs)',
+      },
+      force: {
+        kind: 'switch', arg: 'bool', env: 'RESTORE_FORCE', default: false,
+        description: 'replace a target database that has data: it is backed up into --dir first, then dropped',
       },
     },
   },
@@ -378,7 +404,7 @@ export const TASKS = Object.keys(TASK_SPECS) as TaskName[];
 // ---- option types derived from the specs ------------------------------------
 
 type ValueOf<F> = F extends { kind: 'int' | 'ratio' } ? number
-  : F extends { kind: 'bool' } ? boolean
+  : F extends { kind: 'switch' } ? boolean
   : F extends { kind: 'choice'; choices: readonly (infer V)[] } ? V
     : F extends { kind: 'tables' } ? readonly string[]
       : string;
@@ -424,7 +450,8 @@ export function argsOf<T extends TaskName>(task: T, options: Partial<TaskOptions
   const values = options as Record<string, string | number | boolean | readonly string[] | undefined>;
   for (const key of Object.keys(TASK_SPECS[task].options)) {
     const value = values[key];
-    if (value !== undefined) args.push(flagOf(key), textOf(value));
+    if (value === true) args.push(flagOf(key)); // a switch: on by its presence
+    else if (value !== undefined && value !== false) args.push(flagOf(key), textOf(value));
   }
   return args;
 }

@@ -8,7 +8,7 @@ import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/esc
 import { active, curlVia, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
-export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookService } from '../alerts/runbook-context';
+export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookService } from '../alerts/runbook-context';
 
 /** The markdown table of alerts (name, threshold, for, severity, incident), linked to their sections. */
 export function alertsTableMarkdown(alerts: AlertDefinition[], link: (d: AlertDefinition) => string = (d) => `#${d.anchor}`): string {
@@ -309,7 +309,43 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   out.push(`${k} get secrets`);
   out.push('```');
   out.push('');
+  out.push(...restoreSection(ctx, k));
   return out;
+}
+
+function restoreSection(ctx: RunbookContext, k: string): string[] {
+  const r = ctx.restoreJob;
+  if (!r) return [];
+  const db = ctx.database.database;
+  const backupJob = ctx.cronJobs.find((j) => j.task === 'backup');
+  const arg = (value: string): string => `{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${value}"}`;
+  return [
+    '### Restore a backup in the cluster',
+    '',
+    `\`aiaas-job restore\` (CronJob \`${r.name}\`, suspended: it runs only when started) checks the backup's sha256 first, `
+      + 'restores it with `pg_restore --jobs` into a staging database, compares the row counts with the manifest, runs ANALYZE, '
+      + `and only then renames it to the target. Exit 0: restored and counts match; 1: the backup is unusable or the counts differ `
+      + '(the target is untouched); 2: could not run (target has data and no `--force`, server down): nothing changed. No retry.',
+    '',
+    '```bash',
+    ...(backupJob ? [
+      '# The backups on the volume: the report of the last backup run lists the ones kept',
+      `${k} logs -l app.kubernetes.io/component=backup --tail=1 | jq -r '.data.kept[]'`,
+    ] : []),
+    `# The newest backup that verifies, into the new database ${r.targetDatabase} (${db} is not touched)`,
+    `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s)`,
+    `${k} logs -f job/<job name printed by create job>   # the report: file, row counts, objects skipped and why`,
+    '',
+    `# A chosen backup, replacing ${db} itself: stop the writers first (scale the services to 0 or switch to maintenance).`,
+    `# --force first takes a safety backup of ${db} into the backup volume (named in the report). Flags added last win.`,
+    `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s) --dry-run=client -o yaml \\`,
+    `  | kubectl patch --local -f - --type=json -o yaml -p '[${arg('--backup=aiaas-' + db + '-YYYYMMDDTHHMMSSmmmZ.dump')},`,
+    `      ${arg(`--target-database=${db}`)},`,
+    `      ${arg('--force')}]' \\`,
+    `  | ${k} create -f -`,
+    '```',
+    '',
+  ];
 }
 
 function troubleshootingSection(ctx: RunbookContext, k: string): string[] {

@@ -62,10 +62,10 @@ describe('parseConfig', () => {
       .toEqual({ action: 'cancel', thresholdSeconds: 60 });
     expect(run(['replication-lag']).options).toEqual({ maxLagBytes: 16777216, maxLagSeconds: 60, expectedStandbys: 1 });
     expect(run(['backup', '--dir', '/backups']).options).toEqual({ dir: '/backups', keep: 7, countTables: ['users'], lockWaitTimeoutMs: 300000,
-      format: 'custom', jobs: 2, compress: 1, bucketKeep: 7 });
+      format: 'custom', jobs: 2, compress: 1, bucketKeep: 7, bucketPathStyle: false });
     process.env.BACKUP_DIR = '/b';
     expect(run(['restore-verify']).options).toEqual({ dir: '/b', tables: ['users'], scratchDatabase: 'aiaas_restore_verify', maxBackupAgeSeconds: 93600,
-      jobs: 2, fromBucket: false });
+      jobs: 2, bucketPathStyle: false, fromBucket: false });
     expect(run(['table-sizes']).options).toEqual({ limit: 20, schema: 'public', maxDeadRatio: 0.2, minDeadTuples: 1000, lockTimeoutMs: 2000 });
     expect(run(['slow-queries']).options).toEqual({ limit: 10, minMeanMs: 1000 });
     expect(run(['slow-queries', '--min-mean-ms', '250']).options.minMeanMs).toBe(250);
@@ -100,7 +100,7 @@ describe('parseConfig', () => {
     [['db-health', '--pushgateway-url', 'ftp://x'], /expected an http\(s\) URL/],
     [['backup', '--dir', '/b', '--bucket', 'My_Bucket'], /'--bucket <name>' argument 'My_Bucket' is invalid. expected a bucket name/],
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-prefix', '/aiaas'], /'--bucket-prefix <prefix>'.*ending in '\/' without a leading '\/'/],
-    [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-path-style', 'yes'], /'--bucket-path-style <true\|false>'.*expected 'true' or 'false'/],
+    [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-path-style', 'maybe'], /'--bucket-path-style \[bool\]'.*expected true or false/],
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-endpoint', 's3.example.com'], /'--bucket-endpoint <url>'.*http\(s\) URL/],
     [['restore-verify', '--dir', '/b', '--from-bucket', 'true'], /'--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket/],
     [['restore-verify', '--dir', '/b', '--backup', '../etc/passwd'], /'--backup <name>'.*expected a backup name/],
@@ -118,5 +118,33 @@ describe('parseConfig', () => {
   test('fails naming the environment variable of a bad twin', () => {
     process.env.LONG_TX_ACTION = 'kill';
     expect(() => parseConfig(['long-transactions'], quiet)).toThrow(/env 'LONG_TX_ACTION'.*Allowed choices are report, cancel, terminate/);
+  });
+});
+
+describe('restore: the switch --force and flags added to a Job copied from the CronJob', () => {
+  test('flags added last win (the RUNBOOK appends them to the CronJob\'s args)', () => {
+    const config = run(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2',
+      '--backup=aiaas-aiaas-20260101T020000000Z.dump', '--target-database=aiaas', '--force']);
+    expect(config.options).toEqual({
+      dir: '/backups', targetDatabase: 'aiaas', jobs: 2, force: true, backup: 'aiaas-aiaas-20260101T020000000Z.dump',
+    });
+  });
+
+  test.each([
+    [undefined, false], ['true', true], ['yes', true], ['1', true], ['false', false], ['NO', false], ['0', false],
+  ])('RESTORE_FORCE=%p is %p', (value, expected) => {
+    if (value !== undefined) process.env.RESTORE_FORCE = value;
+    expect(run(['restore', '--dir', '/b']).options.force).toBe(expected);
+  });
+
+  test('fails on a switch value that is not a yes or a no, naming the variable', () => {
+    process.env.RESTORE_FORCE = 'perhaps';
+    expect(() => parseConfig(['restore', '--dir', '/b'], quiet)).toThrow(/env 'RESTORE_FORCE' is invalid. expected true or false/);
+    expect(() => parseConfig(['restore', '--dir', '/b', '--force=maybe'], quiet)).toThrow(/--force \[bool\]' argument 'maybe' is invalid/);
+  });
+
+  test('fails on a system database as target', () => {
+    expect(() => parseConfig(['restore', '--dir', '/b', '--target-database', 'template1'], quiet))
+      .toThrow(/'--target-database' must name an application database, not 'template1'/);
   });
 });

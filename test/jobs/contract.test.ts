@@ -118,9 +118,11 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
 
   test('the config section of each task has a field for every option the CronJob does not fix itself', () => {
     const defaults = dbMaintenanceConfigSchema.parse({}).tasks as Record<string, Record<string, unknown>>;
-    // the bucket's flags come from dbMaintenance.backupBucket; a scheduled restore-verify takes the newest backup
+    // the bucket's flags come from dbMaintenance.backupBucket; a scheduled restore-verify takes the newest backup;
+    // restore: the CronJob never names a backup or forces; a person adds them to one run (RUNBOOK)
     const fromBackupBucket = ['bucket', 'bucketEndpoint', 'bucketRegion', 'bucketPrefix', 'bucketPathStyle'];
     const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir', 'restore-verify.backup',
+      'restore.dir', 'restore.backup', 'restore.force',
       ...['backup', 'restore-verify'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
     for (const task of TASKS) {
       for (const option of Object.keys(TASK_SPECS[task].options)) {

@@ -118,7 +118,7 @@ describe('connection loss is "could not do its work": exit 2, a report, nothing 
       await terminate('aiaas-job/vacuum-analyze');
       const res: CliResult = await run.done;
       expectContract(res, pg.password, 2);
-      expect(res.report.errors.join(' ')).toMatch(/connection|terminat/);
+      expect(res.report.errors[0]).toMatch(/^lost the connection to the database server: /);
     } finally {
       await lock.release();
     }

@@ -174,6 +174,15 @@ export class PgCluster {
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 
+  /** The test database's usual contents: pg_stat_statements and a `users` table of `rows` rows. */
+  public async seedUsers(rows: number): Promise<void> {
+    await this.primary.query(`
+      CREATE EXTENSION pg_stat_statements;
+      CREATE TABLE users (id int PRIMARY KEY, name text);
+      INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, ${Math.trunc(rows)}) g;
+    `, [], this.database);
+  }
+
   /** Wait until the primary sees `n` streaming standbys. */
   public async waitForStandbys(n: number, timeoutMs = 30000): Promise<void> {
     const until = Date.now() + timeoutMs;

@@ -34,11 +34,7 @@ const databaseExists = async (name: string): Promise<boolean> =>
 beforeAll(async () => {
   ensureBundle();
   pg = await PgCluster.start();
-  await pg.primary.query(`
-    CREATE EXTENSION pg_stat_statements;
-    CREATE TABLE users (id int PRIMARY KEY, name text);
-    INSERT INTO users SELECT g, 'user ' || g FROM generate_series(1, 300) g;
-  `, [], pg.database);
+  await pg.seedUsers(300);
   await pg.primary.query(`CREATE ROLE ${VERIFIER} LOGIN CREATEDB PASSWORD '${VERIFIER_PASSWORD}'`);
 });
 
