@@ -1,7 +1,8 @@
 // Issue 12.5: one switch (postgres.external) moves everything that talks to the database
 // to a host outside the cluster: services' env, jobs' PGHOST, NetworkPolicies (checked
 // with Kubernetes' semantics by the reachability model), the runbook and the alerts.
-import { ConfigError, parsePlatformConfig } from '../src/config/load-config';
+import { parsePlatformConfig } from '../src/config/load-config';
+import { problemsOf } from './support/config-problems';
 import { PlatformConfigInput } from '../src/config/platform-config';
 import { PlatformChart } from '../src/constructs/platform-chart';
 import { Testing } from 'cdk8s';
@@ -113,15 +114,7 @@ describe('a database outside the cluster (postgres.external)', () => {
 });
 
 describe('config of the database switch', () => {
-  const problems = (input: unknown): string[] => {
-    try {
-      parsePlatformConfig(input);
-    } catch (error) {
-      expect(error).toBeInstanceOf(ConfigError);
-      return (error as ConfigError).problems;
-    }
-    throw new Error('expected the config to be rejected');
-  };
+  const problems = problemsOf;
 
   test('an outside host in dbMaintenance.database.host alone is refused (it would move only the jobs)', () => {
     expect(problems({ dbMaintenance: { database: { host: HOST } } })).toEqual([

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadPlatformConfig, parsePlatformConfig } from '../src/config/load-config';
+import { loadPlatformConfig, parsePlatformConfig } from '../src/config/load-config';
+import { problemsOf } from './support/config-problems';
 import { PlatformConfigInput } from '../src/config/platform-config';
 import { synthPlatform } from '../src/synth-platform';
 
@@ -9,15 +10,6 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-config-'));
 }
 
-function problemsOf(input: unknown): string[] {
-  try {
-    parsePlatformConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
 /** A service added to the reference ones (declared new). */
 const service = (name: string, extra: Record<string, unknown> = {}) => ({
