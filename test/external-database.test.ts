@@ -137,6 +137,7 @@ describe('config of the database switch', () => {
     ['no CIDR', { host: HOST, cidrs: [] }, /^postgres\.external\.cidrs: expected at least one CIDR/],
     ['a malformed CIDR', { host: HOST, cidrs: ['10.20.30.0/33'] }, /^postgres\.external\.cidrs\.0: expected a CIDR block/],
     ['no host', { cidrs: ['10.20.30.0/24'] }, /^postgres\.external\.host: Required/],
+    ['a host that is no DNS name (it is written into shell commands)', { host: 'db.example.com; rm -rf ~', cidrs: ['10.20.30.0/24'] }, /^postgres\.external\.host: expected a DNS name like db\.example\.com or an IP address/],
   ])('fails on an external database with %s, naming the field', (_, externalInput, message) => {
     expect(problems({ postgres: { external: externalInput, exporterPodLabels: { app: 'postgres-exporter' } } })).toEqual([expect.stringMatching(message)]);
   });

@@ -356,7 +356,10 @@ export const platformConfigSchema = z
         external: z
           .object({
             /** Host name the services (DATABASE_HOST) and jobs (PGHOST) connect to. */
-            host: z.string().min(1, 'expected the database host name'),
+            // Written into runbook shell commands, alert text and env: a DNS name or an IP address only.
+            host: z
+              .string()
+              .regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^[0-9a-fA-F:]+$/, 'expected a DNS name like db.example.com or an IP address'),
             /** Addresses of the database: egress is open to these only, on the database port. */
             cidrs: z.array(cidr).min(1, 'expected at least one CIDR (the database\'s addresses)'),
           })
