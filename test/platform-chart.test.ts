@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { BlueGreenService, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
+import { BlueGreenService, loadPlatformConfig, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
 import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 
@@ -368,5 +368,19 @@ describe('using the constructs from another stack', () => {
     expect(find(objects, 'Service', 'billing').spec.selector).toEqual({ app: 'billing', version: 'green' });
     expect(billing.previewService.name).toBe('billing-preview');
     validateAll(objects);
+  });
+});
+
+describe('PlatformChart config', () => {
+  test('a config from the loader is used as is, not parsed again; a copy is parsed', () => {
+    // GIVEN
+    const config = loadPlatformConfig({});
+    // WHEN
+    const chart = new PlatformChart(Testing.app(), 'aiaas', { config });
+    const copied = new PlatformChart(Testing.app(), 'aiaas', { config: { ...config } });
+    // THEN
+    expect(chart.config).toBe(config);
+    expect(copied.config).not.toBe(config);
+    expect(copied.config).toEqual(config);
   });
 });

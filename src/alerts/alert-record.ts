@@ -3,19 +3,12 @@
 // rule text, its runbook procedure and its promtool scenarios. PlatformAlerts, the
 // runbook renderer and the promtool tests all read these records; a record missing
 // its procedure or scenarios is a compile error, not a runtime throw.
-import type { AlertConfigKey, MonitoringConfig } from '../config/monitoring-config';
+import type { AlertConfigKey, AlertSeverity, MonitoringConfig } from '../config/monitoring-config';
 import type { RunbookContext } from './runbook-context';
 import type { AlertScenarios, ScenarioEnv } from './scenario';
 
-/** How urgent an alert is; the `severity` label. */
-export enum AlertSeverity {
-  /** Pages the on-call engineer now; escalates (see AlertRouting). */
-  CRITICAL = 'critical',
-  /** Needs attention within working hours. */
-  WARNING = 'warning',
-  /** For dashboards and context only. */
-  INFO = 'info',
-}
+// The severity enum is declared once, with the config that lists severities.
+export { AlertSeverity } from '../config/monitoring-config';
 
 /** The runbook's incident codes; the `incident` label. */
 export enum IncidentCode {
@@ -179,6 +172,12 @@ interface AlertRecordBase {
    * @default - no incident label
    */
   readonly incident?: IncidentCode;
+  /**
+   * Symptoms this alert explains: while it fires, Alertmanager inhibits the named
+   * alerts (and their escalations) that share the `equal` labels with it.
+   * @default - inhibits nothing
+   */
+  readonly inhibits?: { readonly alerts: string[]; readonly equal: string[] };
   /** This alert's section of RUNBOOK.md; `rules` are every rule of this name. */
   procedure(ctx: RunbookContext, rules: AlertDefinition[]): Procedure;
   /** promtool input that fires this rule after its `for`, and input that keeps it silent. */

@@ -100,6 +100,19 @@ export const DATABASE_ALERTS: AlertRecord[] = [
     group: DATABASE_GROUP,
     severity: AlertSeverity.CRITICAL,
     key: 'postgresDown',
+    // With the database down, its pool, connection, replication, transaction, job and backup alerts are symptoms.
+    inhibits: {
+      alerts: [
+        `${ALERT_PREFIX}DatabasePoolExhaustion`,
+        `${ALERT_PREFIX}PostgresConnectionsHigh`,
+        `${ALERT_PREFIX}PostgresReplicationLag`,
+        `${ALERT_PREFIX}PostgresLongRunningTransaction`,
+        `${ALERT_PREFIX}DatabaseJobFailed`,
+        `${ALERT_PREFIX}DatabaseJobNotSucceeding`,
+        `${ALERT_PREFIX}BackupTooOld`,
+      ],
+      equal: ['namespace'],
+    },
     build: (c) => ({
       expr: `${c.m.metrics.pgUp}{${c.nsm}} == 0 or absent(${c.m.metrics.pgUp}{${c.nsm}})`,
       summary: `${c.db} is down or not monitored.`,

@@ -1,10 +1,10 @@
 // The alert records of every group, in rule order, and the rules they make for
 // one deployment.
-import { parseMonitoringConfig } from '../config/monitoring-config';
+import { checkDns1123Label, DNS1123_SUBDOMAIN } from '../config/validators';
 import { AlertBuildContext, AlertDefinition, AlertInputs, AlertRecord, AlertRule } from './alert-record';
 import { headingAnchor } from './anchors';
 import { DATABASE_ALERTS } from './database';
-import { ESCALATION_ALERTS } from './escalation';
+import { ESCALATION_ALERTS, ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from './escalation';
 import { HTTP_ALERTS } from './http';
 import { JOBS_ALERTS } from './jobs';
 import { KUBERNETES_ALERTS } from './kubernetes';
@@ -24,8 +24,6 @@ export const ALERT_RECORDS: readonly AlertRecord[] = [
   ...ESCALATION_ALERTS,
 ];
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * The alert definitions of a deployment, in rule order: group by group; inside a
@@ -33,7 +31,8 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
  * Throws on invalid inputs.
  */
 export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRecord[] = ALERT_RECORDS): AlertDefinition[] {
-  const m = parseMonitoringConfig(inputs.monitoring);
+  // The config arrives validated (parseMonitoringConfig / the platform loader): not parsed again.
+  const m = inputs.monitoring;
   checkInputs(inputs);
   const cronJobs = inputs.cronJobs ?? [];
   const base = {
@@ -84,16 +83,25 @@ export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRec
   return defs;
 }
 
+/** A Prometheus alerting rule as written in a rule file. */
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: Record<string, string>;
+  readonly annotations: { readonly summary: string; readonly description: string; readonly runbook_url: string };
+}
+
 /** The rule groups of a PrometheusRule (`spec.groups`) built from definitions. */
-export function ruleGroups(defs: AlertDefinition[]): { name: string; rules: Record<string, unknown>[] }[] {
-  const groups = new Map<string, Record<string, unknown>[]>();
+export function ruleGroups(defs: AlertDefinition[]): { name: string; rules: AlertingRule[] }[] {
+  const groups = new Map<string, AlertingRule[]>();
   for (const d of defs) {
     const labels: Record<string, string> = { severity: d.severity };
     if (d.incident) {
       labels.incident = d.incident;
     }
     Object.assign(labels, d.extraLabels);
-    const rule = {
+    const rule: AlertingRule = {
       alert: d.name,
       expr: d.expr,
       for: d.for,
@@ -106,14 +114,8 @@ export function ruleGroups(defs: AlertDefinition[]): { name: string; rules: Reco
 }
 
 function checkInputs(inputs: AlertInputs): void {
-  if (!DNS1123_LABEL.test(inputs.namespace)) {
-    throw new Error(`namespace: expected a DNS-1123 label (got '${inputs.namespace}')`);
-  }
-  inputs.services.forEach((s, i) => {
-    if (!DNS1123_LABEL.test(s)) {
-      throw new Error(`services[${i}]: expected a DNS-1123 label (got '${s}')`);
-    }
-  });
+  checkDns1123Label('namespace', inputs.namespace);
+  inputs.services.forEach((s, i) => checkDns1123Label(`services[${i}]`, s));
   for (const name of Object.keys(inputs.monitoring.perService)) {
     if (!inputs.services.includes(name)) {
       throw new Error(
@@ -134,4 +136,46 @@ function checkCronJob(field: string, name: string, maxAgeSeconds: number): void 
   if (!Number.isFinite(maxAgeSeconds) || maxAgeSeconds <= 0) {
     throw new Error(`${field}.maxAgeSeconds: expected a number of seconds greater than 0 (got ${maxAgeSeconds})`);
   }
+}
+
+/** An inhibition: while a `source` alert fires, the `target` alerts sharing the `equal` labels are muted. */
+export interface Inhibition {
+  /** Label matchers of the source alerts (`name`, value, `=` or `=~`). */
+  readonly source: Matcher[];
+  readonly target: Matcher[];
+  readonly equal: string[];
+}
+
+/** A label matcher. */
+export interface Matcher {
+  readonly name: string;
+  readonly value: string;
+  readonly regex: boolean;
+}
+
+/**
+ * The inhibitions the records declare, grouped by the symptoms they mute: one rule
+ * for the symptoms themselves and one for their escalations (`escalated_alert`),
+ * so a symptom pages nobody, at no level.
+ */
+export function inhibitions(records: readonly AlertRecord[] = ALERT_RECORDS): Inhibition[] {
+  const bySymptoms = new Map<string, { sources: string[]; alerts: string[]; equal: string[] }>();
+  for (const r of records) {
+    if (!r.inhibits) {
+      continue;
+    }
+    const key = JSON.stringify([r.inhibits.alerts, r.inhibits.equal]);
+    const entry = bySymptoms.get(key) ?? { sources: [], alerts: r.inhibits.alerts, equal: r.inhibits.equal };
+    entry.sources.push(r.name);
+    bySymptoms.set(key, entry);
+  }
+  const oneOf = (name: string, values: string[]): Matcher => ({ name, value: values.join('|'), regex: values.length > 1 });
+  return [...bySymptoms.values()].flatMap(({ sources, alerts, equal }) => [
+    { source: [oneOf('alertname', sources)], target: [oneOf('alertname', alerts)], equal },
+    {
+      source: [oneOf('alertname', sources)],
+      target: [oneOf('alertname', [ESCALATION_SENIOR_ALERT, ESCALATION_MANAGER_ALERT]), oneOf('escalated_alert', alerts)],
+      equal,
+    },
+  ]);
 }

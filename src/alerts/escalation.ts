@@ -4,7 +4,7 @@
 import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity } from './alert-record';
 import { active, kubectl, psql } from './runbook-context';
-import { AlertScenarios, gauge, POSTGRES_INSTANCE, ScenarioEnv, Series } from './scenario';
+import { AlertScenarios, gauge, MINUTES, POSTGRES_INSTANCE, ScenarioEnv, Series } from './scenario';
 
 export const ESCALATION_GROUP = 'aiaas.escalation';
 
@@ -12,11 +12,15 @@ export const ESCALATION_GROUP = 'aiaas.escalation';
 export const ESCALATION_SENIOR_ALERT = `${ALERT_PREFIX}EscalationSenior`;
 export const ESCALATION_MANAGER_ALERT = `${ALERT_PREFIX}EscalationManager`;
 
-/** The firing alerts of the escalating severities, named in `escalated_alert`. */
+/**
+ * The alerts of the escalating severities that fired within the last
+ * `flapTolerance`, named in `escalated_alert`: a short dip does not reset the
+ * escalation's `for`, so a flapping incident escalates too.
+ */
 function escalating(c: AlertBuildContext): string {
   const e = c.m.escalation;
   return (
-    `label_replace(max without (alertstate) (ALERTS{alertstate="firing", ${c.nsm}, severity=~"${e.severities.join('|')}", escalation=""}),` +
+    `label_replace(max without (alertstate) (max_over_time(ALERTS{alertstate="firing", ${c.nsm}, severity=~"${e.severities.join('|')}", escalation=""}[${e.flapTolerance}])),` +
     ` "escalated_alert", "$1", "alertname", "(.+)")`
   );
 }
@@ -36,8 +40,23 @@ function escalationScenarios(rule: AlertDefinition, { m, namespace }: ScenarioEn
         fireAt: down + after + 120,
         notYetAt: down + after - 60,
       },
+      {
+        // PostgresDown fires for 2 minutes, resolves for 2 (shorter than flapTolerance), again and again:
+        // no firing stretch reaches `after`, yet the incident escalates.
+        name: 'a flapping critical alert',
+        series: [{ metric: m.metrics.pgUp, labels: postgres, values: Array.from({ length: MINUTES + 1 }, (_, i) => (i % 5 < 3 ? '0' : '1')).join(' ') }],
+        expected: [{ ...postgres, escalated_alert: 'AiaasPostgresDown' }],
+        fireAt: down + after + 120,
+      },
     ],
     silent: [
+      {
+        // One blip: PostgresDown fires for 2 minutes, then never again.
+        name: 'a single blip of a critical alert',
+        series: [{ metric: m.metrics.pgUp, labels: postgres, values: `0 0 0 1+0x${MINUTES}` }],
+        expected: [],
+        fireAt: down + after + 120,
+      },
       {
         name: 'warning alert firing past the level',
         series: [{ metric: m.metrics.pgReplicationLagSeconds, labels: postgres, values: gauge(m.thresholds.replicationLagSeconds * 10) }],

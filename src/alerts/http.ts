@@ -2,7 +2,7 @@
 import type { MonitoringConfig } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct, perServiceRule, seconds } from './_rules';
-import { active, kubectl, perServiceBlock, psql, roles, RunbookContext, scopeServices } from './runbook-context';
+import { active, logs, kubectl, perServiceBlock, psql, roles, RunbookContext, scopeServices } from './runbook-context';
 import { counter, num, perServiceScenarios, Series } from './scenario';
 
 export const HTTP_GROUP = 'aiaas.http';
@@ -68,7 +68,7 @@ function timeoutProcedure(ctx: RunbookContext): Procedure {
     actions: [
       '# 1. Check service status',
       `${k} get pods -o wide`,
-      `${k} logs deployment/${active(gateway)} --since=15m | grep -i -E "timeout|error"`,
+      `${logs(ctx, gateway, '15m')} | grep -i -E "timeout|error"`,
       '',
       '# 2. Check resource usage',
       `${k} top pods`,
@@ -106,7 +106,7 @@ export const HTTP_ALERTS: AlertRecord[] = [
           perServiceBlock(scopeServices(ctx, rule), (s) => [
             `${k} get pods -l app=${s.name} -o wide`,
             `${k} top pods -l app=${s.name} --containers`,
-            `${k} logs deployment/${active(s)} --since=15m | grep -i -E "slow|timeout"`,
+            `${logs(ctx, s, '15m')} | grep -i -E "slow|timeout"`,
           ]) + `\n\n# Database connections\n${psql(ctx, 'SELECT count(*) FROM pg_stat_activity;')}`,
         recovery: timeoutRecovery(ctx).slice(1),
       };
@@ -160,7 +160,7 @@ export const HTTP_ALERTS: AlertRecord[] = [
         symptoms: ['Share of 5xx responses above the threshold', 'Errors in the service logs'],
         actions:
           perServiceBlock(scopeServices(ctx, rule), (s) => [
-            `${k} logs deployment/${active(s)} --since=15m | grep -i error | tail -50`,
+            `${logs(ctx, s, '15m')} | grep -i error | tail -50`,
             `${k} rollout history deployment/${active(s)}`,
           ]) + `\n\n${k} get events --sort-by=.metadata.creationTimestamp | tail -30`,
         recovery: [

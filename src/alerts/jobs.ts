@@ -15,37 +15,92 @@ function cronAge(rule: AlertDefinition, metric: string, namespace: string, fire:
 
 export const JOBS_ALERTS: AlertRecord[] = [
   {
+    // Only the latest finished run of each CronJob counts (kube-prometheus' KubeJobFailed
+    // runbook: a failed Job otherwise keeps the alert firing until its TTL deletes it).
+    // A later run that succeeds resolves it; a run still in progress does not.
     name: `${ALERT_PREFIX}DatabaseJobFailed`,
     group: JOBS_GROUP,
     severity: AlertSeverity.WARNING,
     key: 'jobFailed',
     each: 'cronJob',
-    build: (c, job) => ({
-      expr: `${c.m.metrics.kubeJobFailed}{${c.nsm}, job_name=~"${escapeRegex(job.name)}-([0-9]+|manual-.+)", condition="true"} > 0`,
-      extraLabels: { cronjob: job.name, task: job.task },
-      summary: `Scheduled database job ${job.task} failed.`,
-      description: `Job {{ $labels.job_name }} of CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }} failed ({{ $value }} failed Job).`,
-      threshold: 0,
-      thresholdText: 'a Job of the CronJob failed',
-      scope: { services: [], cronJob: job.name, task: job.task },
-    }),
+    build: (c, job) => {
+      const mt = c.m.metrics;
+      const runs = `${c.nsm}, job_name=~"${escapeRegex(job.name)}-([0-9]+|manual-.+)"`;
+      const failed = `${mt.kubeJobFailed}{${runs}, condition="true"}`;
+      const finishedStarts =
+        `(${mt.kubeJobStatusStartTime}{${runs}} and on (namespace, job_name) (${failed} == 1 or ${mt.kubeJobComplete}{${runs}, condition="true"} == 1))`;
+      const latestFinished = `(${finishedStarts} == on (namespace) group_left () max by (namespace) (${finishedStarts}))`;
+      return {
+        expr: `${failed} > 0 and on (namespace, job_name) ${latestFinished}`,
+        extraLabels: { cronjob: job.name, task: job.task },
+        summary: `Scheduled database job ${job.task} failed.`,
+        description: `Job {{ $labels.job_name }}, the latest finished run of CronJob ${job.name} (task ${job.task}) in {{ $labels.namespace }}, failed ({{ $value }} failed Job); it resolves when a later run succeeds.`,
+        threshold: 0,
+        thresholdText: 'the latest finished run of the CronJob failed',
+        scope: { services: [], cronJob: job.name, task: job.task },
+      };
+    },
     procedure: (ctx, rules) => {
       const k = kubectl(ctx);
       return {
-        symptoms: ['A scheduled database job ended in failure'],
+        symptoms: ['The latest finished run of a scheduled database job ended in failure'],
         actions: cronJobBlocks(ctx, rules, (c) => [
           `${k} get jobs --sort-by=.metadata.creationTimestamp | grep ${c}`,
           `${k} logs job/"$JOB_NAME" --tail=200   # JOB_NAME: the job_name label of the alert`,
           `${k} create job --from=cronjob/${c} ${c}-manual-$(date +%s)`,
         ]),
-        recovery: ['Fix the cause shown in the job log, then re-run it with the `create job` command above.', `Delete the failed Job once handled (the alert resolves): \`${k} delete job "$JOB_NAME"\`.`],
+        recovery: [
+          'Fix the cause shown in the job log, then re-run it with the `create job` command above.',
+          'The alert resolves when a later run (scheduled or manual) succeeds; a run still in progress keeps it firing.',
+          `Keep the failed Job for its logs until then; deleting it (\`${k} delete job "$JOB_NAME"\`) also resolves the alert.`,
+        ],
       };
     },
     scenarios: (rule, { m, namespace }) => {
-      const labels = { namespace, job_name: `${rule.scope.cronJob}-28900000`, condition: 'true' };
+      const cron = rule.scope.cronJob!;
+      const older = `${cron}-28900000`;
+      const latest = `${cron}-28900060`;
+      const later = `${cron}-manual-1733000000`;
+      /** A finished run: started at `start` (unix s), failed or complete from `from` minutes on. */
+      const run = (jobName: string, start: number, outcome: 'failed' | 'complete', from = 0): Series[] => {
+        const present = (v: number) => (from > 0 ? `_x${from} ${gauge(v)}` : gauge(v));
+        const labels = { namespace, job_name: jobName };
+        return [
+          { metric: m.metrics.kubeJobStatusStartTime, labels, values: present(start) },
+          { metric: m.metrics.kubeJobFailed, labels: { ...labels, condition: 'true' }, values: present(outcome === 'failed' ? 1 : 0) },
+          { metric: m.metrics.kubeJobComplete, labels: { ...labels, condition: 'true' }, values: present(outcome === 'complete' ? 1 : 0) },
+        ];
+      };
+      const running = (jobName: string, start: number, from: number): Series[] => [
+        { metric: m.metrics.kubeJobStatusStartTime, labels: { namespace, job_name: jobName }, values: `_x${from} ${gauge(start)}` },
+        { metric: m.metrics.kubeJobFailed, labels: { namespace, job_name: jobName, condition: 'true' }, values: `_x${from} ${gauge(0)}` },
+        { metric: m.metrics.kubeJobComplete, labels: { namespace, job_name: jobName, condition: 'true' }, values: `_x${from} ${gauge(0)}` },
+      ];
+      const firing = { namespace, job_name: latest, condition: 'true' };
+      const t = timing(rule);
+      // The later run appears at minute 20; checks at minute 30.
+      const afterLater = 30 * 60;
       return {
-        firing: [{ name: 'just above', series: [{ metric: m.metrics.kubeJobFailed, labels, values: gauge(1) }], expected: [labels], ...timing(rule) }],
-        silent: [{ name: 'just below', series: [{ metric: m.metrics.kubeJobFailed, labels, values: gauge(0) }], expected: [], ...timing(rule) }],
+        firing: [
+          { name: 'latest run failed after an older success', series: [...run(older, 100, 'complete'), ...run(latest, 200, 'failed')], expected: [firing], ...t },
+          {
+            name: 'latest run failed, resolved by a later successful run',
+            series: [...run(older, 100, 'complete'), ...run(latest, 200, 'failed'), ...run(later, 300, 'complete', 20)],
+            expected: [firing],
+            ...t,
+            checks: [{ at: afterLater, expected: [] }],
+          },
+          {
+            name: 'latest run failed, a later run still in progress',
+            series: [...run(latest, 200, 'failed'), ...running(later, 300, 20)],
+            expected: [firing],
+            ...t,
+            checks: [{ at: afterLater, expected: [firing] }],
+          },
+        ],
+        silent: [
+          { name: 'an older run failed, the latest succeeded', series: [...run(older, 100, 'failed'), ...run(latest, 200, 'complete')], expected: [], ...t },
+        ],
       };
     },
   },

@@ -75,7 +75,7 @@ export const KUBERNETES_ALERTS: AlertRecord[] = [
           `${k} describe pod "$POD" | tail -30`,
           `${k} logs "$POD" -c "$CONTAINER" --previous --tail=200`,
         ].join('\n'),
-        recovery: ['If a new image crashes: roll back (see [Blue-green deployment](#blue-green-deployment)).', 'If a Secret or config is missing: check the referenced Secrets exist (names only: `kubectl get secrets`).'],
+        recovery: ['If a new image crashes: roll back (see [Blue-green deployment](#blue-green-deployment)).', `If a Secret or config is missing, the pod's events name it: \`${k} describe pod "$POD" | grep -i -E "secret|configmap"\` (Secrets are never listed: \`get secrets\` returns their values).`],
       };
     },
     scenarios: (rule, { m, namespace }) => {

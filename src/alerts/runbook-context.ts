@@ -24,6 +24,11 @@ export interface RunbookService {
   readonly healthPath?: string;
   /** Name of the idle colour's smoke-test Job, when one exists. @default - no smoke-test Job; the runbook curls the preview Service */
   readonly smokeTestJob?: string;
+  /**
+   * The HorizontalPodAutoscaler bounds (one HPA per colour, named like its Deployment).
+   * @default - not autoscaled: the runbook scales the Deployment
+   */
+  readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number };
   /** The Argo Rollout running the service (engine argo-rollouts). @default - two Deployments, `deployments` */
   readonly rollout?: string;
   /** The Rollout's AnalysisTemplates: pre-promotion, then post-promotion. @default - `<rollout>-pre-promotion`, no post-promotion */
@@ -113,6 +118,8 @@ export interface RunbookContext {
   readonly schemaRegistry?: string;
   /** Feature-flag Service and port consulted on VALIDATION_FAIL. @default 'feature-flags:8000' */
   readonly featureFlags?: string;
+  /** Alertmanager URL for amtool (e.g. through a port-forward). @default 'http://localhost:9093' */
+  readonly alertmanagerUrl?: string;
 }
 
 /** `kubectl -n <namespace>`. */
@@ -199,4 +206,32 @@ export function cronJobBlocks(ctx: RunbookContext, rules: AlertDefinition[], lin
       return [`# CronJob ${c}${job ? ` (task ${job.task}, schedule "${job.schedule}")` : ''}`, ...lines(c)].join('\n');
     })
     .join('\n\n');
+}
+
+/** Logs of every pod of the active colour (`kubectl logs deployment/...` would read one pod only). */
+export function logs(ctx: RunbookContext, svc: RunbookService, since = '15m'): string {
+  return `kubectl -n ${ctx.namespace} logs -l app=${svc.name},version=${svc.activeColor} --prefix --since=${since}`;
+}
+
+/**
+ * A throw-away pod that resolves `host`, with the securityContext the namespace's Pod
+ * Security "restricted" enforcement demands (a plain `kubectl run` is refused).
+ */
+export function dnsCheck(ctx: RunbookContext, host: string): string {
+  const overrides = {
+    apiVersion: 'v1',
+    spec: {
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'dns-check',
+          image: 'busybox:1.36',
+          args: ['nslookup', host],
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          resources: { limits: { cpu: '100m', memory: '32Mi' } },
+        },
+      ],
+    },
+  };
+  return `kubectl -n ${ctx.namespace} run dns-check --rm -i --restart=Never --image=busybox:1.36 --overrides='${JSON.stringify(overrides)}'`;
 }

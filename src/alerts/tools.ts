@@ -1,7 +1,7 @@
 // Group aiaas.tools: failing tool calls and open circuit breakers (TOOL_DOWN).
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, curlVia, kubectl, port, roles, RunbookContext } from './runbook-context';
+import { active, logs, curlVia, kubectl, port, roles, RunbookContext } from './runbook-context';
 import { AlertScenarios, counter, gauge, ScenarioEnv, singleScenarios } from './scenario';
 
 
@@ -18,7 +18,7 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
       curlVia(ctx, tools.service, port(tools), tools.healthPath ?? '/health'),
       '',
       '# 2. Check tool logs',
-      `${k} logs deployment/${active(tools)} --since=15m | grep -i -E "error|circuit"`,
+      `${logs(ctx, tools, '15m')} | grep -i -E "error|circuit"`,
       '',
       '# 3. Circuit breaker states as the edge sees them',
       curlVia(ctx, gateway.service, port(gateway), '/api/v1/health/circuit-breakers'),
@@ -36,8 +36,9 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
   };
 }
 
+// `tool` copies the breaker's `name`, so an open breaker inhibits the tool-error alert of the same tool.
 const breakerOpen = (c: AlertBuildContext) =>
-  `max by (namespace, service, name) (${c.m.metrics.circuitBreakerState}{${c.nsm}, state="${c.m.labelValues.circuitBreakerOpenState}"}) > 0`;
+  `label_replace(max by (namespace, service, name) (${c.m.metrics.circuitBreakerState}{${c.nsm}, state="${c.m.labelValues.circuitBreakerOpenState}"}), "tool", "$1", "name", "(.+)") > 0`;
 
 /** An open (1) or closed (0) breaker of orchestrator → web-search. */
 function breakerScenarios(rule: AlertDefinition, { m, namespace }: ScenarioEnv): AlertScenarios {
@@ -48,7 +49,7 @@ function breakerScenarios(rule: AlertDefinition, { m, namespace }: ScenarioEnv):
       { metric: m.metrics.circuitBreakerState, labels: { ...breaker, state: m.labelValues.circuitBreakerOpenState }, values: gauge(open) },
       { metric: m.metrics.circuitBreakerState, labels: { ...breaker, state: 'closed' }, values: gauge(1 - open) },
     ],
-    breaker,
+    { ...breaker, tool: 'web-search' },
     1,
     0,
   );
@@ -88,6 +89,8 @@ export const TOOLS_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}CircuitBreakerOpen`,
     group: TOOLS_GROUP,
+    // An open breaker fails the calls of its tool on purpose: the tool-error alert is its symptom.
+    inhibits: { alerts: [`${ALERT_PREFIX}ToolCallErrors`], equal: ['namespace', 'tool'] },
     severity: AlertSeverity.WARNING,
     incident: IncidentCode.TOOL_DOWN,
     key: 'circuitBreakerOpen',
@@ -104,6 +107,8 @@ export const TOOLS_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}CircuitBreakerOpenTooLong`,
     group: TOOLS_GROUP,
+    // An open breaker fails the calls of its tool on purpose: the tool-error alert is its symptom.
+    inhibits: { alerts: [`${ALERT_PREFIX}ToolCallErrors`], equal: ['namespace', 'tool'] },
     severity: AlertSeverity.CRITICAL,
     incident: IncidentCode.TOOL_DOWN,
     key: 'circuitBreakerOpenTooLong',

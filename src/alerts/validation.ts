@@ -1,7 +1,7 @@
 // Group aiaas.validation: requests rejected as invalid (VALIDATION_FAIL).
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode } from './alert-record';
 import { pct, perServiceRule } from './_rules';
-import { active, curlVia, kubectl, perServiceBlock, port, roles, scopeServices } from './runbook-context';
+import { curlVia, logs, perServiceBlock, port, roles, scopeServices } from './runbook-context';
 import { counter, perServiceScenarios, Series } from './scenario';
 
 export const VALIDATION_GROUP = 'aiaas.validation';
@@ -27,7 +27,6 @@ export const VALIDATION_ALERTS: AlertRecord[] = [
         }),
       ),
     procedure: (ctx, [rule]) => {
-      const k = kubectl(ctx);
       const { gateway } = roles(ctx);
       const registry = (ctx.schemaRegistry ?? 'schema-registry:8080').split(':');
       const flags = (ctx.featureFlags ?? 'feature-flags:8000').split(':');
@@ -35,7 +34,7 @@ export const VALIDATION_ALERTS: AlertRecord[] = [
         symptoms: ['High validation error rates', 'Malformed requests being rejected', 'Schema validation failures'],
         actions: [
           '# 1. Check validation logs',
-          perServiceBlock(scopeServices(ctx, rule), (s) => [`${k} logs deployment/${active(s)} --since=15m | grep -i validation`]),
+          perServiceBlock(scopeServices(ctx, rule), (s) => [`${logs(ctx, s, '15m')} | grep -i validation`]),
           '',
           '# 2. Check schema registry',
           curlVia(ctx, registry[0], Number(registry[1] ?? 8080), '/subjects'),

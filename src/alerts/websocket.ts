@@ -2,8 +2,8 @@
 import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, kubectl, roles, RunbookContext } from './runbook-context';
-import { above, below, counter, gauge, Series, singleScenarios } from './scenario';
+import { active, logs, kubectl, roles, RunbookContext } from './runbook-context';
+import { above, below, counter, gauge, Series, singleScenarios, timing } from './scenario';
 
 export const WEBSOCKET_GROUP = 'aiaas.websocket';
 
@@ -24,13 +24,20 @@ function wsOverloadProcedure(ctx: RunbookContext): Procedure {
       '# 3. Check memory usage',
       `${k} top pods -l app=${ws.name} --containers`,
       '',
-      '# 4. Scale the WebSocket service (the HorizontalPodAutoscaler may take over again)',
-      `${k} scale deployment ${active(ws)} --replicas=3`,
+      ...(ws.autoscaling
+        ? [
+          // The HPA owns the replica count: scaling the Deployment would be undone within seconds.
+          `# 4. Scale out: raise the HorizontalPodAutoscaler's bounds (now ${ws.autoscaling.minReplicas}-${ws.autoscaling.maxReplicas}).`,
+          '#    Emergency change: the next sync reverts it unless autoscaling.minReplicas/maxReplicas change in the config too.',
+          `${k} patch hpa ${active(ws)} --type=merge -p '{"spec":{"minReplicas":${ws.autoscaling.maxReplicas},"maxReplicas":${ws.autoscaling.maxReplicas * 2}}}'`,
+          `${k} get hpa ${active(ws)} --watch`,
+        ]
+        : ['# 4. Scale the WebSocket service', `${k} scale deployment ${active(ws)} --replicas=3`]),
     ].join('\n'),
     recovery: [
       'Increase connection limits: `toggles.maxWebSocketConnections` in the platform config, then synth.',
       `Scale horizontally: raise \`autoscaling.minReplicas\`/\`maxReplicas\` of ${ws.name} in the config.`,
-      `Check for connection leaks: connections that grow while traffic does not (\`${k} logs deployment/${active(ws)} --since=30m | grep -i -E "disconnect|leak|backpressure"\`).`,
+      `Check for connection leaks: connections that grow while traffic does not (\`${logs(ctx, ws, '30m')} | grep -i -E "disconnect|leak|backpressure"\`).`,
     ],
   };
 }
@@ -70,6 +77,8 @@ export const WEBSOCKET_ALERTS: AlertRecord[] = [
   {
     name: `${ALERT_PREFIX}WebSocketBackpressureDrops`,
     group: WEBSOCKET_GROUP,
+    // The critical page covers the warning about the same drops.
+    inhibits: { alerts: [`${ALERT_PREFIX}WebSocketMessagesDropped`], equal: ['namespace', 'service'] },
     severity: AlertSeverity.CRITICAL,
     incident: IncidentCode.WS_OVERLOAD,
     key: 'websocketBackpressureDropsPerSecond',
@@ -95,6 +104,32 @@ export const WEBSOCKET_ALERTS: AlertRecord[] = [
       return {
         firing: [{ name: 'just above', series: drops(above(rule.threshold)), expected: [{ namespace, service: 'realtime-service' }], ...late }],
         silent: [{ name: 'just below', series: drops(below(rule.threshold)), expected: [], ...late }],
+      };
+    },
+  },
+  {
+    // Every dropped message is a user's message lost: any sustained drop warns, above the rate it is critical.
+    name: `${ALERT_PREFIX}WebSocketMessagesDropped`,
+    group: WEBSOCKET_GROUP,
+    severity: AlertSeverity.WARNING,
+    incident: IncidentCode.WS_OVERLOAD,
+    key: 'websocketMessagesDropped',
+    build: (c) => ({
+      expr: `sum by (namespace, service) (rate(${c.m.metrics.websocketBackpressureDropsTotal}{${c.nsm}}[${c.w}])) > 0`,
+      summary: '{{ $labels.service }} drops WebSocket messages: users lose messages (WS_OVERLOAD).',
+      description: `{{ $labels.service }} in {{ $labels.namespace }} has dropped messages under backpressure for ${c.for} ({{ $value | humanize }} messages/s); critical above ${c.m.thresholds.websocketBackpressureDropsPerSecond}/s.`,
+      threshold: 0,
+      thresholdText: 'any backpressure drop',
+    }),
+    procedure: wsOverloadProcedure,
+    scenarios: (rule, { m, namespace }) => {
+      const drops = (perMinute: number): Series[] => [
+        { metric: m.metrics.websocketBackpressureDropsTotal, labels: { namespace, service: 'realtime-service' }, values: counter(perMinute) },
+      ];
+      return {
+        // 6 drops a minute: far below the critical rate, still lost messages.
+        firing: [{ name: 'a few drops a minute', series: drops(6), expected: [{ namespace, service: 'realtime-service' }], ...timing(rule) }],
+        silent: [{ name: 'no drops', series: drops(0), expected: [], ...timing(rule) }],
       };
     },
   },

@@ -42,8 +42,14 @@ function fieldName(path: (string | number)[], input: unknown): string {
   return path.join('.');
 }
 
+/** Configs this module validated: a chart given one uses it as is instead of parsing it again. */
+const validated = new WeakSet<object>();
+
 /** Validates a config object and applies defaults; throws ConfigError naming each bad field. */
 export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
+  if (isValidatedPlatformConfig(raw)) {
+    return raw;
+  }
   const { input, problems }: { input: unknown; problems: string[] } = isRecord(raw) ? mergeServicesOntoDefaults(raw) : { input: raw, problems: [] };
   // Name checks run on the input, so they are reported with every other problem in one run.
   problems.push(...perServiceNameProblems(input));
@@ -54,6 +60,7 @@ export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
   if (problems.length > 0) {
     throw new ConfigError([...new Set(problems)]);
   }
+  validated.add(result.data!);
   return result.data!;
 }
 
@@ -68,6 +75,11 @@ function perServiceNameProblems(input: unknown): string[] {
   return Object.keys(perService)
     .filter((name) => !names.includes(name))
     .map((name) => `monitoring.perService.${name}: unknown service '${name}'${didYouMean(name, names)}; expected one of ${names.join(', ') || '(no services)'}`);
+}
+
+/** True for the very object parsePlatformConfig/loadPlatformConfig returned (a copy is parsed again). */
+export function isValidatedPlatformConfig(config: unknown): config is PlatformConfig {
+  return typeof config === 'object' && config !== null && validated.has(config);
 }
 
 export interface LoadPlatformConfigOptions {

@@ -3,9 +3,29 @@
 // overrides and the escalation levels. Every field carries the runbook's default.
 // Messages say what was expected; the loader prefixes them with the dotted path.
 import { z } from 'zod';
-import { dns1123Label, ratio } from './validators';
+import { DNS1123_LABEL, dns1123Label, matching, ratio } from './validators';
 
 export { ratio };
+
+/** How urgent an alert is; the `severity` label. Constructs and config accept the string values too. */
+export enum AlertSeverity {
+  /** Pages the on-call engineer now; escalates (see AlertRouting). */
+  CRITICAL = 'critical',
+  /** Needs attention within working hours. */
+  WARNING = 'warning',
+  /** For dashboards and context only. */
+  INFO = 'info',
+}
+
+/** The severities as string literals ('critical' | 'warning' | 'info'). */
+export type AlertSeverityName = `${AlertSeverity}`;
+const SEVERITY_NAMES = Object.values(AlertSeverity) as [AlertSeverityName, ...AlertSeverityName[]];
+
+/** `'a', 'b' or 'c'`. */
+export function oneOf(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted.join('');
+}
 
 /** A Prometheus duration such as `30s`, `5m` or `1h30m` (no sign, no fraction). */
 export const PROMETHEUS_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
@@ -49,15 +69,10 @@ const positive = (what: string) =>
   }));
 
 /** A Prometheus metric name. */
-export const metricName = z
-  .string()
-  .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name like http_requests_total');
+export const metricName = matching(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name like http_requests_total');
 
 /** A label value or RE2 regex used inside a PromQL matcher (no quotes or backslashes). */
-const matcherValue = z
-  .string()
-  .min(1, 'expected a non-empty label value')
-  .regex(/^[^"\\\n]*$/, 'expected a label value without quotes, backslashes or newlines');
+const matcherValue = matching(/^[^"\\\n]+$/, 'expected a non-empty label value without quotes, backslashes or newlines');
 
 /** The metric names the alerts query: the contract services and exporters must expose. */
 export const metricsSchema = z
@@ -102,6 +117,10 @@ export const metricsSchema = z
     kubeDeploymentStatusReplicasUnavailable: metricName.default('kube_deployment_status_replicas_unavailable'),
     /** kube-state-metrics: failed Jobs, labels `job_name`, `condition`. */
     kubeJobFailed: metricName.default('kube_job_failed'),
+    /** kube-state-metrics: completed (succeeded) Jobs, labels `job_name`, `condition`. */
+    kubeJobComplete: metricName.default('kube_job_complete'),
+    /** kube-state-metrics: start time of a Job (unix seconds), label `job_name`. */
+    kubeJobStatusStartTime: metricName.default('kube_job_status_start_time'),
     /** kube-state-metrics: last successful run of a CronJob (unix seconds), label `cronjob`. */
     kubeCronjobStatusLastSuccessfulTime: metricName.default('kube_cronjob_status_last_successful_time'),
   })
@@ -189,8 +208,10 @@ export const forSchema = z
     validationFailureRatio: promDuration.default('5m'),
     /** WebSocket connections near the maximum for this long (WS_OVERLOAD). */
     websocketConnectionsRatio: promDuration.default('5m'),
-    /** Backpressure drops above threshold for this long (WS_OVERLOAD). */
+    /** Backpressure drops above threshold for this long (WS_OVERLOAD, critical). */
     websocketBackpressureDropsPerSecond: promDuration.default('5m'),
+    /** Any backpressure drop (users lose messages) for this long (WS_OVERLOAD, warning). */
+    websocketMessagesDropped: promDuration.default('5m'),
     /** App DB pool above threshold for this long. */
     dbPoolRatio: promDuration.default('5m'),
     /** PostgreSQL connections above threshold for this long. */
@@ -274,11 +295,11 @@ export const secretKeyRefSchema = z
     /** Name of the Secret (created out of band; never holds data in this repository). */
     secretName: dns1123Label,
     /** Key inside the Secret. */
-    key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'"),
+    key: matching(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'"),
   })
   .strict();
 
-const emailAddress = z.string().regex(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
+const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
 
 /** How a level's receiver is notified. At least one channel. */
 export const notifySchema = z
@@ -287,7 +308,9 @@ export const notifySchema = z
     pagerduty: secretKeyRefSchema.optional(),
     /** A webhook (e.g. a chat or paging relay). The URL is not a secret; use pagerduty/email for keys. */
     webhook: z
-      .object({ url: z.string().url('expected an http(s) URL').regex(/^https?:\/\//, 'expected an http(s) URL') })
+      .object({
+        url: z.string().refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), (v) => ({ message: `expected an http(s) URL (got '${v}')` })),
+      })
       .strict()
       .optional(),
     /** E-mail; the SMTP password is read from a Secret. */
@@ -296,7 +319,7 @@ export const notifySchema = z
         to: emailAddress,
         from: emailAddress,
         /** SMTP server as host:port. */
-        smarthost: z.string().regex(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
+        smarthost: matching(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
         authUsername: z.string().min(1).optional(),
         authPassword: secretKeyRefSchema.optional(),
       })
@@ -308,9 +331,7 @@ export const notifySchema = z
     message: 'expected at least one of pagerduty, webhook or email',
   });
 
-const receiverName = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a receiver name of lower-case letters, digits and "-"');
+const receiverName = matching(DNS1123_LABEL, 'expected a receiver name of lower-case letters, digits and "-"');
 
 const levelSchema = (defaults: { receiver: string; contact: string; key: string }) =>
   z
@@ -334,15 +355,22 @@ export const escalationSchema = z
   .object({
     /** Severities that escalate beyond level 1. Other severities stay with the on-call engineer. */
     severities: z
-      .array(z.enum(['critical', 'warning', 'info'], { errorMap: () => ({ message: "expected 'critical', 'warning' or 'info'" }) }))
+      .array(z.enum(SEVERITY_NAMES, { errorMap: (_issue, ctx) => ({ message: `expected ${oneOf(SEVERITY_NAMES)} (got ${JSON.stringify(ctx.data)})` }) }))
       .min(1, 'expected at least one severity')
-      .default(['critical']),
+      .default([AlertSeverity.CRITICAL]),
     /** Labels alerts are grouped by in one notification. */
     groupBy: z.array(z.string().min(1)).default(['alertname', 'namespace', 'service']),
     /** Wait before the first notification of a new group. */
     groupWait: promDuration.default('30s'),
     /** Wait before notifying about new alerts of a group already notified. */
     groupInterval: promDuration.default('5m'),
+    /**
+     * Dips shorter than this do not reset the escalation timer: an alert firing,
+     * resolving for less than this and firing again counts as firing throughout, so a
+     * flapping incident escalates. A single blip shorter than `senior.after` never
+     * escalates. Escalations resolve this long after the alert does.
+     */
+    flapTolerance: promDuration.default('5m'),
     /** Level 1 (0-15 min): the on-call engineer gets every alert. */
     onCall: levelSchema({ receiver: 'aiaas-oncall', contact: 'On-call engineer (primary pager)', key: 'oncall-routing-key' })
       .extend({ repeatInterval: promDuration.default('15m') })
@@ -388,6 +416,11 @@ export const monitoringConfigSchema = z
       .url('expected an absolute URL like https://git.example.com/ops/blob/main/dist/RUNBOOK.md')
       .refine((u) => !u.includes('#'), 'expected a URL without a #fragment (the anchor is appended)')
       .default('https://github.com/aiaas/aiaas-ops/blob/main/dist/RUNBOOK.md'),
+    /** Alertmanager URL the runbook's amtool commands use (e.g. through `kubectl port-forward`). */
+    alertmanagerUrl: z
+      .string()
+      .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), (v) => ({ message: `expected an http(s) URL (got '${v}')` }))
+      .default('http://localhost:9093'),
     /** Labels on the PrometheusRule object so Prometheus' ruleSelector picks it up. */
     ruleLabels: z.record(z.string().min(1), z.string()).default({ role: 'alert-rules' }),
     /** Window of every rate() in the alerts. */

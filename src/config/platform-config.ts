@@ -15,6 +15,7 @@ import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/pla
 import { disruptionBudgetProblem } from '../constructs/_workload-policy';
 import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
 
 export const COLORS = ['blue', 'green'] as const;
@@ -60,7 +61,7 @@ const gibibytes = z.string().regex(/^[1-9]\d*Gi$/, "expected whole gibibytes lik
 const resourcesSchema = z
   .object({
     /** CPU request. */
-    cpuRequest: cpuQuantity.default('250m'),
+    cpuRequest: cpuQuantity.default(DEFAULT_SERVICE_CPU_REQUEST),
     /** CPU limit. */
     cpuLimit: cpuQuantity.default('1'),
     /** Memory request. */
@@ -385,8 +386,8 @@ export const platformConfigSchema = z
         /** Labels of the Prometheus pods: only they reach metrics ports, not every pod of the monitoring namespace. */
         prometheusPodLabels: selectorLabels.default({ ...DEFAULT_PROMETHEUS_POD_LABELS }),
         /** Namespace and labels of cluster DNS. */
-        dnsNamespace: dns1123Label.default('kube-system'),
-        dnsPodLabels: labels.default({ 'k8s-app': 'kube-dns' }),
+        dnsNamespace: dns1123Label.default(DEFAULT_DNS_NAMESPACE),
+        dnsPodLabels: labels.default({ ...DEFAULT_DNS_POD_LABELS }),
       })
       .strict()
       .default({}),
@@ -416,7 +417,7 @@ export const platformConfigSchema = z
       .strict()
       .default({}),
     /** Image of the smoke-test Jobs (needs curl). */
-    smokeTestImage: pinnedImage.default('curlimages/curl:8.10.1'),
+    smokeTestImage: pinnedImage.default(DEFAULT_SMOKE_TEST_IMAGE),
   })
   .strict();
 

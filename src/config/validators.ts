@@ -2,7 +2,22 @@
 // Messages say what was expected; the loader prefixes them with the field path.
 import { z } from 'zod';
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A DNS-1123 subdomain: labels joined by '.'. */
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Throws `<field>: expected a DNS-1123 label (got '<value>')` unless `value` is one of at most `max` characters. */
+export function checkDns1123Label(field: string, value: string, max = 63): void {
+  if (!DNS1123_LABEL.test(value) || value.length > max) {
+    throw new Error(`${field}: expected a DNS-1123 label${max < 63 ? ` of at most ${max} characters` : ''} (got '${value}')`);
+  }
+}
+
+/** A string matching `re`; the message is `<expected> (got '<value>')`. */
+export function matching(re: RegExp, expected: string) {
+  return z.string({ invalid_type_error: expected }).refine((value) => re.test(value), (value) => ({ message: `${expected} (got '${value}')` }));
+}
 
 /** A Kubernetes object name that must also be a DNS-1123 label (Services, namespaces). */
 export const dns1123Label = z

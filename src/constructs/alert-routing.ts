@@ -11,11 +11,28 @@
 //   alert's name in `escalated_alert`. The routes below send them to the senior
 //   engineer's and the engineering manager's receivers. The on-call engineer keeps
 //   receiving the original alert; when it resolves, so do its escalations.
-// This is testable end to end: promtool proves the timing, amtool the routing.
-import { ApiObject } from 'cdk8s';
+// - Each escalation is its own page: the escalation routes group by every label
+//   ('...'), so two incidents never share a group (and a PagerDuty dedup key) at
+//   levels 2 and 3, and a long-firing alert cannot swallow later escalations.
+// - Inhibitions (declared on the alert records): while a cause pages, its symptoms
+//   and their escalations are muted (database down → pool/job/lag alerts; an open
+//   circuit breaker → its tool's error alert).
+// This is testable end to end: promtool proves the timing, amtool the routing, and
+// an integration test runs Prometheus and Alertmanager with a webhook receiver.
 import { Construct } from 'constructs';
 import * as YAML from 'yaml';
-import { MonitoringConfig, NotifyConfig, parseMonitoringConfig, SecretKeyRef } from '../config/monitoring-config';
+import { Inhibition, inhibitions } from '../alerts/definitions';
+import { MonitoringConfig, NotifyConfig, SecretKeyRef } from '../config/monitoring-config';
+import { checkDns1123Label } from '../config/validators';
+import {
+  AlertmanagerConfig,
+  AlertmanagerConfigSpecInhibitRules,
+  AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType,
+  AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType,
+  AlertmanagerConfigSpecReceivers,
+  AlertmanagerConfigSpecRoute,
+  AlertmanagerConfigSpecRouteMatchersMatchType,
+} from '../imports/monitoring.coreos.com';
 
 export interface AlertRoutingProps {
   /** Namespace of the platform: the AlertmanagerConfig lives there and only routes its alerts. */
@@ -44,10 +61,12 @@ interface Receiver {
   readonly notify: NotifyConfig;
 }
 
-/** The routing tree and receivers shared by both renderings. */
-function routing(monitoring: MonitoringConfig): { route: Route; receivers: Receiver[] } {
-  const m = parseMonitoringConfig(monitoring);
-  const e = m.escalation;
+/** Escalation routes group by every label: one page per escalated alert. */
+const EVERY_LABEL = ['...'];
+
+/** The routing tree, receivers and inhibitions shared by both renderings. */
+function routing(monitoring: MonitoringConfig): { route: Route; receivers: Receiver[]; inhibitions: Inhibition[] } {
+  const e = monitoring.escalation;
   return {
     route: {
       receiver: e.onCall.receiver,
@@ -56,10 +75,11 @@ function routing(monitoring: MonitoringConfig): { route: Route; receivers: Recei
       groupInterval: e.groupInterval,
       repeatInterval: e.onCall.repeatInterval,
       routes: [
-        { receiver: e.manager.receiver, matchers: [{ name: 'escalation', value: 'manager' }], repeatInterval: e.manager.repeatInterval },
-        { receiver: e.senior.receiver, matchers: [{ name: 'escalation', value: 'senior' }], repeatInterval: e.senior.repeatInterval },
+        { receiver: e.manager.receiver, matchers: [{ name: 'escalation', value: 'manager' }], groupBy: [...EVERY_LABEL], repeatInterval: e.manager.repeatInterval },
+        { receiver: e.senior.receiver, matchers: [{ name: 'escalation', value: 'senior' }], groupBy: [...EVERY_LABEL], repeatInterval: e.senior.repeatInterval },
       ],
     },
+    inhibitions: inhibitions(),
     receivers: [
       { name: e.onCall.receiver, notify: e.onCall.notify },
       { name: e.senior.receiver, notify: e.senior.notify },
@@ -78,10 +98,10 @@ function secretRefs(n: NotifyConfig): SecretKeyRef[] {
   return [n.pagerduty, n.email?.authPassword].filter((s): s is SecretKeyRef => s !== undefined);
 }
 
-function toOperatorRoute(r: Route): Record<string, unknown> {
+function toOperatorRoute(r: Route): AlertmanagerConfigSpecRoute {
   return {
     receiver: r.receiver,
-    ...(r.matchers ? { matchers: r.matchers.map((x) => ({ name: x.name, value: x.value, matchType: '=' })) } : {}),
+    ...(r.matchers ? { matchers: r.matchers.map((x) => ({ name: x.name, value: x.value, matchType: AlertmanagerConfigSpecRouteMatchersMatchType.VALUE_EQUALS })) } : {}),
     ...(r.groupBy ? { groupBy: r.groupBy } : {}),
     ...(r.groupWait ? { groupWait: r.groupWait } : {}),
     ...(r.groupInterval ? { groupInterval: r.groupInterval } : {}),
@@ -90,7 +110,30 @@ function toOperatorRoute(r: Route): Record<string, unknown> {
   };
 }
 
-function toOperatorReceiver(r: Receiver): Record<string, unknown> {
+function toOperatorInhibition(i: Inhibition): AlertmanagerConfigSpecInhibitRules {
+  // The operator adds namespace="<namespace>" to both sides itself.
+  return {
+    sourceMatch: i.source.map((m) => ({
+      name: m.name,
+      value: m.value,
+      matchType: m.regex ? AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType.VALUE_EQUAL_TILDE : AlertmanagerConfigSpecInhibitRulesSourceMatchMatchType.VALUE_EQUALS,
+    })),
+    targetMatch: i.target.map((m) => ({
+      name: m.name,
+      value: m.value,
+      matchType: m.regex ? AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType.VALUE_EQUAL_TILDE : AlertmanagerConfigSpecInhibitRulesTargetMatchMatchType.VALUE_EQUALS,
+    })),
+    equal: [...i.equal],
+  };
+}
+
+function toPlainInhibition(i: Inhibition, namespace: string): Record<string, unknown> {
+  const matcher = (m: { name: string; value: string; regex: boolean }) => `${m.name}${m.regex ? '=~' : '='}"${m.value}"`;
+  const ns = `namespace="${namespace}"`;
+  return { source_matchers: [ns, ...i.source.map(matcher)], target_matchers: [ns, ...i.target.map(matcher)], equal: [...i.equal] };
+}
+
+function toOperatorReceiver(r: Receiver): AlertmanagerConfigSpecReceivers {
   const n = r.notify;
   return {
     name: r.name,
@@ -157,9 +200,8 @@ function toPlainReceiver(r: Receiver, mountPath: string): Record<string, unknown
  * the escalation routes (as prometheus-operator does for an AlertmanagerConfig).
  * Secrets are read from files under `escalation.secretsMountPath/<secret>/<key>`.
  */
-export function renderAlertmanagerYaml(monitoring: MonitoringConfig, namespace: string): string {
-  const m = parseMonitoringConfig(monitoring);
-  const { route, receivers } = routing(m);
+export function renderAlertmanagerYaml(m: MonitoringConfig, namespace: string): string {
+  const { route, receivers, inhibitions: inhibit } = routing(m);
   const { routes, receiver, ...rootSettings } = toPlainRoute(route) as Record<string, unknown>;
   const config = {
     route: {
@@ -168,6 +210,7 @@ export function renderAlertmanagerYaml(monitoring: MonitoringConfig, namespace: 
       routes: [{ receiver, matchers: [`namespace="${namespace}"`], routes }],
     },
     receivers: receivers.map((r) => toPlainReceiver(r, m.escalation.secretsMountPath)),
+    inhibit_rules: inhibit.map((i) => toPlainInhibition(i, namespace)),
   };
   return [
     '# Generated by aiaas-ops (AlertRouting): the escalation levels of the runbook.',
@@ -185,22 +228,19 @@ export class AlertRouting extends Construct {
   /** Names of the Secrets the receivers read (add them to the Alertmanager's `spec.secrets`). */
   public readonly secretNames: string[];
   /** The AlertmanagerConfig. */
-  public readonly resource: ApiObject;
+  public readonly resource: AlertmanagerConfig;
 
   constructor(scope: Construct, id: string, props: AlertRoutingProps) {
     super(scope, id);
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.namespace)) {
-      throw new Error(`namespace: expected a DNS-1123 label (got '${props.namespace}')`);
-    }
-    const { route, receivers } = routing(props.monitoring);
+    checkDns1123Label('namespace', props.namespace);
+    const { route, receivers, inhibitions: inhibit } = routing(props.monitoring);
     this.secretNames = alertmanagerSecretNames(props.monitoring);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: 'monitoring.coreos.com/v1alpha1',
-      kind: 'AlertmanagerConfig',
+    this.resource = new AlertmanagerConfig(this, 'Resource', {
       metadata: { name: props.name ?? 'aiaas-escalation', namespace: props.namespace },
       spec: {
         route: toOperatorRoute(route),
         receivers: receivers.map(toOperatorReceiver),
+        inhibitRules: inhibit.map(toOperatorInhibition),
       },
     });
   }

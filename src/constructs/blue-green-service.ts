@@ -1,7 +1,8 @@
 import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { imageProblem } from '../config/validators';
+import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
+import { DNS1123_LABEL, imageProblem } from '../config/validators';
 import { cpu, memory } from './_quantity';
 import {
   DEFAULT_IDENTITY,
@@ -256,7 +257,7 @@ export interface BlueGreenServiceProps {
   readonly smokeTest?: boolean;
   /**
    * Image of the smoke-test Job.
-   * @default 'curlimages/curl:8.10.1'
+   * @default DEFAULT_SMOKE_TEST_IMAGE ('curlimages/curl:8.10.1')
    */
   readonly smokeTestImage?: string;
   /**
@@ -534,7 +535,7 @@ export class BlueGreenService extends Construct {
           }),
           liveness: this.livenessProbe(),
           resources: {
-            cpu: { request: cpu(resources.cpuRequest ?? '250m'), limit: cpu(resources.cpuLimit ?? '1') },
+            cpu: { request: cpu(resources.cpuRequest ?? DEFAULT_SERVICE_CPU_REQUEST), limit: cpu(resources.cpuLimit ?? '1') },
             memory: { request: memory(resources.memoryRequest ?? '256Mi'), limit: memory(resources.memoryLimit ?? '512Mi') },
             ephemeralStorage: {
               request: memory(resources.ephemeralStorageRequest ?? EPHEMERAL_STORAGE.service.request),
@@ -669,7 +670,7 @@ function validateProps(props: BlueGreenServiceProps): void {
   if (props.smokeTestTtlSeconds !== undefined && (!Number.isInteger(props.smokeTestTtlSeconds) || props.smokeTestTtlSeconds < 0)) {
     throw new Error(`'smokeTestTtlSeconds' (${props.smokeTestTtlSeconds}) must be a whole number of seconds, 0 or more`);
   }
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.name) || props.name.length > 50) {
+  if (!DNS1123_LABEL.test(props.name) || props.name.length > 50) {
     throw new Error(`'name' (${props.name}) must be a DNS-1123 label of at most 50 characters (room for '-preview', '-green')`);
   }
   if (props.replicas !== undefined && (!Number.isInteger(props.replicas) || props.replicas < 0)) {

@@ -2,6 +2,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
@@ -88,8 +89,8 @@ export class ConfigBackup extends Construct {
       throw new Error("'namespace' (undefined) is required when the chart has no namespace: the Role, its binding and the backup are namespaced");
     }
     this.namespace = namespace;
-    this.dnsNamespace = props.dnsNamespace ?? 'kube-system';
-    this.dnsPodLabels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
+    this.dnsNamespace = props.dnsNamespace ?? DEFAULT_DNS_NAMESPACE;
+    this.dnsPodLabels = props.dnsPodLabels ?? { ...DEFAULT_DNS_POD_LABELS };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
     for (const resource of backup.resourceTypes) {
       // The schema refuses these; the check stays here for configs built without it.

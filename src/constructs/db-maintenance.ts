@@ -2,6 +2,7 @@ import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
@@ -214,8 +215,8 @@ export class DbMaintenance extends Construct {
       throw new Error("'postgresCidrs' ([]) must name at least one CIDR of the database, or be left out for the in-namespace postgres pods");
     }
     this.allowPostgresIngress = props.allowPostgresIngress ?? true;
-    this.dnsNamespace = props.dnsNamespace ?? 'kube-system';
-    this.dnsPodLabels = props.dnsPodLabels ?? { 'k8s-app': 'kube-dns' };
+    this.dnsNamespace = props.dnsNamespace ?? DEFAULT_DNS_NAMESPACE;
+    this.dnsPodLabels = props.dnsPodLabels ?? { ...DEFAULT_DNS_POD_LABELS };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
     this.postgresReplicas = props.postgresReplicas ?? 1;
     if (!Number.isInteger(this.postgresReplicas) || this.postgresReplicas < 1) {

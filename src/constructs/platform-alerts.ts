@@ -1,10 +1,10 @@
 // Every incident code and threshold of the runbook as one PrometheusRule, built
 // from the alert records of src/alerts (which RUNBOOK.md, the README table and the
 // promtool tests read too).
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { AlertDefinition, AlertInputs } from '../alerts/alert-record';
 import { alertDefinitions, ruleGroups } from '../alerts/definitions';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 
 export interface PlatformAlertsProps extends AlertInputs {
   /**
@@ -22,20 +22,23 @@ export class PlatformAlerts extends Construct {
   /** The alert definitions behind the rules, in rule order. */
   public readonly definitions: AlertDefinition[];
   /** The PrometheusRule. */
-  public readonly resource: ApiObject;
+  public readonly resource: PrometheusRule;
 
   constructor(scope: Construct, id: string, props: PlatformAlertsProps) {
     super(scope, id);
     this.definitions = alertDefinitions(props);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: 'monitoring.coreos.com/v1',
-      kind: 'PrometheusRule',
+    this.resource = new PrometheusRule(this, 'Resource', {
       metadata: {
         name: props.name ?? 'aiaas-alerts',
         namespace: props.namespace,
         labels: { ...props.monitoring.ruleLabels },
       },
-      spec: { groups: ruleGroups(this.definitions) },
+      spec: {
+        groups: ruleGroups(this.definitions).map((g) => ({
+          name: g.name,
+          rules: g.rules.map(({ expr, ...rule }) => ({ ...rule, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(expr) })),
+        })),
+      },
     });
   }
 }

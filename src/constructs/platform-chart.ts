@@ -19,10 +19,11 @@ import { ServiceMonitors } from './service-monitors';
 export interface PlatformChartProps extends ChartProps {
   /**
    * The platform config; validated (and defaulted) here, so a bad field fails
-   * before anything is synthesized.
+   * before anything is synthesized. A config returned by `loadPlatformConfig` or
+   * `parsePlatformConfig` is used as is, not parsed again.
    * @default - the runbook's reference platform
    */
-  readonly config?: PlatformConfigInput;
+  readonly config?: PlatformConfigInput | PlatformConfig;
   /**
    * The previous output of this chart (what is applied now, e.g.
    * `PreviousOutput.fromFile('dist/aiaas.k8s.yaml')`), for the promotion guard: an unsafe
@@ -214,6 +215,7 @@ export class PlatformChart extends Chart {
         port: s.port,
         healthPath: s.healthPath,
         smokeTestJob: s.smokeTest?.job.name,
+        autoscaling: config.services.find((c) => c.name === s.name)?.autoscaling,
         rollout: s.rollout?.name,
         analysisTemplates: s.analysisTemplates.length > 0 ? s.analysisTemplates.map((t) => t.name) : undefined,
         watch: watchThresholds(config, s.name),
@@ -236,6 +238,7 @@ export class PlatformChart extends Chart {
       escalation: config.monitoring.escalation,
       schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,
       featureFlags: `feature-flags:${config.featureFlags.port}`,
+      alertmanagerUrl: config.monitoring.alertmanagerUrl,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { cidrContains } from './_cidr';
 import { SMOKE_TEST_OF_LABEL } from './smoke-test-job';
 
@@ -219,7 +220,7 @@ export class PlatformNetworkPolicies extends Construct {
         }
       }
     }
-    const dns = props.dns ?? { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    const dns = props.dns ?? { namespace: DEFAULT_DNS_NAMESPACE, podLabels: { ...DEFAULT_DNS_POD_LABELS } };
     const callers = new Map<string, ServiceFlows[]>();
     for (const service of props.services) {
       for (const target of service.egressTo ?? []) {

@@ -2,8 +2,10 @@
 // alerts query. The `service` label is the platform service name (from the
 // Services' `app` label), for the stable and the preview Service alike, and
 // `color` tells the blue and green pods apart.
-import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { PROMETHEUS_DURATION } from '../config/monitoring-config';
+import { checkDns1123Label, DNS1123_LABEL } from '../config/validators';
+import { ServiceMonitor, ServiceMonitorSpecEndpointsRelabelingsAction } from '../imports/monitoring.coreos.com';
 
 export interface ServiceMonitorsProps {
   /** Namespace of the platform and of the ServiceMonitors. */
@@ -32,8 +34,6 @@ export interface ServiceMonitorsProps {
   readonly labels?: Record<string, string>;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const PROMETHEUS_DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 
 /** `monitoring.coreos.com/v1` ServiceMonitors, one per service (child ids are the service names). */
 export class ServiceMonitors extends Construct {
@@ -41,17 +41,15 @@ export class ServiceMonitors extends Construct {
   public readonly path: string;
   public readonly interval: string;
   /** The ServiceMonitor of each service, by service name. */
-  public readonly monitors: Record<string, ApiObject> = {};
+  public readonly monitors: Record<string, ServiceMonitor> = {};
 
   constructor(scope: Construct, id: string, props: ServiceMonitorsProps) {
     super(scope, id);
     this.portName = props.portName ?? 'http';
     this.path = props.path ?? '/metrics';
     this.interval = props.interval ?? '30s';
-    if (!DNS1123_LABEL.test(props.namespace)) {
-      throw new Error(`namespace: expected a DNS-1123 label (got '${props.namespace}')`);
-    }
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(this.portName) || this.portName.length > 15) {
+    checkDns1123Label('namespace', props.namespace);
+    if (!DNS1123_LABEL.test(this.portName) || this.portName.length > 15) {
       throw new Error(`portName: expected an IANA service name of at most 15 lower-case letters, digits and '-' (got '${this.portName}')`);
     }
     if (!this.path.startsWith('/')) {
@@ -62,16 +60,12 @@ export class ServiceMonitors extends Construct {
     }
     const seen = new Set<string>();
     props.services.forEach((svc, i) => {
-      if (!DNS1123_LABEL.test(svc)) {
-        throw new Error(`services[${i}]: expected a DNS-1123 label (got '${svc}')`);
-      }
+      checkDns1123Label(`services[${i}]`, svc);
       if (seen.has(svc)) {
         throw new Error(`services[${i}]: duplicate service '${svc}'; expected unique names`);
       }
       seen.add(svc);
-      this.monitors[svc] = new ApiObject(this, svc, {
-        apiVersion: 'monitoring.coreos.com/v1',
-        kind: 'ServiceMonitor',
+      this.monitors[svc] = new ServiceMonitor(this, svc, {
         metadata: { name: svc, namespace: props.namespace, labels: { app: svc, ...(props.labels ?? {}) } },
         spec: {
           selector: { matchLabels: { app: svc } },
@@ -83,14 +77,14 @@ export class ServiceMonitors extends Construct {
               interval: this.interval,
               relabelings: [
                 // The stable and the preview Service both count as the platform service.
-                { sourceLabels: ['__meta_kubernetes_service_label_app'], targetLabel: 'service', action: 'replace' },
-                { sourceLabels: ['__meta_kubernetes_pod_label_version'], targetLabel: 'color', action: 'replace' },
+                { sourceLabels: ['__meta_kubernetes_service_label_app'], targetLabel: 'service', action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE },
+                { sourceLabels: ['__meta_kubernetes_pod_label_version'], targetLabel: 'color', action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE },
                 // The pod template's revision: ours (aiaas.io/revision) or Argo Rollouts'; a pod has one of them.
                 {
                   sourceLabels: ['__meta_kubernetes_pod_label_aiaas_io_revision', '__meta_kubernetes_pod_label_rollouts_pod_template_hash'],
                   separator: '',
                   targetLabel: 'revision',
-                  action: 'replace',
+                  action: ServiceMonitorSpecEndpointsRelabelingsAction.REPLACE,
                 },
               ],
             },

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { DEFAULT_SMOKE_TEST_IMAGE } from '../config/defaults';
 import {
   DEFAULT_IDENTITY,
   RestrictedIdentity,
@@ -9,8 +10,6 @@ import {
   restrictedPodSecurityContextSpec,
 } from './_restricted-pod';
 import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
-
-const DEFAULT_SMOKE_TEST_IMAGE = 'curlimages/curl:8.10.1';
 
 /** Label carried by smoke-test pods, so network policies can let them reach the service they test. */
 export const SMOKE_TEST_OF_LABEL = 'aiaas.io/smoke-test-of';
@@ -24,7 +23,7 @@ export interface SmokeTestJobProps {
   readonly url: string;
   /**
    * Image providing `curl` as entrypoint.
-   * @default 'curlimages/curl:8.10.1'
+   * @default DEFAULT_SMOKE_TEST_IMAGE ('curlimages/curl:8.10.1')
    */
   readonly image?: string;
   /**

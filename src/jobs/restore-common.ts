@@ -79,9 +79,9 @@ async function commentOf(client: PoolClient, name: string): Promise<{ exists: bo
   return rows.length === 0 ? { exists: false, comment: null } : { exists: true, comment: rows[0].comment };
 }
 
-async function dropDatabase(client: PoolClient, name: string): Promise<void> {
+async function dropDatabase(client: PoolClient, name: string, force: boolean): Promise<void> {
   const { rows: [{ v }] } = await client.query(`SELECT current_setting('server_version_num')::int AS v`);
-  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${v >= 130000 ? ' WITH (FORCE)' : ''}`);
+  await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)}${force && v >= 130000 ? ' WITH (FORCE)' : ''}`);
 }
 
 /**
@@ -98,7 +98,15 @@ export async function dropMarked(pool: Pool, name: string, purpose: string, runI
         + `${runId ? ' in this run' : ''}: refusing to drop it (comment: ${comment === null ? 'none' : JSON.stringify(comment)}); `
         + 'choose another name or drop it yourself');
     }
-    await dropDatabase(c, name);
+    // An earlier run's leftover is dropped without FORCE: one still in use (another run restoring
+    // into it right now) makes the DROP fail instead of being cut off.
+    try {
+      await dropDatabase(c, name, runId !== undefined);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '55006') throw e; // object_in_use
+      throw new RefusedError(`database "${name}" was left by another aiaas-job ${purpose} run and is in use: `
+        + 'another run is restoring into it; try again when it is done');
+    }
     return 'dropped';
   });
 }

@@ -5,7 +5,7 @@
 import type { AlertDefinition } from '../alerts/alert-record';
 import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
-import { active, curlVia, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
+import { active, curlVia, dnsCheck, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
 export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookService } from '../alerts/runbook-context';
@@ -123,7 +123,7 @@ function escalationSection(ctx: RunbookContext): string[] {
     '',
     '```bash',
     '# Current alerts as Prometheus and Alertmanager see them (port-forward to your monitoring stack)',
-    `amtool alert query namespace=${ctx.namespace}`,
+    `amtool --alertmanager.url=${ctx.alertmanagerUrl ?? 'http://localhost:9093'} alert query namespace=${ctx.namespace}`,
     `kubectl -n ${ctx.namespace} get events --sort-by=.metadata.creationTimestamp`,
     '```',
     '',
@@ -304,9 +304,8 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   out.push('# Verify');
   out.push(psql(ctx, 'SELECT count(*) FROM users;'));
   out.push('');
-  out.push('# Configuration snapshot (Secrets are listed by name only, never exported)');
+  out.push('# Configuration snapshot (Secrets are never exported or listed: `get secrets` returns their values)');
   out.push(`${k} get all,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
-  out.push(`${k} get secrets`);
   out.push('```');
   out.push('');
   out.push(...restoreSection(ctx, k));
@@ -357,7 +356,7 @@ function troubleshootingSection(ctx: RunbookContext, k: string): string[] {
     '# Services and endpoints',
     `${k} get services`,
     `${k} get endpoints`,
-    ...(first ? [`${k} run dns-check-$(date +%s) -it --rm --image=busybox:1.36 --restart=Never -- nslookup ${first.service}.${ctx.namespace}.svc.cluster.local`] : []),
+    ...(first ? ['# DNS, from a pod that passes the namespace\'s Pod Security "restricted" enforcement', dnsCheck(ctx, `${first.service}.${ctx.namespace}.svc.cluster.local`)] : []),
     '',
     '# Logs',
     ...ctx.services.map((s) => `${k} logs -l app=${s.name},version=${s.activeColor} --since=15m --prefix | grep -i error`),

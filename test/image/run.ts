@@ -7,9 +7,11 @@
 //   4. builds the job image with BuildKit, handing the machine's CA bundle to `npm ci` as a secret;
 //   5. starts PostgreSQL (the job tests' harness) and runs, with each CronJob's command, args,
 //      environment, user, read-only root filesystem and volumes (taken from the synthesized
-//      manifests): --help, db-health, backup, restore-verify, db-health against a closed port;
-//      checks pg_dump's major against the server's, the image's config, and that the job user
-//      can reach no shell, package manager or any program but node and the PostgreSQL clients;
+//      manifests, the server with TLS as sslmode=require wants): --help, db-health, backup,
+//      restore-verify, db-health against a closed port (exit 2) and with an unknown flag (64),
+//      db-health and backup with verify-full and the CA Secret mounted; checks pg_dump's major
+//      against the server's, the image's config, and that the job user can reach no shell,
+//      package manager or any program but node and the PostgreSQL clients;
 //   6. stops the daemon by its pid and removes everything; the last line is the image's size.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
