@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, loadPlatformConfig, parsePlatformConfig } from '../src/config/load-config';
+import { loadPlatformConfig, parsePlatformConfig } from '../src/config/load-config';
+import { problemsOf } from './support/config-problems';
 import { PlatformConfigInput } from '../src/config/platform-config';
 import { synthPlatform } from '../src/synth-platform';
 
@@ -9,18 +10,11 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-config-'));
 }
 
-function problemsOf(input: unknown): string[] {
-  try {
-    parsePlatformConfig(input);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected the config to be rejected');
-}
 
+/** A service added to the reference ones (declared new). */
 const service = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
+  new: true,
   images: { blue: `r.example/${name}:1.0.0`, green: `r.example/${name}:1.0.0` },
   ...extra,
 });
@@ -60,7 +54,7 @@ describe('platform config', () => {
     const file = path.join(tempDir(), 'platform.yaml');
     fs.writeFileSync(
       file,
-      ['namespace: aiaas-staging', 'services:', '  - name: orchestrator', '    activeColor: green', '    replicas: 4', '  - name: billing', '    images: { blue: "r.example/billing:2.0.0", green: "r.example/billing:2.0.0" }'].join('\n'),
+      ['namespace: aiaas-staging', 'services:', '  - name: orchestrator', '    activeColor: green', '    replicas: 4', '  - name: billing', '    new: true', '    images: { blue: "r.example/billing:2.0.0", green: "r.example/billing:2.0.0" }'].join('\n'),
     );
     const config = loadPlatformConfig({ file });
     expect(config.namespace).toBe('aiaas-staging');
@@ -126,6 +120,87 @@ describe('platform config', () => {
     const outdir = path.join(tempDir(), 'dist');
     expect(() => synthPlatform({ outdir, context: { 'services.api-gateway.activeColor': 'purple' } })).toThrow(/activeColor/);
     expect(fs.existsSync(outdir)).toBe(false);
+  });
+});
+
+describe('config that catches mistakes', () => {
+  const images = { blue: 'r.example/api:1.0.0', green: 'r.example/api:1.0.0' };
+
+  test('fails if a misspelled service carries images, instead of adding a fifth service', () => {
+    expect(problemsOf({ services: [{ name: 'api-gatway', images }] })).toEqual([
+      "services[api-gatway]: unknown service 'api-gatway' (did you mean 'api-gateway'?); expected a reference service (api-gateway, orchestrator, tool-service, realtime-service) or, for an added service, 'new: true' on its entry",
+    ]);
+  });
+
+  test('fails the same way for a misspelled service in a context value (not images: Required)', () => {
+    const attempt = () => loadPlatformConfig({ context: { 'services.api-gatway.images.blue': 'r.example/api:2.0.0' } });
+    expect(attempt).toThrow(/services\[api-gatway\]: unknown service 'api-gatway' \(did you mean 'api-gateway'\?\)/);
+    expect(attempt).not.toThrow(/Required/);
+  });
+
+  test('a service declared new is added, from a file entry or from context values', () => {
+    expect(parsePlatformConfig({ services: [{ name: 'billing', new: true, images }] }).services.map((s) => s.name)).toContain('billing');
+    const config = loadPlatformConfig({
+      context: { 'services.billing.new': 'true', 'services.billing.images.blue': images.blue, 'services.billing.images.green': images.green },
+    });
+    expect(config.services.map((s) => s.name)).toEqual(['api-gateway', 'orchestrator', 'tool-service', 'realtime-service', 'billing']);
+  });
+
+  test('fails if a reference service is declared new (it would be patched, not added)', () => {
+    expect(problemsOf({ services: [{ name: 'orchestrator', new: true }] })).toEqual([
+      "services[orchestrator].new: true, but 'orchestrator' is a reference service (entries patch it by name); expected no 'new' field",
+    ]);
+  });
+
+  test('a name far from every reference service gets no suggestion', () => {
+    const [problem] = problemsOf({ services: [{ name: 'billing', images }] });
+    expect(problem).toMatch(/^services\[billing\]: unknown service 'billing'; expected a reference service/);
+  });
+
+  test.each<[string, unknown, string]>([
+    ['a field missing its unit', { monitoring: { thresholds: { latencyP95: 3 } } }, "monitoring.thresholds: unknown field(s) 'latencyP95' (did you mean 'latencyP95Seconds'?)"],
+    ['a kebab-case task', { dbMaintenance: { tasks: { 'slow-queries': {} } } }, "dbMaintenance.tasks: unknown field(s) 'slow-queries' (did you mean 'slowQueries'?)"],
+    ['a typo at the root', { namespce: 'x' }, "(root): unknown field(s) 'namespce' (did you mean 'namespace'?)"],
+    ['a typo in a service entry', { services: [{ name: 'orchestrator', replica: 3 }] }, "services[orchestrator]: unknown field(s) 'replica' (did you mean 'replicas'?)"],
+    ['a field like no other', { toggles: { colour: 'x' } }, "toggles: unknown field(s) 'colour'"],
+  ])('names the closest field for %s', (_, input, problem) => {
+    expect(problemsOf(input)).toContain(problem);
+  });
+
+  test('does not suggest a refused old name (idleColor, one letter away) for a typo', () => {
+    expect(problemsOf({ services: [{ name: 'orchestrator', idleColour: 'keep' }] })).toEqual(["services[orchestrator]: unknown field(s) 'idleColour'"]);
+  });
+
+  test('reports every problem in one run: services, per-service overrides, fields', () => {
+    const problems = problemsOf({
+      namespce: 'x',
+      services: [{ name: 'api-gatway', images }, { name: 'orchestrator', replicas: -1 }],
+      monitoring: { perService: { 'tool-servce': { latencyP95: 3 } }, thresholds: { errorRatio: 2 } },
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^services\[api-gatway\]: unknown service 'api-gatway' \(did you mean 'api-gateway'\?\)/),
+        expect.stringMatching(/^monitoring\.perService\.tool-servce: unknown service 'tool-servce' \(did you mean 'tool-service'\?\); expected one of api-gateway, /),
+        "monitoring.perService.tool-servce: unknown field(s) 'latencyP95' (did you mean 'latencyP95Seconds'?)",
+        "(root): unknown field(s) 'namespce' (did you mean 'namespace'?)",
+        expect.stringMatching(/^services\[orchestrator\]\.replicas: expected 0 or more/),
+        expect.stringMatching(/^monitoring\.thresholds\.errorRatio: expected a ratio in \(0, 1\]/),
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+  });
+
+  test('fails if the active colour has 0 replicas, naming the field and the colour', () => {
+    expect(problemsOf({ services: [{ name: 'orchestrator', replicas: 0, activeColor: 'green' }] })).toEqual([
+      'services[orchestrator].replicas: the active colour green would have 0 replicas (replicas: 0), so no pod would serve traffic. Next safe step: set replicas to at least 1. An intended shutdown needs promotionOverride.reason',
+    ]);
+  });
+
+  test('0 replicas pass under autoscaling (the HPA owns them) or with a recorded override', () => {
+    const autoscaled = parsePlatformConfig({ services: [{ name: 'realtime-service', replicas: 0 }] });
+    expect(autoscaled.services.find((s) => s.name === 'realtime-service')!.replicas).toBe(0);
+    const parked = parsePlatformConfig({ services: [{ name: 'orchestrator', replicas: 0, promotionOverride: { reason: 'INC-7: parked during the migration' } }] });
+    expect(parked.services.find((s) => s.name === 'orchestrator')!.replicas).toBe(0);
   });
 });
 

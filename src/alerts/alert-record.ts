@@ -68,10 +68,10 @@ export interface AlertInputs {
    */
   readonly offsiteBackupCronJob?: string;
   /**
-   * The PostgreSQL StatefulSet, named in descriptions.
+   * The PostgreSQL named in descriptions: the host of a database outside the cluster, else the StatefulSet.
    * @default - descriptions say 'PostgreSQL'
    */
-  readonly database?: { readonly statefulSet: string };
+  readonly database?: { readonly statefulSet?: string; readonly host?: string };
 }
 
 /** What an alert rule covers besides the namespace. */

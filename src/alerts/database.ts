@@ -1,7 +1,19 @@
 // Group aiaas.database: the services' DB pools and PostgreSQL itself.
-import { ALERT_PREFIX, AlertRecord, AlertSeverity } from './alert-record';
+import { ALERT_PREFIX, AlertRecord, AlertSeverity, Procedure } from './alert-record';
 import { pct, perServiceRule } from './_rules';
-import { active, kubectl, perServiceBlock, psql, runJob, RunbookContext, scopeServices } from './runbook-context';
+import {
+  active,
+  externalConninfo,
+  kubectl,
+  labelSelector,
+  perServiceBlock,
+  psql,
+  runJob,
+  RunbookContext,
+  RunbookDatabase,
+  RunbookExternalDatabase,
+  scopeServices,
+} from './runbook-context';
 import { gauge, POSTGRES_INSTANCE, perServiceScenarios, singleScenarios, timing } from './scenario';
 
 export const DATABASE_GROUP = 'aiaas.database';
@@ -62,7 +74,7 @@ export const DATABASE_ALERTS: AlertRecord[] = [
       };
     },
     procedure: (ctx) => ({
-      symptoms: [`${ctx.database.statefulSet} close to max_connections`, 'New connections may be refused ("too many clients")'],
+      symptoms: [`${ctx.database.external?.host ?? ctx.database.statefulSet} close to max_connections`, 'New connections may be refused ("too many clients")'],
       actions: poolActions(ctx),
       recovery: [
         `Restart the application holding the most connections: \`${kubectl(ctx)} rollout restart deployment/<deployment>\`.`,
@@ -111,6 +123,9 @@ export const DATABASE_ALERTS: AlertRecord[] = [
     procedure: (ctx) => {
       const k = kubectl(ctx);
       const db = ctx.database;
+      if (db.external) {
+        return externalDatabaseDown(ctx, { ...db, external: db.external });
+      }
       return {
         symptoms: ['pg_up is 0 or postgres_exporter reports nothing', 'Every service fails on database calls'],
         actions: [
@@ -203,3 +218,23 @@ export const DATABASE_ALERTS: AlertRecord[] = [
     },
   },
 ];
+
+/** AiaasPostgresDown for a database outside the cluster: no pod to look at, the host and the exporter instead. */
+function externalDatabaseDown(ctx: RunbookContext, db: RunbookDatabase & { external: RunbookExternalDatabase }): Procedure {
+  const k = kubectl(ctx);
+  const exporter = labelSelector(db.external.exporterPodLabels);
+  return {
+    symptoms: ['pg_up is 0 or postgres_exporter reports nothing', 'Every service fails on database calls'],
+    actions: [
+      `pg_isready -h ${db.external.host} -p ${db.external.port} -d ${db.database}`,
+      `psql ${externalConninfo(db)} -c "SELECT 1"`,
+      `${k} get pods -l ${exporter} -o wide`,
+      `${k} logs -l ${exporter} --tail=200`,
+    ].join('\n'),
+    recovery: [
+      `If pg_isready fails from outside the cluster too: ${db.external.host} is down or unreachable; follow the database provider's status page and failover procedure.`,
+      'If it answers but pg_up is 0: check the exporter\'s logs (credentials, sslmode) and the NetworkPolicy `postgres-metrics` (egress to the database CIDRs).',
+      'If the alert says "absent": postgres_exporter is not running or not scraped; check its Deployment and ServiceMonitor/PodMonitor.',
+    ],
+  };
+}

@@ -40,7 +40,7 @@ export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRec
     m,
     nsm: `namespace="${inputs.namespace}"`,
     w: m.rateWindow,
-    db: inputs.database?.statefulSet ? `PostgreSQL (${inputs.database.statefulSet})` : 'PostgreSQL',
+    db: inputs.database?.host ?? inputs.database?.statefulSet ? `PostgreSQL (${inputs.database?.host ?? inputs.database?.statefulSet})` : 'PostgreSQL',
   };
   const defs: AlertDefinition[] = [];
   const add = (record: AlertRecord, c: AlertBuildContext, rule: AlertRule | undefined) => {

@@ -47,6 +47,32 @@ export interface RunbookDatabase {
   readonly database: string;
   /** Role psql connects as inside the pod. @default 'postgres' */
   readonly user?: string;
+  /**
+   * A database outside the cluster: commands run psql/pg_isready against the host from
+   * the responder's shell (role and password from PGUSER/PGPASSWORD or ~/.pgpass), never `exec` into a pod.
+   * @default - the in-namespace StatefulSet (`exec` into `pod`)
+   */
+  readonly external?: RunbookExternalDatabase;
+}
+
+/** Where an outside database answers, and its exporter in the platform's namespace. */
+export interface RunbookExternalDatabase {
+  readonly host: string;
+  readonly port: number;
+  /** libpq sslmode the jobs use. */
+  readonly sslmode: string;
+  /** Labels of the postgres_exporter pods (a Deployment in the namespace). */
+  readonly exporterPodLabels: Record<string, string>;
+}
+
+/** libpq connection string of an outside database (no credentials: libpq reads them from the environment). */
+export function externalConninfo(d: RunbookDatabase & { external: RunbookExternalDatabase }): string {
+  return `"host=${d.external.host} port=${d.external.port} dbname=${d.database} sslmode=${d.external.sslmode}"`;
+}
+
+/** `-l k=v,...` for a label selector. */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
 /** A scheduled job of the deployment. */
@@ -139,6 +165,9 @@ export function port(svc: RunbookService): number {
 /** psql inside the database pod. */
 export function psql(ctx: RunbookContext, sql: string): string {
   const d = ctx.database;
+  if (d.external) {
+    return `psql ${externalConninfo({ ...d, external: d.external })} -c "${sql}"`;
+  }
   return `kubectl -n ${ctx.namespace} exec -it ${d.pod} -- psql -U ${d.user ?? 'postgres'} -d ${d.database} -c "${sql}"`;
 }
 

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as YAML from 'yaml';
 import { z } from 'zod';
 import { PlatformConfig, PlatformConfigInput, REFERENCE_SERVICES, validatedPlatformConfigSchema } from './platform-config';
+import { didYouMean, knownFields } from './suggest';
 
 /** An invalid config: every problem, each naming its field. */
 export class ConfigError extends Error {
@@ -14,15 +15,17 @@ export class ConfigError extends Error {
 }
 
 /**
- * Formats zod issues as `dotted.path: message`. Services are named rather than
+ * Formats zod issues as `dotted.path: message`; an unknown field names the closest
+ * field `schema` accepts there. Services are named rather than
  * numbered (`services[api-gateway].replicas`): defaults and files are merged, so
  * an index would not point into the user's file.
  */
-export function formatIssues(issues: z.ZodIssue[], input?: unknown): string[] {
+export function formatIssues(issues: z.ZodIssue[], input?: unknown, schema: z.ZodTypeAny = validatedPlatformConfigSchema): string[] {
   return issues.map((issue) => {
     const field = issue.path.length > 0 ? fieldName(issue.path, input) : '(root)';
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
-      return `${field}: unknown field(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      const known = knownFields(schema, issue.path);
+      return `${field}: unknown field(s) ${issue.keys.map((key) => `'${key}'${didYouMean(key, known)}`).join(', ')}`;
     }
     return `${field}: ${issue.message}`;
   });
@@ -47,13 +50,31 @@ export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
   if (isValidatedPlatformConfig(raw)) {
     return raw;
   }
-  const input = isRecord(raw) ? mergeServicesOntoDefaults(raw) : raw;
+  const { input, problems }: { input: unknown; problems: string[] } = isRecord(raw) ? mergeServicesOntoDefaults(raw) : { input: raw, problems: [] };
+  // Name checks run on the input, so they are reported with every other problem in one run.
+  problems.push(...perServiceNameProblems(input));
   const result = validatedPlatformConfigSchema.safeParse(input);
   if (!result.success) {
-    throw new ConfigError(formatIssues(result.error.issues, input));
+    problems.push(...formatIssues(result.error.issues, input));
   }
-  validated.add(result.data);
-  return result.data;
+  if (problems.length > 0) {
+    throw new ConfigError([...new Set(problems)]);
+  }
+  validated.add(result.data!);
+  return result.data!;
+}
+
+/** `monitoring.perService` keys that name no service (the alerts would silently use the defaults). */
+function perServiceNameProblems(input: unknown): string[] {
+  const perService = isRecord(input) && isRecord(input.monitoring) ? input.monitoring.perService : undefined;
+  if (!isRecord(perService)) {
+    return [];
+  }
+  const services = isRecord(input) && Array.isArray(input.services) ? input.services : REFERENCE_SERVICES;
+  const names = services.map((s) => (isRecord(s) ? s.name : undefined)).filter((n): n is string => typeof n === 'string');
+  return Object.keys(perService)
+    .filter((name) => !names.includes(name))
+    .map((name) => `monitoring.perService.${name}: unknown service '${name}'${didYouMean(name, names)}; expected one of ${names.join(', ') || '(no services)'}`);
 }
 
 /** True for the very object parsePlatformConfig/loadPlatformConfig returned (a copy is parsed again). */
@@ -116,31 +137,43 @@ function parseScalar(value: string): unknown {
 }
 
 /**
- * Entries of `services` patch the reference services by name (new names are
- * added), unless `referenceServices: false`. A name repeated inside the input is
- * kept twice so that validation reports the duplicate.
+ * Entries of `services` patch the reference services by name, unless
+ * `referenceServices: false`. Another name is added only when the entry says
+ * `new: true`; otherwise it is refused as a likely typo (with the closest reference
+ * name) and left out, so that it does not add its own noise (`images: Required`).
+ * A name repeated inside the input is kept twice so that validation reports the duplicate.
  */
-function mergeServicesOntoDefaults(input: Record<string, unknown>): PlatformConfigInput {
+function mergeServicesOntoDefaults(input: Record<string, unknown>): { input: PlatformConfigInput; problems: string[] } {
   const services = input.services;
   if (input.referenceServices === false) {
-    return { ...input, services: services ?? [] } as PlatformConfigInput;
+    return { input: { ...input, services: services ?? [] } as PlatformConfigInput, problems: [] };
   }
   if (!Array.isArray(services)) {
-    return input as PlatformConfigInput;
+    return { input: input as PlatformConfigInput, problems: [] };
   }
+  const referenceNames = REFERENCE_SERVICES.map((s) => s.name);
   const merged: unknown[] = REFERENCE_SERVICES.map((s) => ({ ...s }));
+  const problems: string[] = [];
   const namesInInput = new Set<unknown>();
   for (const patch of services) {
     const name = isRecord(patch) ? patch.name : undefined;
+    const isNew = isRecord(patch) && patch.new === true;
     const index = namesInInput.has(name) ? -1 : merged.findIndex((s) => isRecord(s) && s.name === name);
-    if (index >= 0) {
+    if (index >= 0 && isNew) {
+      problems.push(`services[${name}].new: true, but '${name}' is a reference service (entries patch it by name); expected no 'new' field`);
+    } else if (index >= 0) {
       merged[index] = deepMerge(merged[index] as Record<string, unknown>, patch as Record<string, unknown>);
+    } else if (typeof name === 'string' && !isNew && !namesInInput.has(name)) {
+      problems.push(
+        `services[${name}]: unknown service '${name}'${didYouMean(name, referenceNames)}; ` +
+          `expected a reference service (${referenceNames.join(', ')}) or, for an added service, 'new: true' on its entry`,
+      );
     } else {
       merged.push(patch);
     }
     namesInInput.add(name);
   }
-  return { ...input, services: merged } as PlatformConfigInput;
+  return { input: { ...input, services: merged } as PlatformConfigInput, problems };
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {

@@ -13,6 +13,7 @@ import {
 } from './validators';
 import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
 import { disruptionBudgetProblem } from '../constructs/_workload-policy';
+import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
@@ -117,6 +118,12 @@ export const serviceConfigSchema = z
   .object({
     /** Service name: the stable Service, `<name>-blue`/`<name>-green` Deployments, `<name>-preview`. */
     name: dns1123Label,
+    /**
+     * Declares a service that is not one of the reference services: without it, an
+     * unknown name is refused as a likely typo (`api-gatway`) instead of adding a service.
+     * @default false
+     */
+    new: z.boolean().optional(),
     /** Image of each colour. */
     images: z.object({ blue: pinnedImage, green: pinnedImage }).strict(),
     /** The colour the stable Service sends traffic to. Changing it is the blue-green switch. */
@@ -177,6 +184,14 @@ export const serviceConfigSchema = z
   })
   .strict()
   .superRefine((service, ctx) => {
+    // The replicas of the active colour: caught here even on a first synth, where the promotion guard has no previous output.
+    if (service.replicas === 0 && !service.autoscaling && !service.promotionOverride) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['replicas'],
+        message: `${activeWithoutReplicas(`the active colour ${service.activeColor}`)} An intended shutdown needs promotionOverride.reason`,
+      });
+    }
     const running = service.autoscaling?.minReplicas ?? service.replicas;
     const problem = disruptionBudgetProblem(service.minAvailable, running, service.autoscaling ? 'autoscaling.minReplicas' : 'replicas');
     if (problem) {
@@ -331,6 +346,26 @@ export const platformConfigSchema = z
         replicaPodLabels: selectorLabels.optional(),
         /** Egress of the postgres pods beyond DNS and replication (e.g. a WAL archive). */
         egress: z.array(dependencyEgressSchema).default([]),
+        /**
+         * A database outside the cluster (managed PostgreSQL) instead of the in-namespace
+         * StatefulSet: services and jobs connect to `host`, egress goes to `cidrs` on
+         * `dbMaintenance.database.port`, no policy or Role names postgres pods, the runbook
+         * runs psql against the host. postgres_exporter then runs as a Deployment
+         * (`exporterPodLabels`) in the platform's namespace.
+         * @default - the in-cluster StatefulSet
+         */
+        external: z
+          .object({
+            /** Host name the services (DATABASE_HOST) and jobs (PGHOST) connect to. */
+            // Written into runbook shell commands, alert text and env: a DNS name or an IP address only.
+            host: z
+              .string()
+              .regex(/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^[0-9a-fA-F:]+$/, 'expected a DNS name like db.example.com or an IP address'),
+            /** Addresses of the database: egress is open to these only, on the database port. */
+            cidrs: z.array(cidr).min(1, 'expected at least one CIDR (the database\'s addresses)'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
@@ -443,6 +478,9 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
       message: `'${applicationSecret}' is also secrets.${DATABASE_CREDENTIALS} (the application's credentials); expected the jobs' own Secret and database role (README "Security defaults")`,
     });
   }
+  for (const problem of databaseHostProblems(config)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, ...problem });
+  }
   const known = new Set<string>([...config.services.map((s) => s.name), ...DEPENDENCY_NAMES]);
   config.services.forEach((service, index) => {
     service.egressTo.forEach((target, t) => {
@@ -481,3 +519,50 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
     });
   });
 });
+
+/** The host services and jobs connect to: the external database's, else `dbMaintenance.database.host`. */
+export function databaseHost(config: PlatformConfig): string {
+  return config.postgres.external?.host ?? config.dbMaintenance.database.host;
+}
+
+/** A Service name (`postgres`) or a cluster DNS name (`postgres.aiaas.svc`, `...svc.cluster.local`). */
+function isClusterHost(host: string): boolean {
+  return !host.includes('.') || /\.svc(\.|$)/.test(host);
+}
+
+/**
+ * One switch for where the database is: an outside host in `dbMaintenance.database.host`
+ * without `postgres.external` would move only the jobs, while policies, alerts and runbook
+ * still point at the in-namespace pods.
+ */
+function databaseHostProblems(config: PlatformConfig): { path: (string | number)[]; message: string }[] {
+  const { host } = config.dbMaintenance.database;
+  const external = config.postgres.external;
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  if (external && config.postgres.exporterPodLabels === undefined) {
+    problems.push(
+      {
+        path: ['postgres', 'exporterPodLabels'],
+        message:
+          'missing: with postgres.external there are no postgres pods to carry the exporter as a sidecar; expected the labels of the postgres_exporter Deployment in the namespace (Prometheus scrapes it, it reaches the database by CIDR)',
+      },
+    );
+  }
+  if (!external && !isClusterHost(host)) {
+    problems.push(
+      {
+        path: ['dbMaintenance', 'database', 'host'],
+        message: `'${host}' is not an in-cluster Service name; expected a Service of the in-namespace postgres, or a database outside the cluster declared as postgres.external {host, cidrs} (README "A database outside the cluster")`,
+      },
+    );
+  }
+  if (external && host !== 'postgres' && host !== external.host) {
+    problems.push(
+      {
+        path: ['dbMaintenance', 'database', 'host'],
+        message: `'${host}' differs from postgres.external.host '${external.host}'; expected it left out (the jobs follow postgres.external.host) or the same host`,
+      },
+    );
+  }
+  return problems;
+}

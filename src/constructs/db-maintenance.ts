@@ -64,6 +64,13 @@ export interface DbMaintenanceProps {
    */
   readonly postgresPodLabels?: Record<string, string>;
   /**
+   * Addresses of a database outside the cluster: the jobs' egress goes to these
+   * blocks on the database port instead of to `postgresPodLabels`, and no policy
+   * is written on postgres pods.
+   * @default - the in-namespace postgres pods
+   */
+  readonly postgresCidrs?: string[];
+  /**
    * Also create a NetworkPolicy on the postgres pods admitting the jobs on the
    * database port, needed when the namespace denies ingress by default.
    * @default true
@@ -192,6 +199,8 @@ export class DbMaintenance extends Construct {
   public readonly backupVolume: kplus.PersistentVolumeClaim;
   public readonly namespace?: string;
   public readonly postgresPodLabels: Record<string, string>;
+  /** Addresses of an outside database, when the jobs reach it by CIDR. */
+  public readonly postgresCidrs?: string[];
   public readonly allowPostgresIngress: boolean;
   public readonly dnsNamespace: string;
   public readonly dnsPodLabels: Record<string, string>;
@@ -205,6 +214,10 @@ export class DbMaintenance extends Construct {
     const config = props.config;
     this.namespace = props.namespace;
     this.postgresPodLabels = props.postgresPodLabels ?? { app: 'postgres' };
+    this.postgresCidrs = props.postgresCidrs;
+    if (this.postgresCidrs !== undefined && this.postgresCidrs.length === 0) {
+      throw new Error("'postgresCidrs' ([]) must name at least one CIDR of the database, or be left out for the in-namespace postgres pods");
+    }
     this.allowPostgresIngress = props.allowPostgresIngress ?? true;
     this.dnsNamespace = props.dnsNamespace ?? DEFAULT_DNS_NAMESPACE;
     this.dnsPodLabels = props.dnsPodLabels ?? { ...DEFAULT_DNS_POD_LABELS };
@@ -356,7 +369,12 @@ export class DbMaintenance extends Construct {
         // No ingress rule: nothing may connect to the job pods.
         policyTypes: ['Ingress', 'Egress'],
         egress: [
-          { to: [{ podSelector: { matchLabels: { ...this.postgresPodLabels } } }], ports: [postgresPort] },
+          {
+            to: this.postgresCidrs
+              ? this.postgresCidrs.map((cidr) => ({ ipBlock: { cidr } }))
+              : [{ podSelector: { matchLabels: { ...this.postgresPodLabels } } }],
+            ports: [postgresPort],
+          },
           dnsEgressRule(this.dnsNamespace, this.dnsPodLabels),
           {
             to: [
@@ -390,7 +408,7 @@ export class DbMaintenance extends Construct {
       });
     }
 
-    if (this.allowPostgresIngress) {
+    if (this.allowPostgresIngress && !this.postgresCidrs) {
       new kplus.k8s.KubeNetworkPolicy(this, 'PostgresIngress', {
         metadata: { name: 'postgres-from-aiaas-job', namespace: this.namespace, labels: { ...AIAAS_JOB_POD_LABELS } },
         spec: {

@@ -1,7 +1,7 @@
 import { Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
-import { PlatformConfig, PlatformConfigInput, ServiceConfig } from '../config/platform-config';
+import { DATABASE_CREDENTIALS, PlatformConfig, PlatformConfigInput, ServiceConfig, databaseHost } from '../config/platform-config';
 import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-green-service';
 import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
 import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
@@ -74,9 +74,12 @@ export class PlatformChart extends Chart {
     }
 
 
+    const external = config.postgres.external;
     const dbMaintenance = new DbMaintenance(this, 'DbMaintenance', {
-      config: config.dbMaintenance,
+      // The jobs follow the one database switch: postgres.external.host when outside the cluster.
+      config: { ...config.dbMaintenance, database: { ...config.dbMaintenance.database, host: databaseHost(config) } },
       postgresPodLabels: config.postgres.podLabels,
+      postgresCidrs: external?.cidrs,
       postgresReplicas: config.postgres.replicas,
       // The platform's postgres policy below admits the job pods, next to the services.
       allowPostgresIngress: false,
@@ -106,7 +109,7 @@ export class PlatformChart extends Chart {
       cronJobs: this.scheduledJobs,
       backupCronJob: backup,
       offsiteBackupCronJob: config.dbMaintenance.backupBucket ? backup?.name : undefined,
-      database: { statefulSet: config.postgres.statefulSet },
+      database: { statefulSet: config.postgres.statefulSet, host: external?.host },
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
     new ColorSignals(monitoring, 'ColorSignals', {
@@ -128,7 +131,19 @@ export class PlatformChart extends Chart {
         externalEgressExcept: s.externalEgressExcept,
       })),
       dependencies: dependencyPeers(config),
-      dependencyClients: { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
+      // An outside database has no pods here to admit anyone: the jobs' own policy opens their egress.
+      dependencyClients: external ? {} : { postgres: [{ ...AIAAS_JOB_POD_LABELS }] },
+      externalPeers: external
+        ? [
+            {
+              name: 'postgres',
+              cidrs: external.cidrs,
+              port: config.dbMaintenance.database.port,
+              metricsPort: config.postgres.exporterPort,
+              metricsPodLabels: config.postgres.exporterPodLabels,
+            },
+          ]
+        : [],
       ingressController: { namespace: config.network.ingressNamespace, podLabels: config.network.ingressPodLabels },
       monitoringNamespace: config.network.monitoringNamespace,
       prometheusPodLabels: config.network.prometheusPodLabels,
@@ -166,7 +181,7 @@ export class PlatformChart extends Chart {
       rollout: service.rollout,
       minAvailable: service.minAvailable,
       autoscaling: service.autoscaling,
-      env: { ...service.env, ...toggleEnv(config, service) },
+      env: { ...databaseEnv(config, service), ...service.env, ...toggleEnv(config, service) },
       secretEnv: service.secretEnv.map((ref) => ({ name: ref.env, secretName: config.secrets[ref.secret], key: ref.key })),
       smokeTestImage: config.smokeTestImage,
       identity: config.podSecurity,
@@ -210,6 +225,13 @@ export class PlatformChart extends Chart {
         statefulSet: config.postgres.statefulSet,
         pod: `${config.postgres.statefulSet}-0`,
         database: config.dbMaintenance.database.database,
+        external: config.postgres.external && {
+          host: config.postgres.external.host,
+          port: config.dbMaintenance.database.port,
+          sslmode: config.dbMaintenance.database.sslmode,
+          // Required with postgres.external by the config.
+          exporterPodLabels: config.postgres.exporterPodLabels ?? {},
+        },
       },
       cronJobs: this.scheduledJobs.map(({ task, name, schedule }) => ({ task, name, schedule })),
       restoreJob: this.restoreJob,
@@ -243,6 +265,18 @@ function watchThresholds(config: PlatformConfig, service: string): { errorRatio:
   };
 }
 
+/**
+ * Where the database is, for a service holding its credentials: credentials without a
+ * host would leave each service to guess it (and miss a move to an outside database).
+ */
+function databaseEnv(config: PlatformConfig, service: ServiceConfig): Record<string, string> {
+  if (!service.secretEnv.some((ref) => ref.secret === DATABASE_CREDENTIALS)) {
+    return {};
+  }
+  const { port, database } = config.dbMaintenance.database;
+  return { DATABASE_HOST: databaseHost(config), DATABASE_PORT: String(port), DATABASE_NAME: database };
+}
+
 /** The runbook's toggles, as env vars of the service each one concerns. */
 function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<string, string> {
   switch (service.name) {
@@ -259,16 +293,22 @@ function toggleEnv(config: PlatformConfig, service: ServiceConfig): Record<strin
 
 function dependencyPeers(config: PlatformConfig): DependencyFlows[] {
   const { postgres } = config;
+  // An outside database is an external peer (egress by CIDR), not pods of this namespace.
+  const inCluster: DependencyFlows[] = postgres.external
+    ? []
+    : [
+        {
+          name: 'postgres',
+          podLabels: postgres.podLabels,
+          port: config.dbMaintenance.database.port,
+          metricsPort: postgres.exporterPort,
+          metricsPodLabels: postgres.exporterPodLabels,
+          replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
+          egress: postgres.egress,
+        },
+      ];
   return [
-    {
-      name: 'postgres',
-      podLabels: postgres.podLabels,
-      port: config.dbMaintenance.database.port,
-      metricsPort: postgres.exporterPort,
-      metricsPodLabels: postgres.exporterPodLabels,
-      replicaPodLabels: postgres.replicaPodLabels ?? postgres.podLabels,
-      egress: postgres.egress,
-    },
+    ...inCluster,
     { name: 'redis', ...config.redis },
     { name: 'schema-registry', ...config.schemaRegistry },
     { name: 'feature-flags', ...config.featureFlags },

@@ -104,6 +104,30 @@ export interface DependencyFlows extends NetworkPeer {
   readonly egress?: DependencyEgress[];
 }
 
+/**
+ * A peer outside the cluster reached by address (a managed database): egress to its
+ * CIDR blocks on `port`, and no policy on pods of its own.
+ */
+export interface ExternalPeer {
+  /** Name used in `egressTo` lists. */
+  readonly name: string;
+  /** Its addresses. */
+  readonly cidrs: string[];
+  /** Port it listens on. */
+  readonly port: number;
+  /**
+   * Port of its metrics exporter, running in this namespace as `metricsPodLabels`:
+   * admitted from the Prometheus pods, and reaching the peer's CIDRs on `port`.
+   * @default - no exporter here
+   */
+  readonly metricsPort?: number;
+  /**
+   * Labels of the exporter's pods (required with `metricsPort`).
+   * @default - no exporter here
+   */
+  readonly metricsPodLabels?: Record<string, string>;
+}
+
 /** Pods from another namespace, selected by namespace name and pod labels. */
 export interface NamespacedPeer {
   readonly namespace: string;
@@ -127,6 +151,11 @@ export interface PlatformNetworkPoliciesProps {
    * @default - none
    */
   readonly dependencyClients?: Record<string, Record<string, string>[]>;
+  /**
+   * Peers outside the cluster (an external database), reached by CIDR.
+   * @default - none
+   */
+  readonly externalPeers?: ExternalPeer[];
   /** The ingress controller. */
   readonly ingressController: NamespacedPeer;
   /** Namespace Prometheus scrapes from. */
@@ -155,9 +184,21 @@ export class PlatformNetworkPolicies extends Construct {
   constructor(scope: Construct, id: string, props: PlatformNetworkPoliciesProps) {
     super(scope, id);
     const dependencies = props.dependencies ?? [];
-    const peers = new Map<string, NetworkPeer>();
-    for (const peer of [...props.services, ...dependencies]) {
+    const externalPeers = props.externalPeers ?? [];
+    const peers = new Map<string, NetworkPeer | ExternalPeer>();
+    for (const peer of [...props.services, ...dependencies, ...externalPeers]) {
+      if (peers.has(peer.name)) {
+        throw new Error(`'${peer.name}' is both a ${'cidrs' in peer ? 'external peer' : 'service or dependency'} and another peer; expected one peer per name`);
+      }
       peers.set(peer.name, peer);
+    }
+    for (const peer of externalPeers) {
+      if (peer.cidrs.length === 0) {
+        throw new Error(`'externalPeers[${peer.name}].cidrs' ([]) must name at least one CIDR block`);
+      }
+      if ((peer.metricsPort === undefined) !== (peer.metricsPodLabels === undefined) || (peer.metricsPodLabels && Object.keys(peer.metricsPodLabels).length === 0)) {
+        throw new Error(`'externalPeers[${peer.name}]': expected metricsPort and non-empty metricsPodLabels together (the exporter runs in this namespace), or neither`);
+      }
     }
     for (const service of props.services) {
       for (const target of service.egressTo ?? []) {
@@ -216,7 +257,8 @@ export class PlatformNetworkPolicies extends Construct {
       }
       const egress: unknown[] = (service.egressTo ?? []).map((target) => {
         const peer = peers.get(target)!;
-        return { to: [{ podSelector: { matchLabels: peer.podLabels } }], ports: [{ protocol: 'TCP', port: peer.port }] };
+        const to = 'cidrs' in peer ? peer.cidrs.map((cidr) => ({ ipBlock: { cidr } })) : [{ podSelector: { matchLabels: peer.podLabels } }];
+        return { to, ports: [{ protocol: 'TCP', port: peer.port }] };
       });
       if ((service.externalEgressCidrs ?? []).length > 0) {
         egress.push({
@@ -233,6 +275,8 @@ export class PlatformNetworkPolicies extends Construct {
         egress: [{ to: [{ podSelector: { matchLabels: service.podLabels } }], ports: [{ protocol: 'TCP', port: service.port }] }],
       });
     }
+
+    this.externalExporterPolicies(externalPeers, prometheus);
 
     for (const dependency of dependencies) {
       const exporter = dependency.metricsPort !== undefined ? dependency.metricsPodLabels : undefined;
@@ -278,6 +322,19 @@ export class PlatformNetworkPolicies extends Construct {
           })),
         });
       }
+    }
+  }
+
+  /** The exporter of an outside peer runs here: Prometheus scrapes it, it reaches the peer by address. */
+  private externalExporterPolicies(peers: ExternalPeer[], prometheus: Record<string, unknown>): void {
+    for (const peer of peers) {
+      if (peer.metricsPort === undefined || peer.metricsPodLabels === undefined) {
+        continue;
+      }
+      this.policy(`Metrics-${peer.name}`, `${peer.name}-metrics`, peer.metricsPodLabels, ['Ingress', 'Egress'], {
+        ingress: [{ from: [prometheus], ports: [{ protocol: 'TCP', port: peer.metricsPort }] }],
+        egress: [{ to: peer.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: 'TCP', port: peer.port }] }],
+      });
     }
   }
 

@@ -127,6 +127,14 @@ export interface PromotionCheck {
   readonly rolloutReplicas?: number;
 }
 
+/**
+ * The refusal of rule ACTIVE_WITHOUT_REPLICAS, shared with the config check that
+ * refuses `replicas: 0` before any output exists (a first synth has nothing to compare).
+ */
+export function activeWithoutReplicas(workload: string): string {
+  return `${workload} would have 0 replicas (replicas: 0), so no pod would serve traffic. Next safe step: set replicas to at least 1.`;
+}
+
 /** The refusals of one service's change against the previous output (empty: allowed). */
 export function checkPromotion(previous: PreviousOutput, next: PromotionCheck): PromotionProblem[] {
   if (previous.isEmpty) {
@@ -149,10 +157,7 @@ export function checkPromotion(previous: PreviousOutput, next: PromotionCheck): 
       });
     }
     if (next.rolloutReplicas === 0) {
-      problems.push({
-        rule: PromotionRule.ACTIVE_WITHOUT_REPLICAS,
-        message: `${svc}: the Rollout would have 0 replicas, so no pod would serve traffic. Next safe step: set replicas to at least 1.`,
-      });
+      problems.push({ rule: PromotionRule.ACTIVE_WITHOUT_REPLICAS, message: `${svc}: ${activeWithoutReplicas('the Rollout')}` });
     }
     return problems;
   }
@@ -169,10 +174,7 @@ export function checkPromotion(previous: PreviousOutput, next: PromotionCheck): 
   const active = next.activeColor as 'blue' | 'green';
   const activeNow = next.colors[active];
   if (activeNow?.replicas === 0) {
-    problems.push({
-      rule: PromotionRule.ACTIVE_WITHOUT_REPLICAS,
-      message: `${svc}: the active colour ${active} would have 0 replicas (replicas: 0), so no pod would serve traffic. Next safe step: set replicas to at least 1.`,
-    });
+    problems.push({ rule: PromotionRule.ACTIVE_WITHOUT_REPLICAS, message: `${svc}: ${activeWithoutReplicas(`the active colour ${active}`)}` });
   }
 
   const prevActive = find('Service', next.serviceName)?.spec?.selector?.version as 'blue' | 'green' | undefined;

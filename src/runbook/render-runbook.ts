@@ -5,7 +5,7 @@
 import type { AlertDefinition } from '../alerts/alert-record';
 import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
-import { active, curlVia, dnsCheck, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
+import { active, curlVia, dnsCheck, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 
 export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookService } from '../alerts/runbook-context';
@@ -287,10 +287,19 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   }
   out.push('');
   out.push('# Manual backup to the workstation');
-  out.push(`${k} exec ${d.pod} -- pg_dump -U ${user} ${d.database} > backup_$(date +%Y%m%d_%H%M%S).sql`);
-  out.push('');
-  out.push('# Restore from a backup (stop writers first: scale the services to 0 or switch to maintenance)');
-  out.push(`${k} exec -i ${d.pod} -- psql -U ${user} ${d.database} < backup_YYYYMMDD_HHMMSS.sql`);
+  if (d.external) {
+    // An outside database has no pod to exec into: the client tools talk to the host directly.
+    const conninfo = externalConninfo({ ...d, external: d.external });
+    out.push(`pg_dump ${conninfo} > backup_$(date +%Y%m%d_%H%M%S).sql`);
+    out.push('');
+    out.push('# Restore from a backup (stop writers first: scale the services to 0 or switch to maintenance)');
+    out.push(`psql ${conninfo} < backup_YYYYMMDD_HHMMSS.sql`);
+  } else {
+    out.push(`${k} exec ${d.pod} -- pg_dump -U ${user} ${d.database} > backup_$(date +%Y%m%d_%H%M%S).sql`);
+    out.push('');
+    out.push('# Restore from a backup (stop writers first: scale the services to 0 or switch to maintenance)');
+    out.push(`${k} exec -i ${d.pod} -- psql -U ${user} ${d.database} < backup_YYYYMMDD_HHMMSS.sql`);
+  }
   out.push('');
   out.push('# Verify');
   out.push(psql(ctx, 'SELECT count(*) FROM users;'));

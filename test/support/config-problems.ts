@@ -1,0 +1,12 @@
+// The problems a rejected platform config lists (fails the test if the config is accepted).
+import { ConfigError, parsePlatformConfig } from '../../src/config/load-config';
+
+export function problemsOf(input: unknown): string[] {
+  try {
+    parsePlatformConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the config to be rejected');
+}
