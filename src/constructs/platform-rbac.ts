@@ -23,6 +23,11 @@ export interface PlatformRbacProps {
   readonly deployerGroups: string[];
   /** Groups bound to the database operator Role. */
   readonly databaseOperatorGroups: string[];
+  /**
+   * Groups bound to the responder Role (the runbook's first-response writes).
+   * @default - no binding: the Role exists, nobody holds it
+   */
+  readonly responderGroups?: string[];
   /** Names of the postgres pods the database operator may exec into (`postgres-0`, ...). */
   readonly postgresPods: string[];
   /**
@@ -97,13 +102,35 @@ export const DEPLOYER_RULES: RbacRule[] = [
 ];
 
 /**
- * Roles for on-call (read-only), deployers and database operators, each bound
+ * What the runbook's first-response steps change, and nothing else: `rollout restart|undo` and
+ * `set env` (patch Deployments), `scale` (the scale subresource), HPA bounds (patch HPAs),
+ * `delete pod`, `exec` and `port-forward`, `kubectl run` of the restricted DNS-check pod, and
+ * `create job --from=cronjob/...` for the runbook's manual job runs. Never Secrets. Patching a
+ * Deployment or creating a Job/pod can run any pod template: the namespace's "restricted" Pod
+ * Security still applies, GitOps puts the committed template back at its next sync, and the
+ * Role is held by few people (see README "Security defaults").
+ */
+export const RESPONDER_RULES: RbacRule[] = [
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, 'patch'] },
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
+  { apiGroups: ['apps'], resources: ['replicasets', 'statefulsets'], verbs: READ },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: [...READ, 'patch'] },
+  { apiGroups: [''], resources: ['pods'], verbs: [...READ, 'create', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log', 'events', 'services', 'endpoints'], verbs: READ },
+  { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: [...READ, 'create'] },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
+];
+
+/**
+ * Roles for on-call (read-only), responders, deployers and database operators, each bound
  * to configurable groups. No rule uses a wildcard and none reads Secrets.
  */
 export class PlatformRbac extends Construct {
   public readonly onCallRoleName: string;
   public readonly deployerRoleName: string;
   public readonly databaseOperatorRoleName: string;
+  public readonly responderRoleName: string;
 
   constructor(scope: Construct, id: string, props: PlatformRbacProps) {
     super(scope, id);
@@ -114,11 +141,13 @@ export class PlatformRbac extends Construct {
     this.onCallRoleName = `${prefix}-oncall`;
     this.deployerRoleName = `${prefix}-deployer`;
     this.databaseOperatorRoleName = `${prefix}-database-operator`;
+    this.responderRoleName = `${prefix}-responder`;
 
     this.grant('OnCall', 'Role', this.onCallRoleName, ON_CALL_RULES, props.onCallGroups);
     // The cluster-wide part is namespaced by name, so two platforms in one cluster don't collide.
     this.grant('OnCallCluster', 'ClusterRole', `${prefix}-${props.namespace}-oncall-nodes`, ON_CALL_CLUSTER_RULES, props.onCallGroups);
     this.grant('Deployer', 'Role', this.deployerRoleName, DEPLOYER_RULES, props.deployerGroups);
+    this.grant('Responder', 'Role', this.responderRoleName, RESPONDER_RULES, props.responderGroups ?? []);
     this.grant(
       'DatabaseOperator',
       'Role',
