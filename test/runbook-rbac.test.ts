@@ -34,12 +34,10 @@ const RESOURCES: Record<string, [string, string]> = {
   deployment: ['apps', 'deployments'], deployments: ['apps', 'deployments'], deploy: ['apps', 'deployments'],
   replicasets: ['apps', 'replicasets'], statefulset: ['apps', 'statefulsets'], statefulsets: ['apps', 'statefulsets'],
   job: ['batch', 'jobs'], jobs: ['batch', 'jobs'], cronjob: ['batch', 'cronjobs'], cronjobs: ['batch', 'cronjobs'],
-  hpa: ['autoscaling', 'horizontalpodautoscalers'], networkpolicies: ['networking.k8s.io', 'networkpolicies'],
+  hpa: ['autoscaling', 'horizontalpodautoscalers'], pdb: ['policy', 'poddisruptionbudgets'], networkpolicies: ['networking.k8s.io', 'networkpolicies'],
   roles: ['rbac.authorization.k8s.io', 'roles'], rolebindings: ['rbac.authorization.k8s.io', 'rolebindings'],
   rollout: ['argoproj.io', 'rollouts'],
 };
-// What `kubectl get all` lists.
-const ALL = ['pods', 'services', 'deployments', 'replicasets', 'statefulsets', 'jobs', 'cronjobs', 'hpa'];
 
 function resource(word: string, command: string): [string, string] {
   const r = RESOURCES[word.toLowerCase()];
@@ -65,7 +63,8 @@ function needs(command: string): Need[] {
   };
   switch (verb) {
     case 'get': {
-      const types = pos[0].split(',').flatMap((t) => (t === 'all' ? ALL : [t]));
+      // `all` is unknown on purpose: it includes kinds no Role reads (DaemonSets, ReplicationControllers).
+      const types = pos[0].split(',');
       return types.flatMap((t) => read(pos.length > 1 ? `${t}/${pos[1]}` : t, hasFlag('-w') || hasFlag('--watch') ? ['list', 'watch'] : ['list']));
     }
     case 'describe':
@@ -176,6 +175,7 @@ describe('issue 12.1: every RUNBOOK command runs under the Roles its block names
   test('an unknown kubectl verb or resource fails the check', () => {
     expect(() => needs('kubectl -n aiaas cordon node-1')).toThrow(/no RBAC mapping/);
     expect(() => needs('kubectl -n aiaas get secrets')).toThrow(/unknown resource 'secrets'/);
+    expect(() => needs('kubectl -n aiaas get all -o yaml')).toThrow(/unknown resource 'all'/);
     expect(() => needs('kubectl -n aiaas delete deployment api-gateway-blue')).toThrow(/no RBAC mapping/);
   });
 

@@ -66,7 +66,7 @@ const ROLLOUT_UNDO_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollou
 /** What on-call needs for the runbook's read commands, without Secrets, plus `kubectl argo rollouts status|abort`. */
 export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'services', 'endpoints', 'persistentvolumeclaims', 'serviceaccounts'], verbs: READ },
-  // The runbook's config backup (`kubectl get all,configmaps,...`): ConfigMaps hold no Secrets here.
+  // The runbook's configuration snapshot (`kubectl get ...,configmaps,... -o yaml`): ConfigMaps hold no Secrets here.
   { apiGroups: [''], resources: ['configmaps'], verbs: READ },
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },

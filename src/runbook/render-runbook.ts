@@ -298,7 +298,8 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   out.push(psql(ctx, 'SELECT count(*) FROM users;'));
   out.push('');
   out.push('# Configuration snapshot (Secrets are never exported or listed: `get secrets` returns their values)');
-  out.push(`${k} get all,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
+  // Named kinds, not `all`: `all` also lists DaemonSets and ReplicationControllers, which on-call may not read (the command would fail).
+  out.push(`${k} get deployments,statefulsets,services,jobs,cronjobs,hpa,pdb,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
   out.push('```');
   out.push('');
   out.push(...restoreSection(ctx, k));
