@@ -73,13 +73,18 @@ function needs(command: string): Need[] {
       return [{ group: 'metrics.k8s.io', resource: resource(pos[0], command)[1], verb: 'list' }];
     case 'logs': {
       const target = pos[0];
-      const pods: Need[] = hasFlag('-l') ? [{ group: '', resource: 'pods', verb: 'list' }] : target.includes('/') ? read(target) : [{ group: '', resource: 'pods', verb: 'get', name: target }];
+      // `logs job/x` and `logs -l` list the pods by selector.
+      const pods: Need[] = hasFlag('-l')
+        ? [{ group: '', resource: 'pods', verb: 'list' }]
+        : target.includes('/') ? [...read(target), { group: '', resource: 'pods', verb: 'list' }] : [{ group: '', resource: 'pods', verb: 'get', name: target }];
       return [...pods, { group: '', resource: 'pods/log', verb: 'get' }];
     }
     case 'wait':
       return [...read(pos[0]), { group: resource(pos[0].split('/')[0], command)[0], resource: resource(pos[0].split('/')[0], command)[1], verb: 'watch' }];
     case 'exec': {
       const pod = pos[0];
+      // `exec deploy/x` resolves a pod through the Deployment's selector.
+      if (pod.includes('/')) return [...read(pod), { group: '', resource: 'pods', verb: 'list' }, { group: '', resource: 'pods/exec', verb: 'create' }];
       return [{ group: '', resource: 'pods', verb: 'get', name: pod }, { group: '', resource: 'pods/exec', verb: 'create', name: pod }];
     }
     case 'port-forward':
@@ -170,6 +175,23 @@ describe('issue 12.1: every RUNBOOK command runs under the Roles its block names
       }
     }
     expect(refused).toEqual([]);
+  });
+
+  test('commands are found in pipelines, lists and continuation lines, not in comments', () => {
+    const block = [
+      '# kubectl -n aiaas delete deployment x (a comment)',
+      "kubectl -n aiaas get pods | grep x; kubectl -n aiaas port-forward svc/a 80:80 >/dev/null & PF=$!",
+      'kubectl -n aiaas create job --from=cronjob/db-restore j --dry-run=client -o yaml \\',
+      "  | kubectl -n aiaas create -f -   # trailing comment",
+      "kubectl -n aiaas run p --overrides='{\"a\":\"b c|d\"}'",
+    ].join('\n');
+    expect(kubectlCommands(block)).toEqual([
+      'kubectl -n aiaas get pods',
+      'kubectl -n aiaas port-forward svc/a 80:80',
+      'kubectl -n aiaas create job --from=cronjob/db-restore j --dry-run=client -o yaml',
+      'kubectl -n aiaas create -f -',
+      "kubectl -n aiaas run p --overrides='{\"a\":\"b c|d\"}'",
+    ]);
   });
 
   test('an unknown kubectl verb or resource fails the check', () => {
