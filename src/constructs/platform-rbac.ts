@@ -124,6 +124,16 @@ export const RESPONDER_RULES: RbacRule[] = [
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
 ];
 
+/** The Role names `PlatformRbac` creates with a prefix (the RUNBOOK names them in its blocks). */
+export function platformRoleNames(prefix = 'aiaas') {
+  return {
+    onCall: `${prefix}-oncall`,
+    responder: `${prefix}-responder`,
+    deployer: `${prefix}-deployer`,
+    databaseOperator: `${prefix}-database-operator`,
+  } as const;
+}
+
 /**
  * Roles for on-call (read-only), responders, deployers and database operators, each bound
  * to configurable groups. No rule uses a wildcard and none reads Secrets.
@@ -140,10 +150,11 @@ export class PlatformRbac extends Construct {
     if (props.postgresPods.length === 0) {
       throw new Error("'postgresPods' must name at least one pod: the database operator may only exec into named pods");
     }
-    this.onCallRoleName = `${prefix}-oncall`;
-    this.deployerRoleName = `${prefix}-deployer`;
-    this.databaseOperatorRoleName = `${prefix}-database-operator`;
-    this.responderRoleName = `${prefix}-responder`;
+    const names = platformRoleNames(prefix);
+    this.onCallRoleName = names.onCall;
+    this.deployerRoleName = names.deployer;
+    this.databaseOperatorRoleName = names.databaseOperator;
+    this.responderRoleName = names.responder;
 
     this.grant('OnCall', 'Role', this.onCallRoleName, ON_CALL_RULES, props.onCallGroups);
     // The cluster-wide part is namespaced by name, so two platforms in one cluster don't collide.

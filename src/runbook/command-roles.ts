@@ -3,12 +3,11 @@
 // knows before a step whether to ask a responder, the database operator or the applier.
 // test/runbook-rbac.test.ts checks each command against the synthesized Roles.
 
-/** Role names of `PlatformRbac` (prefix `aiaas`), and the identity that applies the manifests. */
+import { platformRoleNames } from '../constructs/platform-rbac';
+
+/** Role names of `PlatformRbac` (the chart's prefix `aiaas`), and the identity that applies the manifests. */
 export const RUNBOOK_ROLES = {
-  onCall: 'aiaas-oncall',
-  responder: 'aiaas-responder',
-  deployer: 'aiaas-deployer',
-  databaseOperator: 'aiaas-database-operator',
+  ...platformRoleNames(),
   /** Not a Role of the platform: the GitOps applier's identity or a break-glass admin (README "Security defaults"). */
   applier: 'applier (break-glass)',
 } as const;
