@@ -36,7 +36,7 @@ describe('dbMaintenanceConfigSchema', () => {
       failedJobsHistoryLimit: 3,
     });
     // restore has no schedule: it only runs when a person starts it
-    expect(config.tasks.restore).toEqual({ targetDatabase: 'aiaas_restored', jobs: 2, activeDeadlineSeconds: 14_400 });
+    expect(config.tasks.restore).toEqual({ targetDatabase: 'aiaas_restored', jobs: 2, fromBucket: false, activeDeadlineSeconds: 14_400 });
     expect(Object.fromEntries(Object.entries(config.tasks).filter(([k]) => k !== 'restore')
       .map(([k, t]) => [k, 'schedule' in t ? t.schedule : undefined]))).toEqual({
       dbHealth: '0 1 * * *',

@@ -150,6 +150,8 @@ describe('DbMaintenance', () => {
         { name: 'PGUSER', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'username' } } },
         { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: 'aiaas-job-db-credentials', key: 'password' } } },
         { name: 'PUSHGATEWAY_URL', value: 'http://prometheus-pushgateway.monitoring.svc:9091' },
+        // the pod's namespace, pushed as the `namespace` grouping label the job alerts match on
+        { name: 'AIAAS_JOB_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
         { name: 'JOB_OUTPUT', value: 'json' },
       ]);
     }
@@ -404,16 +406,21 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
     bucket: 'acme-db-backups', endpoint: 'http://minio.minio.svc:9000', pathStyle: true, prefix: 'aiaas/prod/',
     credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
   };
-  const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true } } });
+  const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true }, restore: { fromBucket: true } } });
   const cronJob = (name: string) => find(objects, 'CronJob', name);
 
-  test('backup and restore-verify get the bucket flags, and its keys by Secret reference only', () => {
+  test('backup, restore-verify and restore get the bucket flags, and its keys by Secret reference only', () => {
     expect(container(cronJob('db-backup')).args).toEqual(expect.arrayContaining([
       '--bucket-keep', '30', '--bucket', 'acme-db-backups', '--bucket-endpoint', 'http://minio.minio.svc:9000',
       '--bucket-region', 'us-east-1', '--bucket-prefix', 'aiaas/prod/', '--bucket-path-style',
     ]));
     expect(container(cronJob('db-restore-verify')).args).toEqual(expect.arrayContaining(['--from-bucket', '--bucket', 'acme-db-backups']));
-    for (const name of ['db-backup', 'db-restore-verify']) {
+    expect(container(cronJob('db-restore')).args).toEqual(expect.arrayContaining(['--from-bucket', '--bucket', 'acme-db-backups', '--bucket-path-style']));
+    // without fromBucket the restore CronJob still knows the bucket: one run can add --from-bucket
+    const plainRestore = find(synth({ backupBucket }).objects, 'CronJob', 'db-restore');
+    expect(container(plainRestore).args).toEqual(expect.arrayContaining(['--bucket', 'acme-db-backups']));
+    expect(container(plainRestore).args).not.toContain('--from-bucket');
+    for (const name of ['db-backup', 'db-restore-verify', 'db-restore']) {
       const env = container(cronJob(name)).env;
       expect(env).toEqual(expect.arrayContaining([
         { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'backup-bucket', key: 'access-key-id' } } },
@@ -421,18 +428,18 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
       ]));
     }
     // the other tasks never see the bucket's keys
-    for (const c of ofKind(objects, 'CronJob').filter((o) => !['db-backup', 'db-restore-verify'].includes(o.metadata.name))) {
+    for (const c of ofKind(objects, 'CronJob').filter((o) => !['db-backup', 'db-restore-verify', 'db-restore'].includes(o.metadata.name))) {
       expect(JSON.stringify(container(c))).not.toMatch(/AWS_|bucket/);
     }
     validateAll(objects);
   });
 
-  test('only the backup and restore-verify pods may reach the endpoint, on its CIDRs and its URL port', () => {
+  test('only the backup, restore-verify and restore pods may reach the endpoint, on its CIDRs and its URL port', () => {
     const np = find(objects, 'NetworkPolicy', 'aiaas-job-bucket');
     expect(np.spec).toEqual({
       podSelector: {
         matchLabels: AIAAS_JOB_POD_LABELS,
-        matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'restore-verify'] }],
+        matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['backup', 'restore-verify', 'restore'] }],
       },
       policyTypes: ['Egress'],
       egress: [{ to: [{ ipBlock: { cidr: '10.96.12.0/24' } }], ports: [{ protocol: 'TCP', port: 9000 }] }],
@@ -450,6 +457,7 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
 
   test.each([
     [{ tasks: { restoreVerify: { fromBucket: true } } }, /tasks\.restoreVerify\.fromBucket.*needs dbMaintenance\.backupBucket/],
+    [{ tasks: { restore: { fromBucket: true } } }, /tasks\.restore\.fromBucket.*restore from the bucket needs dbMaintenance\.backupBucket/],
     [{ backupBucket: { ...backupBucket, bucket: 'Acme_Backups' } }, /backupBucket\.bucket.*expected a bucket name/],
     [{ backupBucket: { ...backupBucket, prefix: '/aiaas' } }, /backupBucket\.prefix.*ending in '\/'/],
     [{ backupBucket: { ...backupBucket, egress: { cidrs: [] } } }, /backupBucket\.egress\.cidrs.*at least one CIDR/],

@@ -105,6 +105,22 @@ describe('PlatformAlerts', () => {
     expect(names).not.toContain('AiaasBackupTooOld');
   });
 
+  test('off-cluster backup alerts only with a bucket, on the pushed metrics of the namespace, age from the config', () => {
+    expect(rules(synthRule(props())).map((r) => r.alert)).not.toContain('AiaasOffsiteBackupTooOld');
+    const all = rules(synthRule(props({ offsiteBackupCronJob: 'postgres-backup' }, { thresholds: { offsiteBackupAgeSeconds: 50000 } })));
+    const upload = all.find((r) => r.alert === 'AiaasOffsiteBackupUploadFailed');
+    expect(upload.expr).toBe('aiaas_backup_bucket_upload_ok{namespace="aiaas", task="backup"} == 0');
+    const old = all.find((r) => r.alert === 'AiaasOffsiteBackupTooOld');
+    expect(old.expr).toBe('(time() - max by (namespace) (aiaas_backup_bucket_newest_timestamp_seconds{namespace="aiaas"}) > 50000)'
+      + ' or absent(aiaas_backup_bucket_newest_timestamp_seconds{namespace="aiaas"})');
+    expect(old.labels).toEqual({ severity: 'critical', cronjob: 'postgres-backup' });
+    expect(old.for).toBe('10m');
+    // default: a nightly backup plus slack
+    const dflt = rules(synthRule(props({ offsiteBackupCronJob: 'postgres-backup' }))).find((r) => r.alert === 'AiaasOffsiteBackupTooOld');
+    expect(dflt.expr).toContain('> 93600)');
+    expect(() => synthRule(props({ offsiteBackupCronJob: 'Backup' }))).toThrow(/offsiteBackupCronJob\.name: expected a CronJob name/);
+  });
+
   test('a per-service override adds an `or` branch to the same rule', () => {
     const all = rules(synthRule(props({}, { perService: { 'api-gateway': { latencyP95Seconds: 3 } } })));
     const latency = all.filter((r) => r.alert === 'AiaasHighLatencyP95');

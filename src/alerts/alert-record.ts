@@ -62,6 +62,12 @@ export interface AlertInputs {
    */
   readonly backupCronJob?: AlertBackupCronJob;
   /**
+   * The backup CronJob that also copies each backup to a bucket (dbMaintenance.backupBucket):
+   * a failed upload and a newest off-cluster copy too old both alert (pushed metrics).
+   * @default - no off-cluster backup alerts
+   */
+  readonly offsiteBackupCronJob?: string;
+  /**
    * The PostgreSQL StatefulSet, named in descriptions.
    * @default - descriptions say 'PostgreSQL'
    */

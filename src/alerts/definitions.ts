@@ -127,6 +127,9 @@ function checkInputs(inputs: AlertInputs): void {
   if (inputs.backupCronJob) {
     checkCronJob('backupCronJob', inputs.backupCronJob.name, inputs.backupCronJob.maxAgeSeconds);
   }
+  if (inputs.offsiteBackupCronJob !== undefined) {
+    checkCronJob('offsiteBackupCronJob', inputs.offsiteBackupCronJob, 1);
+  }
 }
 
 function checkCronJob(field: string, name: string, maxAgeSeconds: number): void {

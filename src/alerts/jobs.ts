@@ -7,10 +7,31 @@ import { gauge, Series, timing } from './scenario';
 
 export const JOBS_GROUP = 'aiaas.jobs';
 
-/** A constant last-success timestamp whose age at fireAt is threshold +/- 60s (above it from t = 0 when firing). */
-function cronAge(rule: AlertDefinition, metric: string, namespace: string, fire: boolean): Series {
+/** A constant timestamp whose age at fireAt is threshold +/- 60s (above it from t = 0 when firing). */
+function ageSeries(rule: AlertDefinition, metric: string, labels: Record<string, string>, fire: boolean): Series {
   const c = fire ? -(rule.threshold + 60) : timing(rule).fireAt - rule.threshold + 60;
-  return { metric, labels: { namespace, cronjob: rule.scope.cronJob! }, values: gauge(c) };
+  return { metric, labels, values: gauge(c) };
+}
+
+/** A CronJob's last-success timestamp (kube-state-metrics) of that age. */
+function cronAge(rule: AlertDefinition, metric: string, namespace: string, fire: boolean): Series {
+  return ageSeries(rule, metric, { namespace, cronjob: rule.scope.cronJob! }, fire);
+}
+
+/** Labels of a metric the backup pushes (grouping labels of src/jobs/metrics.ts). */
+function pushedLabels(namespace: string, task = 'backup'): Record<string, string> {
+  return { job: 'aiaas_job', task, namespace };
+}
+
+/** What to look at when the off-cluster copy is in doubt: the backup's log and the bucket's settings. */
+function offsiteActions(ctx: Parameters<AlertRecord['procedure']>[0], rules: AlertDefinition[]) {
+  const k = kubectl(ctx);
+  return cronJobBlocks(ctx, rules, (c) => [
+    `${k} get jobs --sort-by=.metadata.creationTimestamp | grep ${c}`,
+    `${k} logs job/"$JOB_NAME" | grep -E 'upload|bucket'   # JOB_NAME: the latest backup Job`,
+    `${k} get cronjob ${c} -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].args}'`,
+    `${k} create job --from=cronjob/${c} ${c}-manual-$(date +%s)`,
+  ]);
 }
 
 export const JOBS_ALERTS: AlertRecord[] = [
@@ -179,6 +200,110 @@ export const JOBS_ALERTS: AlertRecord[] = [
           { name: 'backup series absent', series: [], omit, expected: [{ namespace, cronjob }], ...timing(rule) },
         ],
         silent: [{ name: 'last backup recent', series: [cronAge(rule, metric, namespace, false)], omit, expected: [], ...timing(rule) }],
+      };
+    },
+  },
+  {
+    // Pushed by the backup after each run: 0 when the local backup is complete but its copy
+    // in the bucket failed (a finding of the run, exit 1). It stays until the next run pushes.
+    name: `${ALERT_PREFIX}OffsiteBackupUploadFailed`,
+    group: JOBS_GROUP,
+    severity: AlertSeverity.WARNING,
+    key: 'offsiteUploadFailed',
+    build: (c) => {
+      const cron = c.inputs.offsiteBackupCronJob;
+      if (!cron) {
+        return undefined;
+      }
+      return {
+        expr: `${c.m.metrics.backupBucketUploadOk}{${c.nsm}, task="backup"} == 0`,
+        extraLabels: { cronjob: cron },
+        summary: 'The last backup was not copied to the bucket (off-cluster copy failed).',
+        description: `The latest run of CronJob ${cron} in {{ $labels.namespace }} made a complete backup on the volume, but uploading it to the bucket failed; losing the namespace or the volume would lose it. It resolves when a later backup is uploaded and checked.`,
+        threshold: 0,
+        thresholdText: 'aiaas_backup_bucket_upload_ok == 0 (last upload failed)',
+        scope: { services: [], cronJob: cron, task: 'backup' },
+      };
+    },
+    procedure: (ctx, rules) => ({
+      symptoms: ['The backup on the volume is complete, but its copy in the bucket failed (finding `bucket_upload_failed` in the backup report)'],
+      actions: offsiteActions(ctx, rules),
+      recovery: [
+        'The log names the cause: wrong or expired keys (the bucket credentials Secret), a missing bucket, the endpoint unreachable (egress CIDR/port in `dbMaintenance.backupBucket`), or a checksum mismatch after upload.',
+        'Fix it, then run a backup by hand (the `create job` command above); the alert resolves when that upload is checked.',
+      ],
+    }),
+    scenarios: (rule, { m, namespace }) => {
+      const metric = m.metrics.backupBucketUploadOk;
+      const labels = pushedLabels(namespace);
+      return {
+        firing: [{ name: 'last upload failed', series: [{ metric, labels, values: gauge(0) }], expected: [labels], ...timing(rule) }],
+        silent: [
+          { name: 'last upload ok', series: [{ metric, labels, values: gauge(1) }], expected: [], ...timing(rule) },
+          { name: 'upload failed in another namespace', series: [{ metric, labels: pushedLabels(`${namespace}-other`), values: gauge(0) }], expected: [], ...timing(rule) },
+        ],
+      };
+    },
+  },
+  {
+    // The newest good backup in the bucket, as the backup (or restore-verify) last saw it. Absent
+    // (no good copy ever pushed) also fires: the off-cluster copy is what survives losing the cluster.
+    name: `${ALERT_PREFIX}OffsiteBackupTooOld`,
+    group: JOBS_GROUP,
+    severity: AlertSeverity.CRITICAL,
+    key: 'offsiteBackupAgeSeconds',
+    build: (c) => {
+      const cron = c.inputs.offsiteBackupCronJob;
+      if (!cron) {
+        return undefined;
+      }
+      const max = c.m.thresholds.offsiteBackupAgeSeconds;
+      const series = `${c.m.metrics.backupBucketNewestTimestamp}{${c.nsm}}`;
+      return {
+        expr: `(time() - max by (namespace) (${series}) > ${max}) or absent(${series})`,
+        extraLabels: { cronjob: cron },
+        summary: 'The newest off-cluster backup (in the bucket) is older than allowed, or missing.',
+        description: `The newest good backup in the bucket of CronJob ${cron} in {{ $labels.namespace }} was made {{ $value | humanizeDuration }} ago (or none was ever reported, value 1); allowed ${max}s.`,
+        threshold: max,
+        thresholdText: `newest good backup in the bucket > ${max}s old, or no series`,
+        scope: { services: [], cronJob: cron, task: 'backup' },
+      };
+    },
+    procedure: (ctx, rules) => ({
+      symptoms: ['The newest good backup in the bucket is older than `monitoring.thresholds.offsiteBackupAgeSeconds`, or no backup run ever reported one'],
+      actions: offsiteActions(ctx, rules),
+      recovery: [
+        'If AiaasOffsiteBackupUploadFailed or AiaasBackupTooOld fires too, fix that first: no new backup means no new copy.',
+        'No series at all: check the backup runs with `--bucket` and that the Pushgateway is scraped with `honor_labels: true` (the `namespace` label comes from the job).',
+        'Run a backup by hand (the `create job` command above) and check its report lists the uploaded objects.',
+      ],
+    }),
+    scenarios: (rule, { m, namespace }) => {
+      const metric = m.metrics.backupBucketNewestTimestamp;
+      const omit = [metric];
+      const expected = [{ namespace }];
+      return {
+        firing: [
+          { name: 'newest copy too old', series: [ageSeries(rule, metric, pushedLabels(namespace), true)], omit, expected, ...timing(rule) },
+          {
+            name: 'newest copy too old, as backup and restore-verify both report',
+            series: [ageSeries(rule, metric, pushedLabels(namespace), true), ageSeries(rule, metric, pushedLabels(namespace, 'restore-verify'), true)],
+            omit,
+            expected,
+            ...timing(rule),
+          },
+          { name: 'no off-cluster backup reported', series: [], omit, expected, ...timing(rule) },
+        ],
+        silent: [
+          { name: 'newest copy recent', series: [ageSeries(rule, metric, pushedLabels(namespace), false)], omit, expected: [], ...timing(rule) },
+          {
+            name: 'restore-verify saw a recent copy the backup run did not report',
+            series: [ageSeries(rule, metric, pushedLabels(namespace), true), ageSeries(rule, metric, pushedLabels(namespace, 'restore-verify'), false)],
+            omit,
+            expected: [],
+            ...timing(rule),
+          },
+        ],
       };
     },
   },

@@ -246,6 +246,11 @@ const tasksSchema = z
         targetDatabase: O.name(RESTORE.targetDatabase),
         /** Parallel pg_restore jobs (each one a session on the server). */
         jobs: O.int(RESTORE.jobs),
+        /**
+         * Restore from the bucket (`backupBucket`, newest good copy downloaded and checked) instead of the
+         * volume: what is left when the namespace or its volume is gone.
+         */
+        fromBucket: O.bool(RESTORE.fromBucket),
         /** Seconds the restore may take. */
         activeDeadlineSeconds: positiveInt.default(14_400),
       })
@@ -569,12 +574,14 @@ export const dbMaintenanceConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    if (config.tasks.restoreVerify.fromBucket && !config.backupBucket) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['tasks', 'restoreVerify', 'fromBucket'],
-        message: 'restore-verify from the bucket needs dbMaintenance.backupBucket; expected false, or a backupBucket section',
-      });
+    for (const [key, task] of [['restoreVerify', 'restore-verify'], ['restore', 'restore']] as const) {
+      if (config.tasks[key].fromBucket && !config.backupBucket) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['tasks', key, 'fromBucket'],
+          message: `${task} from the bucket needs dbMaintenance.backupBucket; expected false, or a backupBucket section`,
+        });
+      }
     }
     const { sslmode, caSecret } = config.database;
     if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && caSecret === undefined) {

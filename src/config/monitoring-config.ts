@@ -123,6 +123,10 @@ export const metricsSchema = z
     kubeJobStatusStartTime: metricName.default('kube_job_status_start_time'),
     /** kube-state-metrics: last successful run of a CronJob (unix seconds), label `cronjob`. */
     kubeCronjobStatusLastSuccessfulTime: metricName.default('kube_cronjob_status_last_successful_time'),
+    /** Pushed by `aiaas-job backup` (labels `task`, `namespace`): 1 when the off-cluster copy was uploaded and checked, 0 when it failed. */
+    backupBucketUploadOk: metricName.default('aiaas_backup_bucket_upload_ok'),
+    /** Pushed by `aiaas-job backup`/`restore-verify` (labels `task`, `namespace`): creation time (unix seconds) of the newest good backup in the bucket. */
+    backupBucketNewestTimestamp: metricName.default('aiaas_backup_bucket_newest_timestamp_seconds'),
   })
   .strict();
 
@@ -180,6 +184,11 @@ export const thresholdsSchema = z
     longTransactionSeconds: positive('a transaction age in seconds').default(300),
     /** Container working set as a ratio of its memory limit (runbook: 85 %). */
     memoryRatio: ratio.default(0.85),
+    /**
+     * Age in seconds of the newest good backup in the bucket (off-cluster copy) above which
+     * AiaasOffsiteBackupTooOld fires: a nightly backup plus slack (26 h).
+     */
+    offsiteBackupAgeSeconds: positive('an age in seconds').default(26 * 3600),
   })
   .strict();
 
@@ -234,6 +243,10 @@ export const forSchema = z
     cronJobStale: promDuration.default('10m'),
     /** The backup older than allowed (or never seen) for this long. */
     backupStale: promDuration.default('10m'),
+    /** The last backup's off-cluster copy failed (pushed metric) for this long. */
+    offsiteUploadFailed: promDuration.default('1m'),
+    /** The newest off-cluster backup older than the threshold (or never seen) for this long. */
+    offsiteBackupAgeSeconds: promDuration.default('10m'),
   })
   .strict();
 

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
+import { NAMESPACE_ENV } from '../jobs/metrics';
 import { maxIntervalSeconds, toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
@@ -143,13 +144,16 @@ const TASKS: { readonly [T in TaskName]: TaskDefinition } = {
   // forces on its own: the RUNBOOK shows how to add --backup and --force to one run.
   'restore': {
     ...fromConfig('restore', 'restore', 'Restore', 'db-restore',
-      (c) => ({ dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs }), true),
+      (c) => ({
+        dir: BACKUP_MOUNT_PATH, targetDatabase: c.tasks.restore.targetDatabase, jobs: c.tasks.restore.jobs,
+        fromBucket: c.tasks.restore.fromBucket, ...bucketOptions(c),
+      }), true),
     manual: true,
   },
 };
 
 /** The tasks that write or read the off-cluster copy: the only ones given its credentials and its egress. */
-const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify'];
+const BUCKET_TASKS: readonly TaskName[] = ['backup', 'restore-verify', 'restore'];
 
 /** Flags of the off-cluster copy from `dbMaintenance.backupBucket` (none without one). */
 function bucketOptions(c: DbMaintenanceConfig): Partial<OptionValues<typeof BUCKET_OPTIONS>> {
@@ -277,6 +281,8 @@ export class DbMaintenance extends Construct {
             // The CLI reads the password from this variable only (never a flag).
             PGPASSWORD: kplus.EnvValue.fromSecretValue({ secret: credentials, key: config.credentialsSecret.passwordKey }),
             [GLOBAL_OPTIONS.pushgatewayUrl.env]: kplus.EnvValue.fromValue(config.pushgateway.url),
+            // the `namespace` grouping label of the pushed metrics, which the alerts match on
+            [NAMESPACE_ENV]: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
             // the report stays JSON for log collectors even if someone gives the pod a TTY
             [GLOBAL_OPTIONS.output.env]: kplus.EnvValue.fromValue('json'),
             ...(config.database.caSecret

@@ -105,6 +105,7 @@ export class PlatformChart extends Chart {
       monitoring: config.monitoring,
       cronJobs: this.scheduledJobs,
       backupCronJob: backup,
+      offsiteBackupCronJob: config.dbMaintenance.backupBucket ? backup?.name : undefined,
       database: { statefulSet: config.postgres.statefulSet },
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });

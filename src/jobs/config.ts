@@ -228,7 +228,7 @@ function checkBucket(options: { bucket?: string; fromBucket?: boolean }): void {
 
 /** The checks no single flag can make. */
 function checkTogether(config: Config): void {
-  if (config.task === 'backup' || config.task === 'restore-verify') checkBucket(config.options);
+  if (config.task === 'backup' || config.task === 'restore-verify' || config.task === 'restore') checkBucket(config.options);
   const { sslmode, sslrootcert } = config.connection;
   if ((sslmode === 'verify-ca' || sslmode === 'verify-full') && !sslrootcert) {
     throw new UsageError(`option '--sslmode ${sslmode}' needs the CA that signed the server certificate: `

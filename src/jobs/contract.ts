@@ -394,6 +394,11 @@ export const TASK_SPECS = {
         kind: 'switch', arg: 'bool', env: 'RESTORE_FORCE', default: false,
         description: 'replace a target database that has data: it is backed up into --dir first, then dropped',
       },
+      ...BUCKET_OPTIONS,
+      fromBucket: {
+        kind: 'switch', arg: 'bool', env: 'RESTORE_FROM_BUCKET', default: false,
+        description: 'take the backup (newest good, or --backup) from the bucket: downloaded under --dir and its checksum checked before use',
+      },
     },
   },
 } as const satisfies Readonly<Record<string, TaskSpec>>;

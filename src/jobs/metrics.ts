@@ -1,11 +1,18 @@
 // Metrics of one run, pushed to a Prometheus Pushgateway (job `aiaas_job`,
-// grouping label `task`) with POST, so that a failed run does not erase the
+// grouping labels `task` and, in a pod, `namespace`) with POST, so that a failed run does not erase the
 // last-success timestamp of the previous good run. Values are collected in a
 // plain map; prom-client is loaded only when there is something to push, which
 // keeps the start of the CLI short.
 import type { Logger } from './logger';
 
 export const PUSH_JOB = 'aiaas_job';
+
+/**
+ * The pod's namespace (downward API, set by the DbMaintenance construct). Pushed as the
+ * `namespace` grouping label: the alerts match `namespace="…"`, and the Pushgateway's own
+ * namespace would otherwise be all a scrape sees.
+ */
+export const NAMESPACE_ENV = 'AIAAS_JOB_NAMESPACE';
 
 interface Series {
   readonly help: string;
@@ -42,7 +49,8 @@ export class Metrics {
     }
   }
 
-  public async push(url: string, task: string, log: Logger): Promise<void> {
+  /** Pushes under the grouping {task, namespace}; `namespace` is left out when unknown (outside a pod). */
+  public async push(url: string, task: string, log: Logger, namespace: string | undefined = process.env[NAMESPACE_ENV]): Promise<void> {
     const { Gauge, Pushgateway, Registry } = await import('prom-client');
     const registry = new Registry();
     for (const [name, s] of this.series) {
@@ -50,7 +58,8 @@ export class Metrics {
       for (const { labels, value } of s.values.values()) g.set(labels, value);
     }
     const gateway = new Pushgateway(url, { timeout: 10000 }, registry);
-    await gateway.pushAdd({ jobName: PUSH_JOB, groupings: { task } });
-    log.debug({ task }, 'metrics pushed');
+    const groupings: Record<string, string> = namespace ? { task, namespace } : { task };
+    await gateway.pushAdd({ jobName: PUSH_JOB, groupings });
+    log.debug(groupings, 'metrics pushed');
   }
 }

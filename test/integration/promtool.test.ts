@@ -40,7 +40,7 @@ function synthRules(monitoring: MonitoringConfig, source: 'construct' | 'platfor
     return { groups: rule.spec.groups, defs: platform.alerts.definitions, backup: 'db-backup' };
   }
   const chart = Testing.chart();
-  const props: PlatformAlertsProps = { namespace: NAMESPACE, services: SERVICES, monitoring, cronJobs: CRON_JOBS, backupCronJob: BACKUP };
+  const props: PlatformAlertsProps = { namespace: NAMESPACE, services: SERVICES, monitoring, cronJobs: CRON_JOBS, backupCronJob: BACKUP, offsiteBackupCronJob: BACKUP.name };
   const alerts = new PlatformAlerts(chart, 'Alerts', props);
   const rule = Testing.synth(chart).find((o) => o.kind === 'PrometheusRule');
   expect(rule).toBeDefined();

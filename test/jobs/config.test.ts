@@ -126,7 +126,7 @@ describe('restore: the switch --force and flags added to a Job copied from the C
     const config = run(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2',
       '--backup=aiaas-aiaas-20260101T020000000Z.dump', '--target-database=aiaas', '--force']);
     expect(config.options).toEqual({
-      dir: '/backups', targetDatabase: 'aiaas', jobs: 2, force: true, backup: 'aiaas-aiaas-20260101T020000000Z.dump',
+      dir: '/backups', targetDatabase: 'aiaas', jobs: 2, force: true, fromBucket: false, bucketPathStyle: false, backup: 'aiaas-aiaas-20260101T020000000Z.dump',
     });
   });
 

@@ -123,7 +123,7 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
     const fromBackupBucket = ['bucket', 'bucketEndpoint', 'bucketRegion', 'bucketPrefix', 'bucketPathStyle'];
     const fixedByTheConstruct = ['backup.dir', 'backup.countTables', 'restore-verify.dir', 'restore-verify.backup',
       'restore.dir', 'restore.backup', 'restore.force',
-      ...['backup', 'restore-verify'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
+      ...['backup', 'restore-verify', 'restore'].flatMap((t) => fromBackupBucket.map((o) => `${t}.${o}`))];
     for (const task of TASKS) {
       for (const option of Object.keys(TASK_SPECS[task].options)) {
         if (fixedByTheConstruct.includes(`${task}.${option}`)) continue;

@@ -4,7 +4,9 @@
 // renamed to the target. The target must not exist or be empty; with --force a
 // target with data is first backed up into --dir (a regular, complete backup),
 // then dropped. Until the rename the target is untouched: a failed or mismatched
-// restore leaves it as it was and drops the staging database.
+// restore leaves it as it was and drops the staging database. With --from-bucket the
+// backup (newest good, or --backup) comes from the bucket, downloaded under --dir and
+// checked against its manifest before use; the download is removed afterwards.
 import * as path from 'node:path';
 import type { Pool } from 'pg';
 import { BackupEntry, forDatabase, readDir } from '../backup-files';
@@ -14,6 +16,7 @@ import type { Finding, TaskResult } from '../report';
 import {
   candidates, checksumProblem, createMarked, dropMarked, newRunId, planRestore, RefusedError, removePlan,
 } from '../restore-common';
+import { bucketConfigOf, bucketWhere, fetchFromBucket } from '../offsite';
 import { dumpDatabase } from './backup';
 import { compareCounts, pgRestore } from './restore-verify';
 
@@ -65,105 +68,136 @@ export async function restore(ctx: TaskContext<'restore'>): Promise<TaskResult> 
   const conn = ctx.config.connection;
   const dir = path.resolve(opts.dir);
   const target = opts.targetDatabase;
-  const staging = `${target.slice(0, 52)}_restoring`;
   // The target may be the database PGDATABASE names: drop and rename it from another one.
   const admin = createPool(conn, 'aiaas-job/restore', 2, ctx.log, target === conn.database ? 'postgres' : conn.database, ctx.onLost);
   const runId = newRunId();
   const findings: Finding[] = [];
   try {
     return await withAdvisoryLock(admin, `aiaas-job:restore:${target}`, ctx.log, async (): Promise<TaskResult> => {
-      const chosen = await chooseBackup(dir, conn.database, opts.backup);
-      const warnings = chosen.passedOver.map((p) => `passed over (not usable): ${p}`);
-      if (!chosen.entry) {
-        findings.push({ code: 'backup_unusable', message: `${chosen.problem}: nothing was restored` });
-        return { findings, warnings, data: { dir, target } };
+      const bucket = opts.fromBucket ? bucketConfigOf(opts) : undefined;
+      let backup: BackupEntry;
+      let file: string;
+      let cleanup = async (): Promise<void> => undefined;
+      const warnings: string[] = [];
+      if (bucket) {
+        // downloaded under --dir and checked against its manifest; a corrupted copy is a finding
+        const fetched = await fetchFromBucket(ctx, bucket, dir, opts.backup);
+        if (fetched.kind === 'finding') {
+          findings.push({ ...fetched.finding, message: `${fetched.finding.message}: nothing was restored` });
+          return { findings, warnings, data: { dir, target, bucket: bucketWhere(bucket) } };
+        }
+        ({ entry: backup, file, cleanup } = fetched);
+      } else {
+        const chosen = await chooseBackup(dir, conn.database, opts.backup);
+        warnings.push(...chosen.passedOver.map((p) => `passed over (not usable): ${p}`));
+        if (!chosen.entry) {
+          findings.push({ code: 'backup_unusable', message: `${chosen.problem}: nothing was restored` });
+          return { findings, warnings, data: { dir, target } };
+        }
+        backup = chosen.entry;
+        file = path.join(dir, backup.name);
       }
-      const backup = chosen.entry;
-      const file = path.join(dir, backup.name);
-      ctx.log.info({ file: backup.name, target }, 'checksum matches; restoring');
-
-      const relations = await userRelations(admin, ctx, target);
-      if (relations !== null && relations > 0 && !opts.force) {
-        throw new RefusedError(`target database "${target}" is not empty (${relations} relations): `
-          + 'use --force to replace it (it is backed up into --dir first), or choose another --target-database');
-      }
-      if (await dropMarked(admin, staging, PURPOSE) === 'dropped') {
-        ctx.log.warn({ database: staging }, 'dropped the staging database an earlier run left behind');
-      }
-      throwIfAborted(ctx.signal);
-
-      const plan = await planRestore(admin, conn, file, ctx.signal);
-      for (const s of plan.skipped) ctx.log.warn({ object: s.object, reason: s.reason }, 'not restored');
-      warnings.push(...plan.skipped.map((s) => `not restored: ${s.object}: ${s.reason}`));
-      await createMarked(admin, staging, PURPOSE, runId);
-      let renamed = false;
       try {
-        const t0 = process.hrtime.bigint();
-        try {
-          await pgRestore(ctx, staging, file, plan, [`--jobs=${opts.jobs}`]);
-        } catch (e) {
-          throwIfAborted(ctx.signal);
-          findings.push({ code: 'restore_failed', message: `${backup.name} did not restore (target untouched): ${(e as Error).message}`, file: backup.name });
-          return { findings, warnings, data: { dir, target, file: backup.name, skipped: plan.skipped } };
-        } finally {
-          await removePlan(plan);
-        }
-        const restoreSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-
-        // counts against the manifest, and planner statistics (pg_restore leaves none)
-        const stagingPool = createPool(conn, 'aiaas-job/restore', 1, ctx.log, staging, ctx.onLost);
-        let compared: Awaited<ReturnType<typeof compareCounts>>;
-        try {
-          compared = await compareCounts(admin, stagingPool, Object.keys(backup.manifest.rowCounts), backup.manifest);
-          if (compared.findings.length === 0) await stagingPool.query('ANALYZE');
-        } finally {
-          await stagingPool.end();
-        }
-        const data = {
-          dir, target, file: backup.name, createdAt: backup.manifest.createdAt, sha256: backup.manifest.sha256,
-          restoreSeconds, jobs: opts.jobs, tables: compared.comparison, skipped: plan.skipped,
-        };
-        warnings.push(...compared.warnings);
-        if (Object.keys(backup.manifest.rowCounts).length === 0) warnings.push(`${backup.name} recorded no row counts: none compared`);
-        if (compared.findings.length > 0) {
-          findings.push(...compared.findings.map((f) => ({ ...f, message: `${f.message} (target untouched)` })));
-          return { findings, warnings, data };
-        }
-        throwIfAborted(ctx.signal);
-
-        let safetyBackup: string | undefined;
-        if (relations !== null) {
-          if (relations > 0) {
-            const targetPool = createPool(conn, 'aiaas-job/restore', 2, ctx.log, target, ctx.onLost);
-            try {
-              safetyBackup = (await dumpDatabase(targetPool, {
-                conn: { ...conn, database: target }, dir, countTables: [], lockWaitTimeoutMs: SAFETY_LOCK_WAIT_MS, signal: ctx.signal, log: ctx.log,
-              })).name;
-            } finally {
-              await targetPool.end();
-            }
-            ctx.log.warn({ target, safetyBackup }, 'safety backup of the replaced database taken');
-          }
-          await withClient(admin, async (c) => {
-            await c.query(`DROP DATABASE ${c.escapeIdentifier(target)} WITH (FORCE)`);
-          });
-        }
-        await withClient(admin, async (c) => {
-          await c.query(`ALTER DATABASE ${c.escapeIdentifier(staging)} RENAME TO ${c.escapeIdentifier(target)}`);
-          renamed = true;
-          // no longer a staging database: nothing may drop it as a leftover
-          await c.query(`COMMENT ON DATABASE ${c.escapeIdentifier(target)} IS NULL`);
-        });
-        ctx.log.info({ target, file: backup.name, seconds: restoreSeconds }, 'restored');
-        ctx.metrics.set('aiaas_restore_seconds', 'Duration of pg_restore of the last restore', restoreSeconds);
-        return { findings, warnings, data: { ...data, replaced: relations !== null, safetyBackup } };
+        return await restoreChosen(ctx, admin, { backup, file, dir, runId, warnings, bucket: bucket && bucketWhere(bucket) });
       } finally {
-        if (!renamed) {
-          await dropMarked(admin, staging, PURPOSE, runId).catch((err) => ctx.log.error({ err, database: staging }, 'could not drop staging database'));
-        }
+        await cleanup();
       }
     });
   } finally {
     await admin.end().catch((err) => ctx.log.warn({ err }, 'closing the pool failed'));
+  }
+}
+
+/** Restores `file` (checked) into the staging database, compares counts, then renames it to the target. */
+async function restoreChosen(ctx: TaskContext<'restore'>, admin: Pool, chosen: {
+  backup: BackupEntry; file: string; dir: string; runId: string; warnings: string[]; bucket?: string;
+}): Promise<TaskResult> {
+  const opts = ctx.config.options;
+  const conn = ctx.config.connection;
+  const target = opts.targetDatabase;
+  const staging = `${target.slice(0, 52)}_restoring`;
+  const { backup, file, dir, runId, warnings } = chosen;
+  const findings: Finding[] = [];
+  ctx.log.info({ file: backup.name, target, bucket: chosen.bucket }, 'checksum matches; restoring');
+
+  const relations = await userRelations(admin, ctx, target);
+  if (relations !== null && relations > 0 && !opts.force) {
+    throw new RefusedError(`target database "${target}" is not empty (${relations} relations): `
+      + 'use --force to replace it (it is backed up into --dir first), or choose another --target-database');
+  }
+  if (await dropMarked(admin, staging, PURPOSE) === 'dropped') {
+    ctx.log.warn({ database: staging }, 'dropped the staging database an earlier run left behind');
+  }
+  throwIfAborted(ctx.signal);
+
+  const plan = await planRestore(admin, conn, file, ctx.signal);
+  for (const s of plan.skipped) ctx.log.warn({ object: s.object, reason: s.reason }, 'not restored');
+  warnings.push(...plan.skipped.map((s) => `not restored: ${s.object}: ${s.reason}`));
+  await createMarked(admin, staging, PURPOSE, runId);
+  let renamed = false;
+  try {
+    const t0 = process.hrtime.bigint();
+    try {
+      await pgRestore(ctx, staging, file, plan, [`--jobs=${opts.jobs}`]);
+    } catch (e) {
+      throwIfAborted(ctx.signal);
+      findings.push({ code: 'restore_failed', message: `${backup.name} did not restore (target untouched): ${(e as Error).message}`, file: backup.name });
+      return { findings, warnings, data: { dir, target, file: backup.name, skipped: plan.skipped } };
+    } finally {
+      await removePlan(plan);
+    }
+    const restoreSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+
+    // counts against the manifest, and planner statistics (pg_restore leaves none)
+    const stagingPool = createPool(conn, 'aiaas-job/restore', 1, ctx.log, staging, ctx.onLost);
+    let compared: Awaited<ReturnType<typeof compareCounts>>;
+    try {
+      compared = await compareCounts(admin, stagingPool, Object.keys(backup.manifest.rowCounts), backup.manifest);
+      if (compared.findings.length === 0) await stagingPool.query('ANALYZE');
+    } finally {
+      await stagingPool.end();
+    }
+    const data = {
+      dir, target, file: backup.name, ...(chosen.bucket ? { bucket: chosen.bucket } : {}), createdAt: backup.manifest.createdAt, sha256: backup.manifest.sha256,
+      restoreSeconds, jobs: opts.jobs, tables: compared.comparison, skipped: plan.skipped,
+    };
+    warnings.push(...compared.warnings);
+    if (Object.keys(backup.manifest.rowCounts).length === 0) warnings.push(`${backup.name} recorded no row counts: none compared`);
+    if (compared.findings.length > 0) {
+      findings.push(...compared.findings.map((f) => ({ ...f, message: `${f.message} (target untouched)` })));
+      return { findings, warnings, data };
+    }
+    throwIfAborted(ctx.signal);
+
+    let safetyBackup: string | undefined;
+    if (relations !== null) {
+      if (relations > 0) {
+        const targetPool = createPool(conn, 'aiaas-job/restore', 2, ctx.log, target, ctx.onLost);
+        try {
+          safetyBackup = (await dumpDatabase(targetPool, {
+            conn: { ...conn, database: target }, dir, countTables: [], lockWaitTimeoutMs: SAFETY_LOCK_WAIT_MS, signal: ctx.signal, log: ctx.log,
+          })).name;
+        } finally {
+          await targetPool.end();
+        }
+        ctx.log.warn({ target, safetyBackup }, 'safety backup of the replaced database taken');
+      }
+      await withClient(admin, async (c) => {
+        await c.query(`DROP DATABASE ${c.escapeIdentifier(target)} WITH (FORCE)`);
+      });
+    }
+    await withClient(admin, async (c) => {
+      await c.query(`ALTER DATABASE ${c.escapeIdentifier(staging)} RENAME TO ${c.escapeIdentifier(target)}`);
+      renamed = true;
+      // no longer a staging database: nothing may drop it as a leftover
+      await c.query(`COMMENT ON DATABASE ${c.escapeIdentifier(target)} IS NULL`);
+    });
+    ctx.log.info({ target, file: backup.name, seconds: restoreSeconds }, 'restored');
+    ctx.metrics.set('aiaas_restore_seconds', 'Duration of pg_restore of the last restore', restoreSeconds);
+    return { findings, warnings, data: { ...data, replaced: relations !== null, safetyBackup } };
+  } finally {
+    if (!renamed) {
+      await dropMarked(admin, staging, PURPOSE, runId).catch((err) => ctx.log.error({ err, database: staging }, 'could not drop staging database'));
+    }
   }
 }

@@ -93,7 +93,7 @@ test('backup: dump, manifest with size, sha256, server version, row counts; metr
   let res;
   try {
     res = await runCli(['backup', '--dir', dir],
-      pg.env(undefined, { PUSHGATEWAY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+      pg.env(undefined, { PUSHGATEWAY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, AIAAS_JOB_NAMESPACE: 'aiaas-prod' }));
   } finally {
     server.close();
   }
@@ -116,7 +116,8 @@ test('backup: dump, manifest with size, sha256, server version, row counts; metr
   expect(fs.statSync(path.join(dir, name)).mode & 0o777).toBe(0o600);
 
   expect(bodies).toHaveLength(1);
-  expect(bodies[0]).toMatch(/^POST \/metrics\/job\/aiaas_job\/task\/backup\n/);
+  // the pod's namespace (downward API) is a grouping label: the alerts match namespace="…"
+  expect(bodies[0]).toMatch(/^POST \/metrics\/job\/aiaas_job\/task\/backup\/namespace\/aiaas-prod\n/);
   expect(bodies[0]).toMatch(new RegExp(`^aiaas_backup_size_bytes ${manifest.sizeBytes}$`, 'm'));
   expect(bodies[0]).toMatch(/^aiaas_job_last_success_timestamp_seconds \d/m);
 });

@@ -58,6 +58,25 @@ async function withPushgateway<T>(f: (url: string) => Promise<T>): Promise<{ res
 const env = (over: Record<string, string> = {}, database?: string): Record<string, string> =>
   pg.env(undefined, { ...s3.env(), ...(database ? { PGDATABASE: database } : {}), ...over });
 
+/** Two backups of the database, uploaded; their names, oldest first. */
+async function twoBackups(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await runCli(['backup', '--dir', dir], env());
+    expectContract(res, pg.password, 0);
+    names.push(res.report.data.file);
+  }
+  return names;
+}
+
+/** Flips one byte in the middle of a backup's object in the bucket. */
+function corruptInBucket(name: string): void {
+  const obj = path.join(s3.dir, 'backups', PREFIX, `${name}._S3rver_object`);
+  const bytes = fs.readFileSync(obj);
+  bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+  fs.writeFileSync(obj, bytes);
+}
+
 beforeAll(async () => {
   ensureBundle();
   [pg, s3] = await Promise.all([PgCluster.start(), S3Server.start(['backups'])]);
@@ -179,18 +198,44 @@ test('a missing bucket and missing credentials are clear errors', async () => {
 
 test('an object corrupted in the bucket is caught by restore-verify, naming it, with no fallback to an older backup', async () => {
   const dir = tmpDir();
-  const names: string[] = [];
-  for (let i = 0; i < 2; i++) {
-    const res = await runCli(['backup', '--dir', dir], env());
-    expectContract(res, pg.password, 0);
-    names.push(res.report.data.file);
-  }
-  const obj = path.join(s3.dir, 'backups', PREFIX, `${names[1]}._S3rver_object`);
-  const bytes = fs.readFileSync(obj);
-  bytes[Math.floor(bytes.length / 2)] ^= 0xff;
-  fs.writeFileSync(obj, bytes);
+  const names = await twoBackups(dir);
+  corruptInBucket(names[1]);
   const rv = await runCli(['restore-verify', '--dir', dir, '--from-bucket', 'true'], env());
   expectContract(rv, pg.password, 1);
   expect(rv.report.findings).toEqual([expect.objectContaining({ code: 'backup_checksum_mismatch', file: `${PREFIX}${names[1]}` })]);
   expect(fs.readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]); // nothing downloaded is left
+});
+
+test('restore --from-bucket: the newest good (or a named) backup, downloaded and checked; a corrupted one is refused and nothing restored', async () => {
+  const dir = tmpDir();
+  const names = await twoBackups(dir);
+  const restoreDir = tmpDir(); // the volume is gone: nothing local is used
+  const databases = async (): Promise<string[]> => (await pg.primary.query(
+    `SELECT datname FROM pg_database WHERE datname LIKE 'from_bucket%' ORDER BY 1`)).map((r: { datname: string }) => r.datname);
+
+  const res = await runCli(['restore', '--dir', restoreDir, '--from-bucket', 'true', '--target-database', 'from_bucket_a'], env());
+  expectContract(res, pg.password, 0);
+  expect(res.report.data).toEqual(expect.objectContaining({ file: names[1], target: 'from_bucket_a', bucket: expect.stringContaining('s3://backups/aiaas/') }));
+  expect(res.report.data.tables).toEqual([expect.objectContaining({ table: 'public.users', restored: 1000, expected: 1000 })]);
+  const [{ n }] = await pg.primary.query('SELECT count(*)::int AS n FROM users', [], 'from_bucket_a');
+  expect(n).toBe(1000);
+  expect(fs.readdirSync(restoreDir)).toEqual([]); // the download is removed after use
+
+  const named = await runCli(['restore', '--dir', restoreDir, '--from-bucket', 'true', '--backup', names[0], '--target-database', 'from_bucket_b'], env());
+  expectContract(named, pg.password, 0);
+  expect(named.report.data.file).toBe(names[0]);
+
+  // corrupted in the bucket: a finding naming the object, no fallback, no database created
+  corruptInBucket(names[1]);
+  const bad = await runCli(['restore', '--dir', restoreDir, '--from-bucket', 'true', '--target-database', 'from_bucket_c'], env());
+  expectContract(bad, pg.password, 1);
+  expect(bad.report.findings).toEqual([expect.objectContaining({ code: 'backup_checksum_mismatch', file: `${PREFIX}${names[1]}` })]);
+  expect(await databases()).toEqual(['from_bucket_a', 'from_bucket_b']);
+  expect(fs.readdirSync(restoreDir)).toEqual([]);
+
+  // --from-bucket without a bucket is a usage error before any work
+  const { BACKUP_BUCKET: _b, ...noBucket } = env();
+  const usage = await runCli(['restore', '--dir', restoreDir, '--from-bucket', 'true'], noBucket);
+  expect(usage.code).toBe(64);
+  expect(usage.stderr).toMatch(/--from-bucket' needs a bucket/);
 });
