@@ -254,7 +254,7 @@ describe('PlatformChart (reference platform)', () => {
     const roles = [...ofKind(reference, 'Role'), ...ofKind(reference, 'ClusterRole')];
 
     test('no wildcard verbs, resources or API groups, and no access to Secrets', () => {
-      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall']);
+      expect(roles.map((r) => r.metadata.name).sort()).toEqual(['aiaas-aiaas-oncall-nodes', 'aiaas-database-operator', 'aiaas-deployer', 'aiaas-oncall', 'aiaas-responder']);
       for (const role of roles) {
         for (const rule of role.rules) {
           expect([...rule.verbs, ...rule.resources, ...rule.apiGroups]).not.toContain('*');
@@ -275,6 +275,38 @@ describe('PlatformChart (reference platform)', () => {
       expect(cluster.metadata.namespace).toBeUndefined();
       expect(cluster.rules[0].resources).toEqual(['nodes', 'persistentvolumes']);
       expect(find(reference, 'RoleBinding', 'aiaas-oncall').subjects).toEqual([{ kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'aiaas-oncall' }]);
+    });
+
+    test('the responder restarts, scales, sets HPA bounds, deletes and execs into pods, port-forwards and runs jobs, never reads Secrets', () => {
+      const responder: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = find(reference, 'Role', 'aiaas-responder').rules;
+      const can = (group: string, resource: string, verb: string) =>
+        responder.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      for (const [group, resource, verb] of [
+        ['apps', 'deployments', 'patch'],
+        ['apps', 'deployments/scale', 'patch'],
+        ['autoscaling', 'horizontalpodautoscalers', 'patch'],
+        ['', 'pods', 'delete'],
+        ['', 'pods/exec', 'create'],
+        ['', 'pods/portforward', 'create'],
+        ['batch', 'jobs', 'create'],
+        ['batch', 'cronjobs', 'get'],
+      ]) {
+        expect([group, resource, verb, can(group, resource, verb)]).toEqual([group, resource, verb, true]);
+      }
+      for (const [group, resource, verb] of [
+        ['', 'secrets', 'get'],
+        ['', 'secrets', 'list'],
+        ['', 'services', 'patch'],
+        ['apps', 'deployments', 'create'],
+        ['apps', 'deployments', 'delete'],
+        ['rbac.authorization.k8s.io', 'roles', 'get'],
+      ]) {
+        expect([group, resource, verb, can(group, resource, verb)]).toEqual([group, resource, verb, false]);
+      }
+      expect(find(reference, 'RoleBinding', 'aiaas-responder').subjects.map((s: any) => s.name)).toEqual(['aiaas-responders']);
+      // Separate from the read-only on-call role: none of its writes leak into it.
+      const oncallWrites = find(reference, 'Role', 'aiaas-oncall').rules.filter((r: any) => r.verbs.some((v: string) => !['get', 'list', 'watch'].includes(v)));
+      expect(oncallWrites.map((r: any) => r.resources)).toEqual([['rollouts/status']]);
     });
 
     test('database operator execs only into named postgres pods', () => {

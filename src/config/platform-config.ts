@@ -399,6 +399,8 @@ export const platformConfigSchema = z
         deployerGroups: z.array(z.string().min(1)).default(['aiaas-deployers']),
         /** Groups bound to the database operator Role. */
         databaseOperatorGroups: z.array(z.string().min(1)).default(['aiaas-dba']),
+        /** Groups bound to the responder Role (restart, scale, HPA bounds, delete pod, exec, port-forward, manual job runs). */
+        responderGroups: z.array(z.string().min(1)).default(['aiaas-responders']),
       })
       .strict()
       .default({}),

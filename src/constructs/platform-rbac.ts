@@ -23,6 +23,11 @@ export interface PlatformRbacProps {
   readonly deployerGroups: string[];
   /** Groups bound to the database operator Role. */
   readonly databaseOperatorGroups: string[];
+  /**
+   * Groups bound to the responder Role (the runbook's first-response writes).
+   * @default - no binding: the Role exists, nobody holds it
+   */
+  readonly responderGroups?: string[];
   /** Names of the postgres pods the database operator may exec into (`postgres-0`, ...). */
   readonly postgresPods: string[];
   /**
@@ -61,6 +66,8 @@ const ROLLOUT_UNDO_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollou
 /** What on-call needs for the runbook's read commands, without Secrets, plus `kubectl argo rollouts status|abort`. */
 export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'services', 'endpoints', 'persistentvolumeclaims', 'serviceaccounts'], verbs: READ },
+  // The runbook's configuration snapshot (`kubectl get ...,configmaps,... -o yaml`): ConfigMaps hold no Secrets here.
+  { apiGroups: [''], resources: ['configmaps'], verbs: READ },
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
   { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: READ },
@@ -97,13 +104,45 @@ export const DEPLOYER_RULES: RbacRule[] = [
 ];
 
 /**
- * Roles for on-call (read-only), deployers and database operators, each bound
+ * What the runbook's first-response steps change, and nothing else: `rollout restart|undo` and
+ * `set env` (patch Deployments), `scale` (the scale subresource), HPA bounds (patch HPAs),
+ * `delete pod`, `exec` and `port-forward`, `kubectl run` of the restricted DNS-check pod, and
+ * `create job --from=cronjob/...` for the runbook's manual job runs. Never Secrets. Patching a
+ * Deployment or creating a Job/pod can run any pod template: the namespace's "restricted" Pod
+ * Security still applies, GitOps puts the committed template back at its next sync, and the
+ * Role is held by few people (see README "Security defaults").
+ */
+export const RESPONDER_RULES: RbacRule[] = [
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: [...READ, 'patch'] },
+  { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
+  { apiGroups: ['apps'], resources: ['replicasets', 'statefulsets'], verbs: READ },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: [...READ, 'patch'] },
+  { apiGroups: [''], resources: ['pods'], verbs: [...READ, 'create', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log', 'events', 'services', 'endpoints'], verbs: READ },
+  { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: [...READ, 'create'] },
+  { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
+];
+
+/** The Role names `PlatformRbac` creates with a prefix (the RUNBOOK names them in its blocks). */
+export function platformRoleNames(prefix = 'aiaas') {
+  return {
+    onCall: `${prefix}-oncall`,
+    responder: `${prefix}-responder`,
+    deployer: `${prefix}-deployer`,
+    databaseOperator: `${prefix}-database-operator`,
+  } as const;
+}
+
+/**
+ * Roles for on-call (read-only), responders, deployers and database operators, each bound
  * to configurable groups. No rule uses a wildcard and none reads Secrets.
  */
 export class PlatformRbac extends Construct {
   public readonly onCallRoleName: string;
   public readonly deployerRoleName: string;
   public readonly databaseOperatorRoleName: string;
+  public readonly responderRoleName: string;
 
   constructor(scope: Construct, id: string, props: PlatformRbacProps) {
     super(scope, id);
@@ -111,14 +150,17 @@ export class PlatformRbac extends Construct {
     if (props.postgresPods.length === 0) {
       throw new Error("'postgresPods' must name at least one pod: the database operator may only exec into named pods");
     }
-    this.onCallRoleName = `${prefix}-oncall`;
-    this.deployerRoleName = `${prefix}-deployer`;
-    this.databaseOperatorRoleName = `${prefix}-database-operator`;
+    const names = platformRoleNames(prefix);
+    this.onCallRoleName = names.onCall;
+    this.deployerRoleName = names.deployer;
+    this.databaseOperatorRoleName = names.databaseOperator;
+    this.responderRoleName = names.responder;
 
     this.grant('OnCall', 'Role', this.onCallRoleName, ON_CALL_RULES, props.onCallGroups);
     // The cluster-wide part is namespaced by name, so two platforms in one cluster don't collide.
     this.grant('OnCallCluster', 'ClusterRole', `${prefix}-${props.namespace}-oncall-nodes`, ON_CALL_CLUSTER_RULES, props.onCallGroups);
     this.grant('Deployer', 'Role', this.deployerRoleName, DEPLOYER_RULES, props.deployerGroups);
+    this.grant('Responder', 'Role', this.responderRoleName, RESPONDER_RULES, props.responderGroups ?? []);
     this.grant(
       'DatabaseOperator',
       'Role',

@@ -7,6 +7,7 @@ import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
 import { active, curlVia, dnsCheck, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
+import { annotateRoles } from './command-roles';
 
 export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookService } from '../alerts/runbook-context';
 
@@ -41,7 +42,7 @@ export function renderRunbook(ctx: RunbookContext): string {
   out.push('');
   out.push('## Alert procedures');
   out.push('');
-  out.push('Every command names the namespace. The labels of the firing alert (`service`, `pod`, `container`, `tool`, `job_name`) tell which block applies; set `POD`, `CONTAINER` or `JOB_NAME` from them where a command uses them.');
+  out.push('Every command names the namespace, and every block its Roles (`# Roles:`; README "Security defaults"): `aiaas-oncall` reads, `aiaas-responder` restarts, scales, execs and runs jobs, `aiaas-database-operator` execs into postgres, `aiaas-deployer` promotes; an emergency Service patch is for the applier\'s or a break-glass identity. The labels of the firing alert (`service`, `pod`, `container`, `tool`, `job_name`) tell which block applies; set `POD`, `CONTAINER` or `JOB_NAME` from them where a command uses them.');
   out.push('');
   for (const def of uniqueAlerts(ctx.alerts)) {
     const all = ctx.alerts.filter((a) => a.name === def.name);
@@ -79,7 +80,8 @@ export function renderRunbook(ctx: RunbookContext): string {
   out.push(...maintenanceSection(ctx, k));
   out.push(...backupSection(ctx, k));
   out.push(...troubleshootingSection(ctx, k));
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  // Each command block names the Roles its commands need (src/runbook/command-roles.ts).
+  return annotateRoles(`${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
 }
 
 function uniqueAlerts(alerts: AlertDefinition[]): AlertDefinition[] {
@@ -305,7 +307,8 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   out.push(psql(ctx, 'SELECT count(*) FROM users;'));
   out.push('');
   out.push('# Configuration snapshot (Secrets are never exported or listed: `get secrets` returns their values)');
-  out.push(`${k} get all,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
+  // Named kinds, not `all`: `all` also lists DaemonSets and ReplicationControllers, which on-call may not read (the command would fail).
+  out.push(`${k} get deployments,statefulsets,services,jobs,cronjobs,hpa,pdb,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
   out.push('```');
   out.push('');
   out.push(...restoreSection(ctx, k));
