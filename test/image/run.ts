@@ -107,7 +107,10 @@ async function cronJobRuns(work: string, context: Record<string, string> = {}): 
         task: c.args[0],
         command: c.command,
         args: c.args,
-        env: (c.env ?? []).map((e: any) => ({ name: e.name, value: e.value, secret: e.valueFrom !== undefined })),
+        env: (c.env ?? []).map((e: any) => (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace'
+          // the downward API gives the pod its namespace: the CronJob's own
+          ? { name: e.name, value: doc.metadata.namespace as string, secret: false }
+          : { name: e.name, value: e.value, secret: e.valueFrom !== undefined })),
         user: `${sc.runAsUser}:${sc.runAsGroup}`,
         groups: pod.securityContext?.fsGroup !== undefined ? [pod.securityContext.fsGroup] : [],
         readOnlyRoot: sc.readOnlyRootFilesystem === true,
