@@ -183,6 +183,11 @@ export const BACKUP_NAME_PATTERN = /^aiaas-[A-Za-z0-9_-]+-\d{8}T\d{9}Z\.dump$/;
  * The off-cluster copy, for the tasks that write or read backups. Credentials are not
  * options: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment (a Secret) only.
  */
+/** The backup directory: backup writes it, restore-verify and restore read it (one flag, one env twin). */
+const BACKUP_DIR_OPTION = {
+  kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)',
+} as const satisfies TextFlag;
+
 export const BUCKET_OPTIONS = {
   bucket: {
     kind: 'pattern', arg: 'name', env: 'BACKUP_BUCKET', pattern: BUCKET_NAME_PATTERN,
@@ -308,7 +313,7 @@ export const TASK_SPECS = {
   'backup': {
     description: 'pg_dump -Fc to the backup directory with checksum, manifest and retention',
     options: {
-      dir: { kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)' },
+      dir: BACKUP_DIR_OPTION,
       keep: {
         kind: 'int', arg: 'n', env: 'BACKUP_KEEP', min: 1, max: 10_000, default: 7,
         description: 'complete backups to keep (the newest is never deleted)',
@@ -344,7 +349,7 @@ export const TASK_SPECS = {
   'restore-verify': {
     description: 'restore the newest backup into a scratch database and compare row counts',
     options: {
-      dir: { kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)' },
+      dir: BACKUP_DIR_OPTION,
       tables: {
         kind: 'tables', arg: 'list', env: 'RESTORE_VERIFY_TABLES', default: ['users'],
         description: 'tables whose row counts are compared',
@@ -377,7 +382,7 @@ export const TASK_SPECS = {
     description: 'restore a backup (default: the newest whose checksum matches) into a database that does not exist or is empty;'
       + ' --force replaces a database with data, after a safety backup of it',
     options: {
-      dir: { kind: 'text', arg: 'path', env: 'BACKUP_DIR', required: 'backup directory', description: 'backup directory (required)' },
+      dir: BACKUP_DIR_OPTION,
       backup: {
         kind: 'text', arg: 'file', env: 'RESTORE_BACKUP',
         description: 'file name of the backup to restore (default: the newest complete backup whose checksum matches)',
