@@ -279,7 +279,7 @@ describe('DbMaintenance with overrides', () => {
         image: 'registry.example.com/aiaas-job:2.0.0',
         timeZone: 'Europe/Berlin',
         database: { host: 'db.aiaas.svc', port: 6432, database: 'app', sslmode: 'require' },
-        credentialsSecret: { name: 'postgres-credentials-v2', usernameKey: 'user', passwordKey: 'pass' },
+        credentialsSecret: { secret: 'postgres-credentials-v2', usernameKey: 'user', passwordKey: 'pass' },
         backupVolume: { size: '50Gi', storageClassName: 'fast-ssd' },
         pushgateway: { url: 'http://pgw.obs:9091', namespace: 'obs', podLabels: { app: 'pushgateway' }, port: 9092 },
         job: { startingDeadlineSeconds: 300, activeDeadlineSeconds: 1800, backoffLimit: 0, ttlSecondsAfterFinished: 3600 },
@@ -404,7 +404,7 @@ describe('DbMaintenance with overrides', () => {
 describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
   const backupBucket = {
     bucket: 'acme-db-backups', endpoint: 'http://minio.minio.svc:9000', pathStyle: true, prefix: 'aiaas/prod/',
-    credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
+    credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
   };
   const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true }, restore: { fromBucket: true } } });
   const cronJob = (name: string) => find(objects, 'CronJob', name);
@@ -461,7 +461,7 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
     [{ backupBucket: { ...backupBucket, bucket: 'Acme_Backups' } }, /backupBucket\.bucket.*expected a bucket name/],
     [{ backupBucket: { ...backupBucket, prefix: '/aiaas' } }, /backupBucket\.prefix.*ending in '\/'/],
     [{ backupBucket: { ...backupBucket, egress: { cidrs: [] } } }, /backupBucket\.egress\.cidrs.*at least one CIDR/],
-    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.name/],
+    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.secret/],
     [{ backupBucket: { ...backupBucket, accessKey: 'AKIA...' } }, /backupBucket.*accessKey/],
   ])('a misconfigured bucket is refused, naming the field (%#)', (config, message) => {
     const r = dbMaintenanceConfigSchema.safeParse(config);

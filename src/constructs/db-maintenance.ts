@@ -244,7 +244,7 @@ export class DbMaintenance extends Construct {
     });
     retain(ApiObject.of(this.backupVolume));
 
-    const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.name);
+    const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.secret);
     const cronJobs = new Construct(this, 'CronJobs');
     for (const [task, definition] of Object.entries(TASKS) as [TaskName, TaskDefinition][]) {
       this.addTask(cronJobs, task, definition, config, credentials);
@@ -315,7 +315,7 @@ export class DbMaintenance extends Construct {
     const bucket = config.backupBucket;
     if (bucket && BUCKET_TASKS.includes(taskName)) {
       // by Secret reference only: the keys never appear in the manifest
-      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.name);
+      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.secret);
       container.env.addVariable('AWS_ACCESS_KEY_ID', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.accessKeyIdKey }));
       container.env.addVariable('AWS_SECRET_ACCESS_KEY', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.secretAccessKeyKey }));
     }
@@ -323,7 +323,7 @@ export class DbMaintenance extends Construct {
     const ca = config.database.caSecret;
     if (ca) {
       // Only the CA key, read-only: verify-full checks the server's certificate against it.
-      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.name);
+      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.secret);
       const volume = kplus.Volume.fromSecret(cronJob, 'CaVolume', secret, { name: 'postgres-ca', items: { [ca.key]: { path: CA_FILE } } });
       container.mount(CA_MOUNT_PATH, volume, { readOnly: true });
     }

@@ -96,7 +96,7 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
   });
 
   test('verify-full with the CA Secret: the CLI finds the CA where the Secret is mounted', () => {
-    const cronJobs = synthCronJobs({ database: { sslmode: 'verify-full', caSecret: { name: 'postgres-ca' } } });
+    const cronJobs = synthCronJobs({ database: { sslmode: 'verify-full', caSecret: { secret: 'postgres-ca' } } });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-ca-'));
     try {
       for (const cronJob of cronJobs) {
