@@ -71,7 +71,7 @@ describe('DbMaintenance', () => {
       ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000', '--lock-timeout-ms', '2000'],
     ],
     ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000',
-      '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
+      '--format', 'custom', '--jobs', '2', '--compress', '1']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -309,7 +309,7 @@ describe('DbMaintenance with overrides', () => {
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
     expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders',
-      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
+      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
     // the backup every 6 h: a newest backup older than 6 h + 300 s + 2 h + 1 h is a finding of restore-verify
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args.join(' ')).toContain('--max-backup-age-seconds 32700');
@@ -453,6 +453,7 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
     const plain = synth().objects;
     expect(plain.some((o) => o.metadata.name === 'aiaas-job-bucket')).toBe(false);
     expect(JSON.stringify(plain)).not.toMatch(/AWS_|--bucket"/);
+    expect(JSON.stringify(plain)).not.toContain('--bucket-keep');
   });
 
   test.each([
