@@ -64,7 +64,7 @@ function configWith(pick: (spec: FlagSpec) => unknown): DbMaintenanceConfigInput
     }
   }
   // with a bucket, so that the bucket's own options (bucketKeep) are on the command line too
-  const backupBucket = { bucket: 'acme-db-backups', credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] } };
+  const backupBucket = { bucket: 'acme-db-backups', credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] } };
   return { tasks, backupBucket } as DbMaintenanceConfigInput;
 }
 
