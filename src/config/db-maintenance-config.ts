@@ -3,8 +3,8 @@
 // Every field has the runbook's default; messages say what was expected (the
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
-import { cronProblem } from '../constructs/_cron';
 import { BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, SwitchFlag, TablesFlag, TASK_SPECS } from '../jobs/contract';
+import { cronProblem } from './cron';
 import { secretKeyRefSchema, secretKeysSchema } from './secret-ref';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 

@@ -11,13 +11,11 @@ import {
   pinnedImage,
   port,
 } from './validators';
-import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
-import { disruptionBudgetProblem } from '../constructs/_workload-policy';
-import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
-import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_PROMETHEUS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE, PRIVATE_RANGES } from './defaults';
 import { monitoringConfigSchema } from './monitoring-config';
 import { envVarName, secretKey } from './secret-ref';
+import { activeWithoutReplicas, disruptionBudgetProblem } from './workload-rules';
 
 export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
 import { SecretEnvVar } from '../config/secret-ref';
 import { DNS1123_LABEL, imageProblem } from '../config/validators';
+import { disruptionBudgetProblem } from '../config/workload-rules';
 import { cpu, memory } from './_quantity';
 import {
   DEFAULT_IDENTITY,
@@ -14,7 +15,7 @@ import {
 } from './_restricted-pod';
 import { ARGO_API_VERSION, RevisionAnalysis, postPromotionTemplate, prePromotionTemplate, rolloutFromDeployment } from './_argo-rollout';
 import { REVISION_LABEL, REVISION_LABEL_POINTER, podTemplateRevision } from './_revision';
-import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
 import {
   ColorWorkload,
   PROMOTION_OVERRIDE_ANNOTATION,

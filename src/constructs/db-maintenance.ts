@@ -1,15 +1,16 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { maxIntervalSeconds } from '../config/cron';
 import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { NAMESPACE_ENV } from '../jobs/metrics';
-import { maxIntervalSeconds, toCdk8sCron } from './_cron';
+import { toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
-import { retain } from './_retained';
+import { retain } from './retained';
 import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 

@@ -1,6 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { platformRoleNames } from '../config/defaults';
 import { clusterScoped } from './_cluster-scoped';
+
+export { platformRoleNames } from '../config/defaults';
 
 /** One RBAC rule: explicit API groups, resources and verbs, never wildcards. */
 export interface RbacRule {
@@ -123,16 +126,6 @@ export const RESPONDER_RULES: RbacRule[] = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: [...READ, 'create'] },
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
 ];
-
-/** The Role names `PlatformRbac` creates with a prefix (the RUNBOOK names them in its blocks). */
-export function platformRoleNames(prefix = 'aiaas') {
-  return {
-    onCall: `${prefix}-oncall`,
-    responder: `${prefix}-responder`,
-    deployer: `${prefix}-deployer`,
-    databaseOperator: `${prefix}-database-operator`,
-  } as const;
-}
 
 /**
  * Roles for on-call (read-only), responders, deployers and database operators, each bound
