@@ -138,7 +138,7 @@ describe('PlatformNetworkPolicies', () => {
     ['an empty selector, which would select every pod', { dependencies: [{ name: 'db', podLabels: { app: 'db' }, port: 5432, replicaPodLabels: {} }] },
       /'dependencies\[db\]\.replicaPodLabels' \(\{\}\) must not be empty/],
     ['two peers with one name', { externalPeers: [{ name: 'db', cidrs: ['10.0.0.1/32'], port: 5432 }] },
-      /'db' is both a external peer and another peer/],
+      /'db' is both an external peer and another peer; expected one peer per name/],
     ['an outside peer without addresses', { dependencies: [], dependencyClients: {}, services: [], externalPeers: [{ name: 'ext', cidrs: [], port: 5432 }] },
       /'externalPeers\[ext\]\.cidrs' \(\[\]\) must name at least one CIDR block/],
   ])('refuses %s, naming the field', (_what, patch, message) => {

@@ -88,6 +88,6 @@ describe('PlatformRbac', () => {
   });
 
   test('refuses a database operator without named pods (it would exec into any pod)', () => {
-    expect(() => synth({ postgresPods: [] })).toThrow(/'postgresPods' must name at least one pod/);
+    expect(() => synth({ postgresPods: [] })).toThrow(/'postgresPods' \(\[\]\) must name at least one pod/);
   });
 });
