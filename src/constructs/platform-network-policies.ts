@@ -172,7 +172,7 @@ export class PlatformNetworkPolicies extends Construct {
     const peers = new Map<string, NetworkPeer | ExternalPeer>();
     for (const peer of [...props.services, ...dependencies, ...externalPeers]) {
       if (peers.has(peer.name)) {
-        throw new Error(`'${peer.name}' is both a ${'cidrs' in peer ? 'external peer' : 'service or dependency'} and another peer; expected one peer per name`);
+        throw new Error(`'${peer.name}' is both ${'cidrs' in peer ? 'an external peer' : 'a service or dependency'} and another peer; expected one peer per name`);
       }
       peers.set(peer.name, peer);
     }

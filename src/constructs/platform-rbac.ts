@@ -141,7 +141,7 @@ export class PlatformRbac extends Construct {
     super(scope, id);
     const prefix = props.namePrefix ?? 'aiaas';
     if (props.postgresPods.length === 0) {
-      throw new Error("'postgresPods' must name at least one pod: the database operator may only exec into named pods");
+      throw new Error("'postgresPods' ([]) must name at least one pod: the database operator may only exec into named pods");
     }
     const names = platformRoleNames(prefix);
     this.onCallRoleName = names.onCall;
