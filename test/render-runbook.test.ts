@@ -287,13 +287,13 @@ describe('issue 12.2: what the seed has that the generated runbook lost', () => 
   test('secret rotation: every Secret with its field, keys and readers; a new Secret from files, the password through \\password; no value printed', () => {
     const secrets = [
       { name: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
-      { name: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.name', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
+      { name: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
     ];
     const out = renderRunbook({ ...base, secrets });
     expect(out).toContain('- [Secret rotation](#secret-rotation)');
     const rotation = section(out, '## Secret rotation');
     expect(rotation).toContain('| `postgres-credentials` | `secrets.databaseCredentials` | `username`, `password` | deployment orchestrator-blue, deployment orchestrator-green |');
-    expect(rotation).toContain('| `backup-bucket` | `dbMaintenance.backupBucket.credentialsSecret.name` | `access-key-id`, `secret-access-key` | CronJob db-backup, CronJob db-restore |');
+    expect(rotation).toContain('| `backup-bucket` | `dbMaintenance.backupBucket.credentialsSecret.secret` | `access-key-id`, `secret-access-key` | CronJob db-backup, CronJob db-restore |');
     const db = section(rotation, '### Rotate postgres-credentials');
     expect(db).toContain('# Roles: aiaas-oncall, aiaas-database-operator, applier (break-glass)');
     expect(db).toContain('kubectl -n aiaas create secret generic postgres-credentials-v2 --from-file=username=./username --from-file=password=./password');

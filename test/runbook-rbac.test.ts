@@ -272,7 +272,7 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
       dbMaintenance: {
         backupBucket: {
           bucket: 'acme-db-backups', endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1',
-          credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['52.95.128.0/21'] },
+          credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['52.95.128.0/21'] },
         },
       },
     },

@@ -272,16 +272,16 @@ export class PlatformChart extends Chart {
     return [
       ...fromServices,
       {
-        name: db.credentialsSecret.name,
-        field: 'dbMaintenance.credentialsSecret.name',
+        name: db.credentialsSecret.secret,
+        field: 'dbMaintenance.credentialsSecret.secret',
         keys: [db.credentialsSecret.usernameKey, db.credentialsSecret.passwordKey],
         deployments: [],
         cronJobs: jobs,
         database: { usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
       },
       ...(bucket ? [{
-        name: bucket.credentialsSecret.name,
-        field: 'dbMaintenance.backupBucket.credentialsSecret.name',
+        name: bucket.credentialsSecret.secret,
+        field: 'dbMaintenance.backupBucket.credentialsSecret.secret',
         keys: [bucket.credentialsSecret.accessKeyIdKey, bucket.credentialsSecret.secretAccessKeyKey],
         deployments: [],
         // The tasks given the bucket's credentials (DbMaintenance's bucket tasks).

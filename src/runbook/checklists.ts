@@ -2,7 +2,7 @@
 // this deployment's commands wherever a step can be checked, and the monitoring checks
 // ("check Prometheus alerts", "check Grafana") they and the Escalation section share.
 import { headingAnchor } from '../alerts/anchors';
-import { ERROR_RATIO_BY_COLOR, LATENCY_P95_BY_COLOR } from '../constructs/color-signals';
+import { ERROR_RATIO_BY_COLOR, LATENCY_P95_BY_COLOR } from '../alerts/signal-records';
 import {
   idle, kubectl, monitoringCurl, MonitoringRequest, prometheusAlertsRequest, promQuery, RunbookContext, RunbookService,
 } from '../alerts/runbook-context';
