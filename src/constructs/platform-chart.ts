@@ -1,8 +1,9 @@
-import { Chart, ChartProps } from 'cdk8s';
+import { Chart, ChartProps, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { DATABASE_CREDENTIALS, PlatformConfig, PlatformConfigInput, ServiceConfig, databaseHost } from '../config/platform-config';
-import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-green-service';
+import { ArgoRolloutsOptions, BlueGreenService, Color, NodeSpread, RevisionAnalysis, RollingUpdateOptions } from './blue-green-service';
 import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
 import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
 import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
@@ -178,7 +179,7 @@ export class PlatformChart extends Chart {
       livenessPath: service.livenessPath,
       nodeSpread: service.nodeSpread as NodeSpread,
       resources: service.resources,
-      rollout: service.rollout,
+      rollout: rollingUpdateOptions(service.rollout),
       minAvailable: service.minAvailable,
       autoscaling: service.autoscaling,
       env: { ...databaseEnv(config, service), ...service.env, ...toggleEnv(config, service) },
@@ -188,8 +189,8 @@ export class PlatformChart extends Chart {
       previousOutput,
       promotionOverride: service.promotionOverride,
       engine: config.blueGreen.engine,
-      smokeTestTtlSeconds: config.blueGreen.smokeTestTtlSeconds,
-      argoRollouts: { ...config.blueGreen.argoRollouts, analysis: revisionAnalysis(config, service.name) },
+      smokeTestTtl: Duration.seconds(config.blueGreen.smokeTestTtlSeconds),
+      argoRollouts: argoRolloutsOptions(config, service.name),
     });
   }
 
@@ -304,6 +305,35 @@ function defaultPrometheusUrl(config: PlatformConfig): string {
 }
 
 /** Argo's analysis of one revision of a service: the alerts' metric contract and thresholds (per-service overrides included). */
+// The config keeps plain numbers and strings (YAML); here, once, they become the props' Duration and PercentOrAbsolute.
+
+function rollingUpdateOptions(rollout: ServiceConfig['rollout']): RollingUpdateOptions {
+  return {
+    maxSurge: percentOrAbsolute(rollout.maxSurge),
+    maxUnavailable: percentOrAbsolute(rollout.maxUnavailable),
+    progressDeadline: Duration.seconds(rollout.progressDeadlineSeconds),
+    revisionHistoryLimit: rollout.revisionHistoryLimit,
+    minReady: Duration.seconds(rollout.minReadySeconds),
+  };
+}
+
+/** The config's '25%' (a percentage) or 2 (a pod count). */
+function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
+  return typeof value === 'number' ? kplus.PercentOrAbsolute.absolute(value) : kplus.PercentOrAbsolute.percent(Number(value.replace('%', '')));
+}
+
+function argoRolloutsOptions(config: PlatformConfig, service: string): ArgoRolloutsOptions {
+  const argo = config.blueGreen.argoRollouts;
+  return {
+    autoPromotionEnabled: argo.autoPromotionEnabled,
+    scaleDownDelay: Duration.seconds(argo.scaleDownDelaySeconds),
+    abortScaleDownDelay: Duration.seconds(argo.abortScaleDownDelaySeconds),
+    previewReplicaCount: argo.previewReplicaCount,
+    watch: Duration.minutes(argo.watchMinutes),
+    analysis: revisionAnalysis(config, service),
+  };
+}
+
 function revisionAnalysis(config: PlatformConfig, service: string): RevisionAnalysis {
   const { monitoring } = config;
   const selector = revisionSelector(config.namespace, service, REVISION_ARG_PLACEHOLDER);
