@@ -39,7 +39,7 @@ const RESOURCES: Record<string, [string, string]> = {
   job: ['batch', 'jobs'], jobs: ['batch', 'jobs'], cronjob: ['batch', 'cronjobs'], cronjobs: ['batch', 'cronjobs'],
   hpa: ['autoscaling', 'horizontalpodautoscalers'], pdb: ['policy', 'poddisruptionbudgets'], networkpolicies: ['networking.k8s.io', 'networkpolicies'],
   roles: ['rbac.authorization.k8s.io', 'roles'], rolebindings: ['rbac.authorization.k8s.io', 'rolebindings'],
-  rollout: ['argoproj.io', 'rollouts'],
+  rollout: ['argoproj.io', 'rollouts'], analysisruns: ['argoproj.io', 'analysisruns'],
 };
 
 function resource(word: string, command: string): [string, string] {
@@ -127,7 +127,7 @@ function needs(command: string, text: string = runbook): Need[] {
       const rollout: Need[] = [{ group: 'argoproj.io', resource: 'rollouts', verb: 'get', name }];
       if (action === 'status' || action === 'get') return [...rollout, { group: 'argoproj.io', resource: 'rollouts', verb: 'watch', name }];
       if (action === 'abort') return [...rollout, { group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch', name }];
-      if (action === 'promote' || action === 'undo') return [...rollout, { group: 'argoproj.io', resource: 'rollouts', verb: 'patch', name }];
+      if (action === 'promote' || action === 'undo' || action === 'restart') return [...rollout, { group: 'argoproj.io', resource: 'rollouts', verb: 'patch', name }];
       break;
     }
   }
@@ -299,6 +299,8 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
       const pod: Pod = { name: 'external-api-check', namespace: 'aiaas', labels, ip: '10.244.9.3', ports: [] };
       expect(model.check(pod, internet, 443).allowed).toBe(true);
       expect(model.check(pod, dns, 53, 'UDP').allowed).toBe(true);
+      // https only: the tool service's egress opens 443 and nothing else (the config refuses other ports).
+      expect(model.check(pod, internet, 80).allowed).toBe(false);
       // The same pod without the tool service's label is shut in by the default deny.
       expect(model.check({ ...pod, labels: {} }, internet, 443).allowed).toBe(false);
       // Not selected by the tool service's Services or PDBs (they all need `version`), so it never takes traffic or blocks a drain.
@@ -307,5 +309,17 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
         expect(Object.entries(selector).every(([key, value]) => labels[key] === value)).toBe(false);
       }
     }
+  });
+});
+
+describe('issue 12.2: under Argo Rollouts the rotation restarts the Rollouts, with the deployer\'s grant', () => {
+  const chart = new PlatformChart(Testing.app(), 'aiaas', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+  const all = chart.toJson();
+  const text = chart.extraFiles()['RUNBOOK.md'];
+
+  test('the Rollouts reading a Secret are its readers, restarted by `kubectl argo rollouts restart`', () => {
+    expect(text).toContain('| `postgres-credentials` | `secrets.databaseCredentials` | `username`, `password` | Rollout orchestrator |');
+    expect(text).toContain('kubectl argo rollouts -n aiaas restart orchestrator');
+    expect(refused(text, all, 'aiaas', ['monitoring'])).toEqual([]);
   });
 });

@@ -151,6 +151,8 @@ export interface RunbookSecret {
   readonly keys: string[];
   /** Deployments that read it as env vars (both colours). */
   readonly deployments: string[];
+  /** Argo Rollouts that read it (engine argo-rollouts). @default - none */
+  readonly rollouts?: string[];
   /** CronJobs that read it (from their next run). */
   readonly cronJobs: string[];
   /** Database credentials (the password changes in PostgreSQL too): the keys of the role and its password. @default - not database credentials */

@@ -263,8 +263,9 @@ export class PlatformChart extends Chart {
         name,
         field: `secrets.${logical}`,
         keys: [...new Set(refs.map((r) => r.key))],
-        // Both colours read it; a Rollout has no Deployments (its template change is a blue-green release).
+        // Both colours read it; under Argo Rollouts the Rollout does (its template change is a blue-green release).
         deployments: readers.filter((r) => !this.services[r]?.rollout).flatMap((r) => [`${r}-${Color.BLUE}`, `${r}-${Color.GREEN}`]),
+        rollouts: readers.flatMap((r) => this.services[r]?.rollout?.name ?? []),
         cronJobs: [],
         database: logical === DATABASE_CREDENTIALS ? databaseKeys(refs) : undefined,
       }];

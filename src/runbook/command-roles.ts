@@ -117,7 +117,8 @@ export function roleForCommand(command: string, namespace?: string): RunbookRole
     case 'argo':
       if (sub !== 'rollouts') return undefined;
       if (['status', 'get', 'abort'].includes(target)) return RUNBOOK_ROLES.onCall;
-      if (['promote', 'undo'].includes(target)) return RUNBOOK_ROLES.deployer;
+      // `restart` sets spec.restartAt: a patch of the Rollout, like undo.
+      if (['promote', 'undo', 'restart'].includes(target)) return RUNBOOK_ROLES.deployer;
       return undefined;
     case 'exec': {
       const pod = kubectlArgs(command).slice(1).find((w) => !w.startsWith('-'));

@@ -16,7 +16,8 @@ function setPassword(ctx: RunbookContext, usernameKey: string, passwordKey: stri
 }
 
 function readers(s: RunbookSecret): string {
-  return [...s.deployments.map((d) => `deployment ${d}`), ...s.cronJobs.map((c) => `CronJob ${c}`)].join(', ') || 'nothing in this platform';
+  return [...s.deployments.map((d) => `deployment ${d}`), ...(s.rollouts ?? []).map((r) => `Rollout ${r}`), ...s.cronJobs.map((c) => `CronJob ${c}`)]
+    .join(', ') || 'nothing in this platform';
 }
 
 function rotation(ctx: RunbookContext, s: RunbookSecret): string[] {
@@ -49,6 +50,7 @@ function rotation(ctx: RunbookContext, s: RunbookSecret): string[] {
       : []),
     `# ${s.database ? 4 : 3}. Set ${s.field}: ${next} in the platform config, synth, commit, apply. The readers restart:`,
     ...(s.deployments.length > 0 ? ['#    the Deployments roll (both colours)'] : []),
+    ...((s.rollouts ?? []).length > 0 ? ['#    a Rollout gets a new revision: promote it as any release ("Deploy, switch and roll back")'] : []),
     ...(s.cronJobs.length > 0 ? ['#    the CronJobs read it from their next run'] : []),
     ...(first ? [`${k} rollout status deployment/${first} --timeout=10m`] : []),
     `# ${s.database ? 5 : 4}. Verify: the readers reference ${next} (names, never values) and work`,
@@ -74,7 +76,10 @@ export function secretRotationSection(ctx: RunbookContext): string[] {
   const secrets = ctx.secrets ?? [];
   if (secrets.length === 0) return [];
   const k = kubectl(ctx);
-  const inPlace = secrets.flatMap((s) => s.deployments).map((d) => `${k} rollout restart deployment/${d}`);
+  const inPlace = [
+    ...secrets.flatMap((s) => s.deployments).map((d) => `${k} rollout restart deployment/${d}`),
+    ...secrets.flatMap((s) => s.rollouts ?? []).map((r) => `kubectl argo rollouts -n ${ctx.namespace} restart ${r}`),
+  ];
   return [
     '## Secret rotation',
     '',
@@ -90,7 +95,7 @@ export function secretRotationSection(ctx: RunbookContext): string[] {
     '',
     ...(inPlace.length > 0
       ? [
-          'If your secret manager rewrites a Secret in place (same name) instead, environment variables do not follow: restart the Deployments reading it (a removed idle colour answers NotFound; CronJobs read it at their next run):',
+          'If your secret manager rewrites a Secret in place (same name) instead, environment variables do not follow: restart the workloads reading it (a removed idle colour answers NotFound; CronJobs read it at their next run):',
           '',
           '```bash',
           ...inPlace,
