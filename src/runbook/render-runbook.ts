@@ -367,7 +367,8 @@ function restoreSection(ctx: RunbookContext, k: string): string[] {
     `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s)`,
     `${k} logs -f job/<job name printed by create job>   # the report: file, row counts, objects skipped and why`,
     '',
-    `# 2. A chosen backup: a name from the list above${ctx.backupBucket ? '; from the volume' : ''}`,
+    `# 2. A chosen backup: a name from the list above${ctx.backupBucket ? '; from the volume' : ''}. ${r.targetDatabase} must not exist or be empty:`,
+    `#    drop the one of step 1 first, or add --target-database=<another name>`,
     ...withArgs([named, ...fromVolume]),
     ...(ctx.backupBucket
       ? [
