@@ -303,16 +303,13 @@ export const serviceOverrideSchema = z
   })
   .strict();
 
-/** A key inside a Secret of the monitoring namespace (or the AlertmanagerConfig's namespace). */
-export const monitoringSecretKeyRefSchema = secretKeyRefSchema();
-
 const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
 
 /** How a level's receiver is notified. At least one channel. */
 export const notifySchema = z
   .object({
-    /** PagerDuty Events v2: the routing (integration) key is read from a Secret. */
-    pagerduty: monitoringSecretKeyRefSchema.optional(),
+    /** PagerDuty Events v2: the routing (integration) key is read from a Secret (of the monitoring namespace, or the AlertmanagerConfig's). */
+    pagerduty: secretKeyRefSchema.optional(),
     /** A webhook (e.g. a chat or paging relay). The URL is not a secret; use pagerduty/email for keys. */
     webhook: z
       .object({
@@ -328,7 +325,7 @@ export const notifySchema = z
         /** SMTP server as host:port. */
         smarthost: matching(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
         authUsername: z.string().min(1).optional(),
-        authPassword: monitoringSecretKeyRefSchema.optional(),
+        authPassword: secretKeyRefSchema.optional(),
       })
       .strict()
       .optional(),
