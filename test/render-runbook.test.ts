@@ -84,10 +84,12 @@ describe('renderRunbook', () => {
   });
 
   test('commands use the real namespace, Deployments, Services, pod and CronJobs', () => {
-    expect(md).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
-    expect(md).toContain('kubectl -n aiaas rollout restart deployment/orchestrator-green');
-    expect(md).toContain('kubectl -n aiaas set env deployment/orchestrator-green FALLBACK_MODE=true');
-    expect(md).toContain('kubectl -n aiaas scale deployment realtime-service-blue --replicas=3');
+    expect(md).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-$API_GATEWAY_COLOR');
+    // The colour is read from the Service when the block runs; the header says what it was at synth time.
+    expect(md).toContain('kubectl -n aiaas rollout restart deployment/orchestrator-$ORCHESTRATOR_COLOR');
+    expect(md).toContain('# orchestrator (deployment orchestrator-$ORCHESTRATOR_COLOR: the colour its Service selects now; green at synth time)');
+    expect(md).toContain('kubectl -n aiaas set env deployment/orchestrator-$ORCHESTRATOR_COLOR FALLBACK_MODE=true');
+    expect(md).toContain('kubectl -n aiaas scale deployment realtime-service-$REALTIME_SERVICE_COLOR --replicas=3');
     expect(md).toContain('kubectl -n aiaas exec -it postgres-0 -- psql -U postgres -d aiaas -c "SELECT count(*) FROM pg_stat_activity;"');
     expect(md).toContain('kubectl -n aiaas create job --from=cronjob/db-backup db-backup-manual-$(date +%s)');
     expect(md).toContain('kubectl -n aiaas create job --from=cronjob/db-vacuum-analyze db-vacuum-analyze-manual-$(date +%s)');
@@ -106,7 +108,8 @@ describe('renderRunbook', () => {
 
   test('follows the namespace of the deployment', () => {
     const other = renderRunbook(context('staging'));
-    expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-blue');
+    expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-$API_GATEWAY_COLOR');
+    expect(other).toContain("API_GATEWAY_COLOR=$(kubectl -n staging get service api-gateway -o jsonpath='{.spec.selector.version}')");
     expect(other).not.toMatch(/-n aiaas\b/);
   });
 
@@ -127,7 +130,7 @@ describe('renderRunbook', () => {
 
   test('commands an on-call can run as written: logs of every pod, amtool with its URL, no secrets listed', () => {
     expect(md).not.toMatch(/logs (-f )?deployment\//);
-    expect(md).toContain('kubectl -n aiaas logs -l app=tool-service,version=blue --prefix --since=15m');
+    expect(md).toContain('kubectl -n aiaas logs -l app=tool-service,version=$TOOL_SERVICE_COLOR --prefix --since=15m');
     expect(md).toContain('amtool --alertmanager.url=http://localhost:9093 alert query namespace=aiaas');
     expect(md).not.toMatch(/kubectl( -n \S+)? get secrets?\b/);
   });
@@ -145,8 +148,8 @@ describe('renderRunbook', () => {
     const base = context();
     const ctxHpa = { ...base, services: base.services.map((s) => (s.name === 'realtime-service' ? { ...s, autoscaling: { minReplicas: 3, maxReplicas: 10 } } : s)) };
     const out = renderRunbook(ctxHpa);
-    expect(out).toContain(`kubectl -n aiaas patch hpa realtime-service-blue --type=merge -p '{"spec":{"minReplicas":10,"maxReplicas":20}}'`);
-    expect(out).not.toContain('scale deployment realtime-service-blue');
+    expect(out).toContain(`kubectl -n aiaas patch hpa realtime-service-$REALTIME_SERVICE_COLOR --type=merge -p '{"spec":{"minReplicas":10,"maxReplicas":20}}'`);
+    expect(out).not.toContain('scale deployment realtime-service-');
   });
 
   test('per-service overrides appear in the runbook', () => {

@@ -1,4 +1,4 @@
-import { Chart, ChartProps } from 'cdk8s';
+import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { DATABASE_CREDENTIALS, PlatformConfig, PlatformConfigInput, ServiceConfig, databaseHost } from '../config/platform-config';
@@ -110,6 +110,7 @@ export class PlatformChart extends Chart {
       backupCronJob: backup,
       offsiteBackupCronJob: config.dbMaintenance.backupBucket ? backup?.name : undefined,
       database: { statefulSet: config.postgres.statefulSet, host: external?.host },
+      argoRollouts: config.blueGreen.engine === 'argo-rollouts',
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
     new ColorSignals(monitoring, 'ColorSignals', {
@@ -153,6 +154,7 @@ export class PlatformChart extends Chart {
     new PlatformRbac(this, 'Rbac', {
       namespace: config.namespace,
       ...config.rbac,
+      argoRollouts: config.blueGreen.engine === 'argo-rollouts',
       postgresPods: Array.from({ length: config.postgres.replicas }, (_, i) => `${config.postgres.statefulSet}-${i}`),
     });
   }
@@ -218,6 +220,7 @@ export class PlatformChart extends Chart {
         smokeTestJob: s.smokeTest?.job.name,
         autoscaling: config.services.find((c) => c.name === s.name)?.autoscaling,
         rollout: s.rollout?.name,
+        containerEnv: s.rollout ? containerEnvNames(s.rollout) : undefined,
         analysisTemplates: s.analysisTemplates.length > 0 ? s.analysisTemplates.map((t) => t.name) : undefined,
         watch: watchThresholds(config, s.name),
       })),
@@ -242,6 +245,12 @@ export class PlatformChart extends Chart {
       alertmanagerUrl: config.monitoring.alertmanagerUrl,
     };
   }
+}
+
+/** Env variable names of a Rollout's first container, in order (the RUNBOOK's JSON patch paths). */
+function containerEnvNames(rollout: ApiObject): string[] {
+  const env: { name: string }[] = rollout.toJson().spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return env.map((e) => e.name);
 }
 
 /** Argo's analysis of one revision of a service: the alerts' metric contract and thresholds (per-service overrides included). */
