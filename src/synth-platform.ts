@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Yaml } from 'cdk8s';
 import { LoadPlatformConfigOptions, loadPlatformConfig } from './config/load-config';
-import { isRetained } from './constructs/_retained';
+import { isRetained } from './constructs/retained';
 import { PlatformChart } from './constructs/platform-chart';
 import { PreviousOutput } from './constructs/promotion-guard';
 
