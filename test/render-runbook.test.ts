@@ -1,6 +1,7 @@
 import { parseMonitoringConfig } from '../src/config/monitoring-config';
 import { alertDefinitions } from '../src/alerts/definitions';
 import { headingAnchor } from '../src/alerts/anchors';
+import { inlineLive, withLiveLookups, workload } from '../src/alerts/runbook-context';
 import { alertsTableMarkdown, renderRunbook, RunbookContext } from '../src/runbook/render-runbook';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
@@ -327,5 +328,27 @@ describe('issue 12.2: what the seed has that the generated runbook lost', () => 
     expect(bucket).toContain('"value":"--backup=aiaas-aiaas-YYYYMMDDTHHMMSSmmmZ.dump"},\n      {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--from-bucket=false"}');
     expect(section(renderRunbook(withRestore), '### AiaasPostgresDown')).toContain('(see [Restore a backup in the cluster](#restore-a-backup-in-the-cluster))');
     expect(section(renderRunbook(withRestore), '### Incident response checklist')).toContain('- [ ] Data lost or corrupted: [Restore a backup in the cluster](#restore-a-backup-in-the-cluster)');
+  });
+});
+
+describe('live workload lookups (src/alerts/runbook-context.ts)', () => {
+  const svc = (name: string) => ({ name, activeColor: 'blue', idleColor: 'green', service: name, previewService: `${name}-preview`, deployments: { blue: `${name}-blue`, green: `${name}-green` } });
+  const ctx = { ...context(), services: [svc('api'), svc('api-color')] };
+
+  test('a block gets the lookup of each variable it uses, once, and only those; a name that prefixes another is not confused', () => {
+    const block = `${workload(ctx, ctx.services[1]).restart()[0]}\n`;
+    const out = withLiveLookups(ctx, block);
+    expect(out).toContain("API_COLOR_COLOR=$(kubectl -n aiaas get service api-color -o jsonpath='{.spec.selector.version}')");
+    expect(out).not.toMatch(/^API_COLOR=/m);
+    expect(out.endsWith(block)).toBe(true);
+    expect(withLiveLookups(ctx, 'kubectl -n aiaas get pods\n')).toBe('kubectl -n aiaas get pods\n');
+    expect(inlineLive(ctx, 'restart deployment/api-color-$API_COLOR_COLOR and api-$API_COLOR')).toBe(
+      "restart deployment/api-color-$(kubectl -n aiaas get service api-color -o jsonpath='{.spec.selector.version}') and api-$(kubectl -n aiaas get service api -o jsonpath='{.spec.selector.version}')",
+    );
+  });
+
+  test('fails if the colours\' Deployments are not <prefix>blue and <prefix>green, naming the service', () => {
+    const odd = { ...svc('api'), deployments: { blue: 'api-a', green: 'api-b' } };
+    expect(() => workload({ ...ctx, services: [odd] }, odd).restart()).toThrow(/deployments of 'api' \(api-a, api-b\) must be named <prefix>blue and <prefix>green/);
   });
 });

@@ -304,7 +304,7 @@ export function withLiveLookups(ctx: RunbookContext, block: string): string {
 
 /** Inline text (outside a bash block) with each live variable replaced by its lookup: `$(kubectl ... get service ...)`. */
 export function inlineLive(ctx: RunbookContext, text: string): string {
-  return ctx.services.reduce((t, s) => t.split(`$${liveVar(s)}`).join(`$(${liveLookup(ctx, s)})`), text);
+  return ctx.services.reduce((t, s) => t.replace(new RegExp(`\\$${liveVar(s)}\\b`, 'g'), () => `$(${liveLookup(ctx, s)})`), text);
 }
 
 /**
