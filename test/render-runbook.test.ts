@@ -290,8 +290,8 @@ describe('issue 12.2: what the seed has that the generated runbook lost', () => 
 
   test('secret rotation: every Secret with its field, keys and readers; a new Secret from files, the password through \\password; no value printed', () => {
     const secrets = [
-      { name: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
-      { name: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
+      { secret: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
+      { secret: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
     ];
     const out = renderRunbook({ ...base, secrets });
     expect(out).toContain('- [Secret rotation](#secret-rotation)');

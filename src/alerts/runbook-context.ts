@@ -2,6 +2,7 @@
 // and CronJobs) and the command builders every procedure shares, so each alert's
 // procedure can live in its record and still print real, copy-pasteable commands.
 import { inClusterService, type EscalationConfig } from '../config/monitoring-config';
+import type { SecretCredentials } from '../config/secret-ref';
 import type { AlertDefinition } from './alert-record';
 
 /** A blue-green service as deployed. */
@@ -149,8 +150,8 @@ export interface RunbookContext {
 
 /** A Secret the platform reads by name (never its value). */
 export interface RunbookSecret {
-  /** Secret name. */
-  readonly name: string;
+  /** Secret name (`secret`, as in every Secret reference: src/config/secret-ref.ts). */
+  readonly secret: string;
   /** The config field naming it (a rotation points this field at a new Secret). */
   readonly field: string;
   /** Keys the readers use. */
@@ -160,7 +161,7 @@ export interface RunbookSecret {
   /** CronJobs that read it (from their next run). */
   readonly cronJobs: string[];
   /** Database credentials (the password changes in PostgreSQL too): the keys of the role and its password. @default - not database credentials */
-  readonly database?: { readonly usernameKey: string; readonly passwordKey: string };
+  readonly database?: Omit<SecretCredentials, 'secret'>;
 }
 
 /** Image of the throw-away check pods when the context names none (the smoke tests' default). */

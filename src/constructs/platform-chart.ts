@@ -263,7 +263,7 @@ export class PlatformChart extends Chart {
       if (refs.length === 0) return [];
       const readers = [...new Set(refs.map((r) => r.service))];
       return [{
-        name,
+        secret: name,
         field: `secrets.${logical}`,
         keys: [...new Set(refs.map((r) => r.key))],
         // Both colours read it; a Rollout has no Deployments (its template change is a blue-green release).
@@ -276,7 +276,7 @@ export class PlatformChart extends Chart {
     return [
       ...fromServices,
       {
-        name: db.credentialsSecret.secret,
+        secret: db.credentialsSecret.secret,
         field: 'dbMaintenance.credentialsSecret.secret',
         keys: [db.credentialsSecret.usernameKey, db.credentialsSecret.passwordKey],
         deployments: [],
@@ -284,7 +284,7 @@ export class PlatformChart extends Chart {
         database: { usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
       },
       ...(bucket ? [{
-        name: bucket.credentialsSecret.secret,
+        secret: bucket.credentialsSecret.secret,
         field: 'dbMaintenance.backupBucket.credentialsSecret.secret',
         keys: [bucket.credentialsSecret.accessKeyIdKey, bucket.credentialsSecret.secretAccessKeyKey],
         deployments: [],
