@@ -2,6 +2,7 @@ import { parseMonitoringConfig } from '../src/config/monitoring-config';
 import { alertDefinitions } from '../src/alerts/definitions';
 import { headingAnchor } from '../src/alerts/anchors';
 import { alertsTableMarkdown, renderRunbook, RunbookContext } from '../src/runbook/render-runbook';
+import { RUNBOOK_URL } from './support/reference';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
 const CRON_JOBS = [
@@ -10,7 +11,7 @@ const CRON_JOBS = [
 ];
 
 function context(namespace = 'aiaas', monitoringInput: unknown = {}): RunbookContext {
-  const monitoring = parseMonitoringConfig(monitoringInput);
+  const monitoring = parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL, ...(monitoringInput as object) });
   const alerts = alertDefinitions({
     namespace,
     services: SERVICES,

@@ -16,7 +16,7 @@ import { disruptionBudgetProblem } from '../constructs/_workload-policy';
 import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
-import { monitoringConfigSchema } from './monitoring-config';
+import { monitoringConfigSchema, RUNBOOK_BASE_URL_REQUIRED } from './monitoring-config';
 
 export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
@@ -405,7 +405,14 @@ export const platformConfigSchema = z
       .strict()
       .default({}),
     /** Alerts, their thresholds and metric names, runbook links and escalation (see README "Alerts"). */
-    monitoring: monitoringConfigSchema.default({}),
+    monitoring: monitoringConfigSchema
+      .superRefine((m, ctx) => {
+        // Optional in the monitoring section alone (routing needs no link); the platform's alerts do.
+        if (m.runbookBaseUrl === undefined) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['runbookBaseUrl'], message: RUNBOOK_BASE_URL_REQUIRED });
+        }
+      })
+      .default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
     /** Blue-green engine and its settings (README "Blue-green procedure"). */
@@ -423,7 +430,19 @@ export const platformConfigSchema = z
   })
   .strict();
 
-export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+/** A service as the schema takes it once merged: an added service (`new: true`) needs every required field. */
+export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
+/**
+ * An entry of `services` as written in a config: a reference service is patched by name, so
+ * only `name` is required here (as at run time); an added service (`new: true`) without
+ * `images` is refused by the loader, naming the field.
+ */
+export type ServiceEntryInput = { readonly name: string } & Partial<ServiceConfigInput>;
+/** The platform config as written (YAML file, context, or an object given to `PlatformChart`). */
+export type PlatformConfigInput = Omit<z.input<typeof platformConfigSchema>, 'services'> & {
+  /** Entries patching the reference services by name, or added with `new: true`. */
+  readonly services?: ServiceEntryInput[];
+};
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];

@@ -16,6 +16,8 @@ import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-pol
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
+const PLATFORM_CHART = Symbol.for('aiaas-ops.PlatformChart');
+
 export interface PlatformChartProps extends ChartProps {
   /**
    * The platform config; validated (and defaulted) here, so a bad field fails
@@ -38,6 +40,14 @@ export interface PlatformChartProps extends ChartProps {
  * services, network policies and RBAC, all derived from one config.
  */
 export class PlatformChart extends Chart {
+  /**
+   * Whether a construct is a PlatformChart (`instanceof` cannot tell: cdk8s' Chart answers it for
+   * every chart). Works across copies of this package.
+   */
+  public static isPlatformChart(x: unknown): x is PlatformChart {
+    return typeof x === 'object' && x !== null && PLATFORM_CHART in x;
+  }
+
   /** The validated config with defaults applied. */
   public readonly config: PlatformConfig;
   /** Blue-green services by name. */
@@ -52,6 +62,7 @@ export class PlatformChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps = {}) {
     const config = parsePlatformConfig(props.config ?? {});
     super(scope, id, { ...props, namespace: config.namespace });
+    Object.defineProperty(this, PLATFORM_CHART, { value: true });
     this.config = config;
 
     new PlatformNamespace(this, 'Namespace', { name: config.namespace });
