@@ -1,5 +1,6 @@
 export * from './config/platform-config';
 export * from './config/load-config';
+export * from './config/secret-ref';
 export * from './constructs/blue-green-service';
 export * from './constructs/smoke-test-job';
 export * from './constructs/promotion-guard';

@@ -9,7 +9,7 @@ const EMAIL_MANAGER = {
     manager: {
       contact: 'Engineering manager on duty',
       notify: {
-        email: { to: 'manager@example.com', from: 'alertmanager@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPassword: { secretName: 'smtp-credentials', key: 'password' } },
+        email: { to: 'manager@example.com', from: 'alertmanager@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', authPassword: { secret: 'smtp-credentials', key: 'password' } },
       },
     },
   },

@@ -160,7 +160,7 @@ describe('BlueGreenService', () => {
   });
 
   test('secrets are referenced by name; a new secret name changes the pod template', () => {
-    const ref = (secretName: string) => synth({ secretEnv: [{ name: 'API_KEY', secretName, key: 'key' }] });
+    const ref = (secret: string) => synth({ secretEnv: [{ env: 'API_KEY', secret, key: 'key' }] });
     const before = ref('api-keys');
     const env = find(before, 'Deployment', 'api-blue').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'api-keys', key: 'key' } } });

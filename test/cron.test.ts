@@ -1,4 +1,5 @@
-import { cronProblem, maxIntervalSeconds, parseCron, toCdk8sCron, validateCron } from '../src/constructs/_cron';
+import { cronProblem, maxIntervalSeconds, parseCron, validateCron } from '../src/config/cron';
+import { toCdk8sCron } from '../src/constructs/_cron';
 
 const DAY = 86_400;
 

@@ -19,7 +19,7 @@ describe('dbMaintenanceConfigSchema', () => {
     expect(config.image).toEqual('ghcr.io/aiaas/aiaas-job:0.1.0');
     expect(config.timeZone).toEqual('Etc/UTC');
     expect(config.database).toEqual({ host: 'postgres', port: 5432, database: 'aiaas', sslmode: 'require' });
-    expect(config.credentialsSecret).toEqual({ name: 'aiaas-job-db-credentials', usernameKey: 'username', passwordKey: 'password' });
+    expect(config.credentialsSecret).toEqual({ secret: 'aiaas-job-db-credentials', usernameKey: 'username', passwordKey: 'password' });
     expect(config.backupVolume).toEqual({ size: '20Gi' });
     expect(config.pushgateway).toEqual({
       url: 'http://prometheus-pushgateway.monitoring.svc:9091',
@@ -94,7 +94,7 @@ describe('dbMaintenanceConfigSchema', () => {
     [{ tasks: { backup: { retention: 3 } } }, "tasks.backup: unknown field(s) 'retention'"],
     [{ database: { sslmode: 'on' } }, "database.sslmode: expected one of 'disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'"],
     [{ database: { port: 70000 } }, 'database.port: expected a port from 1 to 65535'],
-    [{ credentialsSecret: { name: 'Postgres_Creds' } }, 'credentialsSecret.name: expected a DNS-1123 label'],
+    [{ credentialsSecret: { secret: 'Postgres_Creds' } }, 'credentialsSecret.secret: expected a DNS-1123 label'],
     [{ credentialsSecret: { passwordKey: 'pass word' } }, 'credentialsSecret.passwordKey: expected a Secret key'],
     [{ backupVolume: { size: '20GB' } }, "backupVolume.size: expected a storage size like '512Mi', '20Gi' or '1Ti'"],
     [{ pushgateway: { url: 'pushgateway:9091' } }, 'pushgateway.url: expected an http(s) URL like http://prometheus-pushgateway.monitoring.svc:9091'],

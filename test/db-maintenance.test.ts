@@ -71,7 +71,7 @@ describe('DbMaintenance', () => {
       ['--limit', '20', '--schema', 'public', '--max-dead-ratio', '0.2', '--min-dead-tuples', '1000', '--lock-timeout-ms', '2000'],
     ],
     ['db-backup', 'backup', '0 2 * * *', ['--dir', '/backups', '--keep', '7', '--count-tables', 'users', '--lock-wait-timeout-ms', '300000',
-      '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']],
+      '--format', 'custom', '--jobs', '2', '--compress', '1']],
     ['db-long-transactions', 'long-transactions', '0 3 * * 0', ['--threshold-seconds', '300', '--action', 'report']],
     [
       'db-replication-lag',
@@ -279,7 +279,7 @@ describe('DbMaintenance with overrides', () => {
         image: 'registry.example.com/aiaas-job:2.0.0',
         timeZone: 'Europe/Berlin',
         database: { host: 'db.aiaas.svc', port: 6432, database: 'app', sslmode: 'require' },
-        credentialsSecret: { name: 'postgres-credentials-v2', usernameKey: 'user', passwordKey: 'pass' },
+        credentialsSecret: { secret: 'postgres-credentials-v2', usernameKey: 'user', passwordKey: 'pass' },
         backupVolume: { size: '50Gi', storageClassName: 'fast-ssd' },
         pushgateway: { url: 'http://pgw.obs:9091', namespace: 'obs', podLabels: { app: 'pushgateway' }, port: 9092 },
         job: { startingDeadlineSeconds: 300, activeDeadlineSeconds: 1800, backoffLimit: 0, ttlSecondsAfterFinished: 3600 },
@@ -309,7 +309,7 @@ describe('DbMaintenance with overrides', () => {
     expect(jobSpec(backup)).toMatchObject({ backoffLimit: 0, ttlSecondsAfterFinished: 3600, activeDeadlineSeconds: 7200 });
     expect(container(backup).image).toEqual('registry.example.com/aiaas-job:2.0.0');
     expect(container(backup).args).toEqual(['backup', '--dir', '/backups', '--keep', '28', '--count-tables', 'users,public.orders',
-      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1', '--bucket-keep', '7']);
+      '--lock-wait-timeout-ms', '300000', '--format', 'custom', '--jobs', '2', '--compress', '1']);
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args).toContain('users,public.orders');
     // the backup every 6 h: a newest backup older than 6 h + 300 s + 2 h + 1 h is a finding of restore-verify
     expect(container(find(objects, 'CronJob', 'db-restore-verify')).args.join(' ')).toContain('--max-backup-age-seconds 32700');
@@ -404,7 +404,7 @@ describe('DbMaintenance with overrides', () => {
 describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
   const backupBucket = {
     bucket: 'acme-db-backups', endpoint: 'http://minio.minio.svc:9000', pathStyle: true, prefix: 'aiaas/prod/',
-    credentialsSecret: { name: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
+    credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] },
   };
   const { objects } = synth({ backupBucket, tasks: { backup: { bucketKeep: 30 }, restoreVerify: { fromBucket: true }, restore: { fromBucket: true } } });
   const cronJob = (name: string) => find(objects, 'CronJob', name);
@@ -453,6 +453,7 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
     const plain = synth().objects;
     expect(plain.some((o) => o.metadata.name === 'aiaas-job-bucket')).toBe(false);
     expect(JSON.stringify(plain)).not.toMatch(/AWS_|--bucket"/);
+    expect(JSON.stringify(plain)).not.toContain('--bucket-keep');
   });
 
   test.each([
@@ -461,7 +462,7 @@ describe('DbMaintenance with an off-cluster copy (backupBucket)', () => {
     [{ backupBucket: { ...backupBucket, bucket: 'Acme_Backups' } }, /backupBucket\.bucket.*expected a bucket name/],
     [{ backupBucket: { ...backupBucket, prefix: '/aiaas' } }, /backupBucket\.prefix.*ending in '\/'/],
     [{ backupBucket: { ...backupBucket, egress: { cidrs: [] } } }, /backupBucket\.egress\.cidrs.*at least one CIDR/],
-    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.name/],
+    [{ backupBucket: { ...backupBucket, credentialsSecret: {} } }, /backupBucket\.credentialsSecret\.secret/],
     [{ backupBucket: { ...backupBucket, accessKey: 'AKIA...' } }, /backupBucket.*accessKey/],
   ])('a misconfigured bucket is refused, naming the field (%#)', (config, message) => {
     const r = dbMaintenanceConfigSchema.safeParse(config);

@@ -1,6 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { BlueGreenService, loadPlatformConfig, PlatformChart, PlatformNetworkPolicies, PlatformRbac, headingAnchor } from '../src';
+import { BlueGreenService, loadPlatformConfig, PlatformChart, headingAnchor } from '../src';
 import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 import { REFERENCE_CONFIG_FILE, withRunbookUrl } from './support/reference';
@@ -228,27 +228,6 @@ describe('PlatformChart (reference platform)', () => {
       });
       expect(gateway.egress).toContainEqual({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'redis' } } }], ports: [{ protocol: 'TCP', port: 6380 }] });
     });
-
-    test('fails if a flow names an unknown service', () => {
-      const chart = Testing.chart();
-      expect(
-        () =>
-          new PlatformNetworkPolicies(chart, 'Policies', {
-            services: [{ name: 'a', podLabels: { app: 'a' }, port: 80, egressTo: ['nope'] }],
-            ingressController: { namespace: 'ingress' },
-            monitoringNamespace: 'monitoring',
-          }),
-      ).toThrow(/'a.egressTo' names unknown service 'nope'; expected one of a/);
-      expect(
-        () =>
-          new PlatformNetworkPolicies(Testing.chart(), 'Policies', {
-            services: [],
-            dependencyClients: { postgres: [{ app: 'x' }] },
-            ingressController: { namespace: 'ingress' },
-            monitoringNamespace: 'monitoring',
-          }),
-      ).toThrow(/'dependencyClients.postgres' names unknown dependency/);
-    });
   });
 
   describe('RBAC', () => {
@@ -329,12 +308,6 @@ describe('PlatformChart (reference platform)', () => {
     test('groups are configurable', () => {
       const objects = synthPlatformObjects({ rbac: { deployerGroups: ['ci-bots', 'release-team'] } });
       expect(find(objects, 'RoleBinding', 'aiaas-deployer').subjects.map((s: any) => s.name)).toEqual(['ci-bots', 'release-team']);
-    });
-
-    test('fails if no postgres pod is named', () => {
-      expect(() => new PlatformRbac(Testing.chart(), 'Rbac', { namespace: 'x', onCallGroups: [], deployerGroups: [], databaseOperatorGroups: [], postgresPods: [] })).toThrow(
-        /'postgresPods' must name at least one pod/,
-      );
     });
   });
 });

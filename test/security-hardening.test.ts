@@ -24,7 +24,7 @@ describe('issue 10.7 and 10.8: database credentials', () => {
   });
 
   test('rotating the jobs\' Secret is one field and moves all the CronJobs', () => {
-    const rotated = synthPlatformObjects({ dbMaintenance: { credentialsSecret: { name: 'aiaas-job-db-credentials-v2' } } });
+    const rotated = synthPlatformObjects({ dbMaintenance: { credentialsSecret: { secret: 'aiaas-job-db-credentials-v2' } } });
     for (const { container } of jobContainers(rotated)) {
       expect(JSON.stringify(container.env)).not.toContain('"aiaas-job-db-credentials"');
       expect(JSON.stringify(container.env)).toContain('aiaas-job-db-credentials-v2');
@@ -32,17 +32,17 @@ describe('issue 10.7 and 10.8: database credentials', () => {
   });
 
   test('fails if the jobs are given the application\'s Secret (one source of truth per credential, no shared user)', () => {
-    expect(() => synthPlatformObjects({ dbMaintenance: { credentialsSecret: { name: 'postgres-credentials' } } })).toThrow(
-      /dbMaintenance\.credentialsSecret\.name: 'postgres-credentials' is also secrets\.databaseCredentials/,
+    expect(() => synthPlatformObjects({ dbMaintenance: { credentialsSecret: { secret: 'postgres-credentials' } } })).toThrow(
+      /dbMaintenance\.credentialsSecret\.secret: 'postgres-credentials' is also secrets\.databaseCredentials/,
     );
     expect(() =>
-      synthPlatformObjects({ secrets: { apiKeys: 'api-keys', databaseCredentials: 'db-v2' }, dbMaintenance: { credentialsSecret: { name: 'db-v2' } } }),
+      synthPlatformObjects({ secrets: { apiKeys: 'api-keys', databaseCredentials: 'db-v2' }, dbMaintenance: { credentialsSecret: { secret: 'db-v2' } } }),
     ).toThrow(/'db-v2' is also secrets\.databaseCredentials/);
   });
 
   test('sslmode verify-full mounts the CA from a Secret, read-only, as PGSSLROOTCERT', () => {
     const objects = synthPlatformObjects({
-      dbMaintenance: { database: { sslmode: 'verify-full', caSecret: { name: 'postgres-ca', key: 'root.pem' } } },
+      dbMaintenance: { database: { sslmode: 'verify-full', caSecret: { secret: 'postgres-ca', key: 'root.pem' } } },
     });
     validateAll(objects);
     for (const { pod, container } of jobContainers(objects)) {

@@ -3,8 +3,9 @@
 // Every field has the runbook's default; messages say what was expected (the
 // loader prefixes them with the dotted field path).
 import { z } from 'zod';
-import { cronProblem } from '../constructs/_cron';
 import { BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, SwitchFlag, TablesFlag, TASK_SPECS } from '../jobs/contract';
+import { cronProblem } from './cron';
+import { secretKeyRefSchema, secretKeysSchema } from './secret-ref';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -91,8 +92,6 @@ const REPLICATION = TASK_SPECS['replication-lag'].options;
 const BACKUP = TASK_SPECS.backup.options;
 const RESTORE_VERIFY = TASK_SPECS['restore-verify'].options;
 const RESTORE = TASK_SPECS.restore.options;
-
-const secretKey = z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key: letters, digits, "-", "_" or "."');
 
 /** Fields every task has. */
 const taskBase = (schedule: string) => ({
@@ -278,17 +277,11 @@ const backupBucketSchema = z
     prefix: pattern(BUCKET_PREFIX_PATTERN, BUCKET.bucketPrefix.expected).default('aiaas/'),
     /** Path-style URLs (endpoint/bucket/key): MinIO and Ceph RGW usually need it. */
     pathStyle: z.boolean().default(false),
-    /** Existing Secret with the bucket's access key, referenced by name; never created here. */
-    credentialsSecret: z
-      .object({
-        /** Secret name. */
-        name: dns1123Label,
-        /** Key holding the access key id (AWS_ACCESS_KEY_ID). */
-        accessKeyIdKey: secretKey.default('access-key-id'),
-        /** Key holding the secret access key (AWS_SECRET_ACCESS_KEY). */
-        secretAccessKeyKey: secretKey.default('secret-access-key'),
-      })
-      .strict(),
+    /**
+     * Existing Secret with the bucket's access key, referenced by name; never created here:
+     * `secret`, and the keys holding AWS_ACCESS_KEY_ID (`accessKeyIdKey`) and AWS_SECRET_ACCESS_KEY (`secretAccessKeyKey`).
+     */
+    credentialsSecret: secretKeysSchema({ accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' }),
     /** Where the endpoint is, for the NetworkPolicy egress rule of `backup` and `restore-verify` (and nothing else). */
     egress: z
       .object({
@@ -470,33 +463,17 @@ export const dbMaintenanceConfigSchema = z
          * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).
          * @default - none
          */
-        caSecret: z
-          .object({
-            /** Secret name. */
-            name: dns1123Label,
-            /** Key holding the PEM certificate(s). */
-            key: secretKey.default('ca.crt'),
-          })
-          .strict()
-          .optional(),
+        caSecret: secretKeyRefSchema({ key: 'ca.crt' }).optional(),
       })
       .strict()
       .default({}),
     /**
      * Existing Secret with the jobs' own database credentials (their own role, not the
-     * application's), referenced by name (PGUSER, PGPASSWORD); never created here.
+     * application's), referenced by name (PGUSER from `usernameKey`, PGPASSWORD from `passwordKey`);
+     * never created here. `secret` is the one place it is named (every CronJob follows it).
+     * Rotation: point `secret` at a new Secret.
      */
-    credentialsSecret: z
-      .object({
-        /** Secret name: the one place it is named (every CronJob follows it). Rotation: point at a new Secret. */
-        name: dns1123Label.default('aiaas-job-db-credentials'),
-        /** Key holding the user name. */
-        usernameKey: secretKey.default('username'),
-        /** Key holding the password. */
-        passwordKey: secretKey.default('password'),
-      })
-      .strict()
-      .default({}),
+    credentialsSecret: secretKeysSchema({ usernameKey: 'username', passwordKey: 'password' }, dns1123Label.default('aiaas-job-db-credentials')).default({}),
     /**
      * Off-cluster copies in an S3-compatible bucket (AWS S3, GCS interoperability, MinIO, Ceph RGW):
      * `backup` uploads each finished backup there and applies `tasks.backup.bucketKeep`.
@@ -588,7 +565,7 @@ export const dbMaintenanceConfigSchema = z
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['database', 'caSecret'],
-        message: `required when sslmode is '${sslmode}': expected { name: <Secret with the CA certificate>, key: ca.crt }`,
+        message: `required when sslmode is '${sslmode}': expected { secret: <Secret with the CA certificate>, key: ca.crt }`,
       });
     }
     if (config.tasks.restoreVerify.scratchDatabase === config.database.database) {

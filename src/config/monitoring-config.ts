@@ -3,6 +3,7 @@
 // overrides and the escalation levels. Every field carries the runbook's default.
 // Messages say what was expected; the loader prefixes them with the dotted path.
 import { z } from 'zod';
+import { secretKeyRefSchema } from './secret-ref';
 import { DNS1123_LABEL, dns1123Label, matching, ratio } from './validators';
 
 export { ratio };
@@ -303,14 +304,7 @@ export const serviceOverrideSchema = z
   .strict();
 
 /** A key inside a Secret of the monitoring namespace (or the AlertmanagerConfig's namespace). */
-export const secretKeyRefSchema = z
-  .object({
-    /** Name of the Secret (created out of band; never holds data in this repository). */
-    secretName: dns1123Label,
-    /** Key inside the Secret. */
-    key: matching(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'"),
-  })
-  .strict();
+export const monitoringSecretKeyRefSchema = secretKeyRefSchema();
 
 const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
 
@@ -318,7 +312,7 @@ const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address l
 export const notifySchema = z
   .object({
     /** PagerDuty Events v2: the routing (integration) key is read from a Secret. */
-    pagerduty: secretKeyRefSchema.optional(),
+    pagerduty: monitoringSecretKeyRefSchema.optional(),
     /** A webhook (e.g. a chat or paging relay). The URL is not a secret; use pagerduty/email for keys. */
     webhook: z
       .object({
@@ -334,7 +328,7 @@ export const notifySchema = z
         /** SMTP server as host:port. */
         smarthost: matching(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
         authUsername: z.string().min(1).optional(),
-        authPassword: secretKeyRefSchema.optional(),
+        authPassword: monitoringSecretKeyRefSchema.optional(),
       })
       .strict()
       .optional(),
@@ -358,7 +352,7 @@ const levelSchema = (defaults: { receiver: string; contact: string; key: string 
         .refine((c) => !/\+?\d[\d\s().-]{6,}\d/.test(c), 'expected a role or schedule name, not a phone number')
         .default(defaults.contact),
       /** How the receiver is notified. */
-      notify: notifySchema.default({ pagerduty: { secretName: 'alertmanager-pagerduty', key: defaults.key } }),
+      notify: notifySchema.default({ pagerduty: { secret: 'alertmanager-pagerduty', key: defaults.key } }),
       /** How often a still-firing alert is re-sent to this level. */
       repeatInterval: promDuration.default('15m'),
     })
@@ -464,7 +458,6 @@ export type MonitoringConfig = z.output<typeof monitoringConfigSchema>;
 export type ServiceThresholdOverride = z.output<typeof serviceOverrideSchema>;
 export type EscalationConfig = z.output<typeof escalationSchema>;
 export type NotifyConfig = z.output<typeof notifySchema>;
-export type SecretKeyRef = z.output<typeof secretKeyRefSchema>;
 
 /**
  * Parses a monitoring section with the runbook defaults, throwing an Error whose

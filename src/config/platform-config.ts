@@ -11,12 +11,11 @@ import {
   pinnedImage,
   port,
 } from './validators';
-import { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../constructs/platform-network-policies';
-import { disruptionBudgetProblem } from '../constructs/_workload-policy';
-import { activeWithoutReplicas } from '../constructs/promotion-guard';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
-import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE } from './defaults';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_PROMETHEUS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE, PRIVATE_RANGES } from './defaults';
 import { monitoringConfigSchema, RUNBOOK_BASE_URL_REQUIRED } from './monitoring-config';
+import { envVarName, secretKey } from './secret-ref';
+import { activeWithoutReplicas, disruptionBudgetProblem } from './workload-rules';
 
 export const COLORS = ['blue', 'green'] as const;
 const color = z.enum(COLORS, { errorMap: () => ({ message: "expected 'blue' or 'green'" }) });
@@ -103,14 +102,15 @@ const autoscalingSchema = z
     path: ['maxReplicas'],
   });
 
+/** `{ env, secret, key }`: `secret` is a logical name, a key of `secrets` (resolved to the Secret's name for the construct). */
 const secretEnvSchema = z
   .object({
     /** Environment variable name in the container. */
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'),
+    env: envVarName,
     /** Logical secret name: a key of `secrets`. */
     secret: z.string(),
     /** Key inside the Secret. */
-    key: z.string().min(1),
+    key: secretKey,
   })
   .strict();
 
@@ -492,10 +492,10 @@ export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((c
   }
   // The jobs have their own role and Secret: sharing the application's would over-privilege it (restore-verify creates databases).
   const applicationSecret = config.secrets[DATABASE_CREDENTIALS];
-  if (applicationSecret !== undefined && config.dbMaintenance.credentialsSecret.name === applicationSecret) {
+  if (applicationSecret !== undefined && config.dbMaintenance.credentialsSecret.secret === applicationSecret) {
     ctx.addIssue({
       code: z.ZodIssueCode.custom,
-      path: ['dbMaintenance', 'credentialsSecret', 'name'],
+      path: ['dbMaintenance', 'credentialsSecret', 'secret'],
       message: `'${applicationSecret}' is also secrets.${DATABASE_CREDENTIALS} (the application's credentials); expected the jobs' own Secret and database role (README "Security defaults")`,
     });
   }

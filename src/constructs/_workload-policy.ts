@@ -1,6 +1,6 @@
 // Private: availability and supply-chain rules every platform workload follows
-// (issue 10.11-10.14): image pull policy from the pinning, node spreading, PDB sanity,
-// ephemeral storage. One place, so the Deployments, Jobs and CronJobs cannot drift apart.
+// (issue 10.11-10.14): image pull policy from the pinning, node spreading, ephemeral storage
+// (the PDB rule, shared with the config check, is src/config/workload-rules.ts). One place, so the Deployments, Jobs and CronJobs cannot drift apart.
 import { k8s } from 'cdk8s-plus-28';
 
 /** `<name>@sha256:<64 hex>`: a digest-pinned image. */
@@ -40,17 +40,6 @@ export function spreadConstraints(selector: Record<string, string>, replicas: nu
     constraint('kubernetes.io/hostname', mode === 'required' && replicas >= 2 ? 'DoNotSchedule' : 'ScheduleAnyway'),
     constraint('topology.kubernetes.io/zone', 'ScheduleAnyway'),
   ];
-}
-
-/**
- * Why a PodDisruptionBudget would block every node drain, or undefined: with
- * minAvailable at or above the pods that run, no pod may ever be evicted.
- */
-export function disruptionBudgetProblem(minAvailable: number, runningPods: number, podsField: string): string | undefined {
-  if (runningPods > 0 && minAvailable >= runningPods) {
-    return `must be below ${podsField} (${runningPods}): minAvailable ${minAvailable} lets no pod be evicted, so every node drain blocks`;
-  }
-  return undefined;
 }
 
 /** Requests and limits of ephemeral storage (logs, /tmp emptyDir, writable layers) per kind of container. */

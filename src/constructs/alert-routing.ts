@@ -21,7 +21,8 @@
 // an integration test runs Prometheus and Alertmanager with a webhook receiver.
 import { Construct } from 'constructs';
 import { Inhibition, inhibitions } from '../alerts/definitions';
-import { MonitoringConfig, NotifyConfig, SecretKeyRef } from '../config/monitoring-config';
+import { MonitoringConfig, NotifyConfig } from '../config/monitoring-config';
+import { SecretKeyRef } from '../config/secret-ref';
 import { checkDns1123Label } from '../config/validators';
 import { stringifyYaml } from './_yaml';
 import {
@@ -91,7 +92,7 @@ function routing(monitoring: MonitoringConfig): { route: Route; receivers: Recei
 /** The Secrets (by name) the receivers read; the Alertmanager must mount them. */
 export function alertmanagerSecretNames(monitoring: MonitoringConfig): string[] {
   const refs = routing(monitoring).receivers.flatMap((r) => secretRefs(r.notify));
-  return [...new Set(refs.map((s) => s.secretName))].sort();
+  return [...new Set(refs.map((s) => s.secret))].sort();
 }
 
 function secretRefs(n: NotifyConfig): SecretKeyRef[] {
@@ -138,7 +139,7 @@ function toOperatorReceiver(r: Receiver): AlertmanagerConfigSpecReceivers {
   return {
     name: r.name,
     ...(n.pagerduty
-      ? { pagerdutyConfigs: [{ routingKey: { name: n.pagerduty.secretName, key: n.pagerduty.key }, sendResolved: true }] }
+      ? { pagerdutyConfigs: [{ routingKey: { name: n.pagerduty.secret, key: n.pagerduty.key }, sendResolved: true }] }
       : {}),
     ...(n.webhook ? { webhookConfigs: [{ url: n.webhook.url, sendResolved: true }] } : {}),
     ...(n.email
@@ -149,7 +150,7 @@ function toOperatorReceiver(r: Receiver): AlertmanagerConfigSpecReceivers {
             from: n.email.from,
             smarthost: n.email.smarthost,
             ...(n.email.authUsername ? { authUsername: n.email.authUsername } : {}),
-            ...(n.email.authPassword ? { authPassword: { name: n.email.authPassword.secretName, key: n.email.authPassword.key } } : {}),
+            ...(n.email.authPassword ? { authPassword: { name: n.email.authPassword.secret, key: n.email.authPassword.key } } : {}),
             sendResolved: true,
           },
         ],
@@ -172,7 +173,7 @@ function toPlainRoute(r: Route): Record<string, unknown> {
 
 function toPlainReceiver(r: Receiver, mountPath: string): Record<string, unknown> {
   const n = r.notify;
-  const file = (s: SecretKeyRef) => `${mountPath}/${s.secretName}/${s.key}`;
+  const file = (s: SecretKeyRef) => `${mountPath}/${s.secret}/${s.key}`;
   return {
     name: r.name,
     ...(n.pagerduty ? { pagerduty_configs: [{ routing_key_file: file(n.pagerduty), send_resolved: true }] } : {}),

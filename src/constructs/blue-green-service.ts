@@ -2,7 +2,9 @@ import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
+import { SecretEnvVar } from '../config/secret-ref';
 import { DNS1123_LABEL, imageProblem } from '../config/validators';
+import { disruptionBudgetProblem } from '../config/workload-rules';
 import { cpu, memory } from './_quantity';
 import {
   DEFAULT_IDENTITY,
@@ -13,7 +15,7 @@ import {
 } from './_restricted-pod';
 import { ARGO_API_VERSION, RevisionAnalysis, postPromotionTemplate, prePromotionTemplate, rolloutFromDeployment } from './_argo-rollout';
 import { REVISION_LABEL, REVISION_LABEL_POINTER, podTemplateRevision } from './_revision';
-import { EPHEMERAL_STORAGE, disruptionBudgetProblem, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
+import { EPHEMERAL_STORAGE, imagePullPolicyOf, spreadConstraints } from './_workload-policy';
 import {
   ColorWorkload,
   PROMOTION_OVERRIDE_ANNOTATION,
@@ -98,16 +100,6 @@ export enum NodeSpread {
 export interface ColorImages {
   readonly blue: string;
   readonly green: string;
-}
-
-/** An environment variable read from a Secret by reference. */
-export interface SecretEnvVar {
-  /** Variable name in the container. */
-  readonly name: string;
-  /** Name of the Secret in the namespace. */
-  readonly secretName: string;
-  /** Key inside the Secret. */
-  readonly key: string;
 }
 
 /** Requests and limits of the service's container, as Kubernetes quantities. */
@@ -601,8 +593,8 @@ export class BlueGreenService extends Construct {
       env[key] = kplus.EnvValue.fromValue(value);
     }
     for (const ref of props.secretEnv ?? []) {
-      const secret = kplus.Secret.fromSecretName(scope, `Secret-${ref.name}`, ref.secretName);
-      env[ref.name] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
+      const secret = kplus.Secret.fromSecretName(scope, `Secret-${ref.env}`, ref.secret);
+      env[ref.env] = kplus.EnvValue.fromSecretValue({ secret, key: ref.key });
     }
     return env;
   }

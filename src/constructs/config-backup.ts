@@ -1,12 +1,13 @@
 import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { maxIntervalSeconds } from '../config/cron';
 import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
-import { maxIntervalSeconds, toCdk8sCron } from './_cron';
+import { toCdk8sCron } from './_cron';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
-import { retain } from './_retained';
+import { retain } from './retained';
 import { EPHEMERAL_STORAGE, imagePullPolicyOf, isDigestPinned } from './_workload-policy';
 import { memory } from './_quantity';
 import { storageSize } from './_storage';

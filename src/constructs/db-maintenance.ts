@@ -1,15 +1,16 @@
 import { ApiObject, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { maxIntervalSeconds } from '../config/cron';
 import { bucketPorts, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { argsOf, BUCKET_OPTIONS, EXIT_CODES, GLOBAL_OPTIONS, OptionValues, pickOptions, TaskName, TaskOptions } from '../jobs/contract';
 import { NAMESPACE_ENV } from '../jobs/metrics';
-import { maxIntervalSeconds, toCdk8sCron } from './_cron';
+import { toCdk8sCron } from './_cron';
 import { cpu, memory } from './_quantity';
 import { dnsEgressRule } from './_network-rules';
 import { DEFAULT_IDENTITY, RestrictedIdentity, mountScratchTmp, restrictedContainerSecurityContext, restrictedPodSecurityContext } from './_restricted-pod';
-import { retain } from './_retained';
+import { retain } from './retained';
 import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 import { storageSize } from './_storage';
 
@@ -244,7 +245,7 @@ export class DbMaintenance extends Construct {
     });
     retain(ApiObject.of(this.backupVolume));
 
-    const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.name);
+    const credentials = kplus.Secret.fromSecretName(this, 'CredentialsSecret', config.credentialsSecret.secret);
     const cronJobs = new Construct(this, 'CronJobs');
     for (const [task, definition] of Object.entries(TASKS) as [TaskName, TaskDefinition][]) {
       this.addTask(cronJobs, task, definition, config, credentials);
@@ -315,7 +316,7 @@ export class DbMaintenance extends Construct {
     const bucket = config.backupBucket;
     if (bucket && BUCKET_TASKS.includes(taskName)) {
       // by Secret reference only: the keys never appear in the manifest
-      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.name);
+      const secret = kplus.Secret.fromSecretName(cronJob, 'BucketCredentials', bucket.credentialsSecret.secret);
       container.env.addVariable('AWS_ACCESS_KEY_ID', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.accessKeyIdKey }));
       container.env.addVariable('AWS_SECRET_ACCESS_KEY', kplus.EnvValue.fromSecretValue({ secret, key: bucket.credentialsSecret.secretAccessKeyKey }));
     }
@@ -323,7 +324,7 @@ export class DbMaintenance extends Construct {
     const ca = config.database.caSecret;
     if (ca) {
       // Only the CA key, read-only: verify-full checks the server's certificate against it.
-      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.name);
+      const secret = kplus.Secret.fromSecretName(cronJob, 'CaSecret', ca.secret);
       const volume = kplus.Volume.fromSecret(cronJob, 'CaVolume', secret, { name: 'postgres-ca', items: { [ca.key]: { path: CA_FILE } } });
       container.mount(CA_MOUNT_PATH, volume, { readOnly: true });
     }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, AppProps, Names, YamlOutputType } from 'cdk8s';
-import { isRetained } from './_retained';
+import { isRetained } from './retained';
 import { stringifyYaml } from './_yaml';
 import { PlatformChart } from './platform-chart';
 

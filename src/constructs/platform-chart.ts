@@ -193,7 +193,7 @@ export class PlatformChart extends Chart {
       minAvailable: service.minAvailable,
       autoscaling: service.autoscaling,
       env: { ...databaseEnv(config, service), ...service.env, ...toggleEnv(config, service) },
-      secretEnv: service.secretEnv.map((ref) => ({ name: ref.env, secretName: config.secrets[ref.secret], key: ref.key })),
+      secretEnv: service.secretEnv.map((ref) => ({ ...ref, secret: config.secrets[ref.secret] })),
       smokeTestImage: config.smokeTestImage,
       identity: config.podSecurity,
       previousOutput,

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { clusterScoped } from './_cluster-scoped';
-import { retain } from './_retained';
+import { retain } from './retained';
 
 export interface PlatformNamespaceProps {
   /** Namespace name. */

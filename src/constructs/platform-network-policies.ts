@@ -1,27 +1,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
+import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../config/defaults';
 import { cidrContains } from './_cidr';
 import { SMOKE_TEST_OF_LABEL } from './smoke-test-job';
 
-/**
- * Never reachable through an external egress block unless named on purpose: private
- * ranges (RFC 1918), carrier-grade NAT (RFC 6598, some clusters' pod networks), link-local
- * (169.254.169.254 is the cloud metadata endpoint), and IPv6 unique-local and link-local.
- * Managed clusters serve the Kubernetes API on a private address on 443.
- */
-export const PRIVATE_RANGES: readonly string[] = [
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '100.64.0.0/10',
-  '169.254.0.0/16',
-  'fc00::/7',
-  'fe80::/10',
-];
-
-/** Labels of the Prometheus pods prometheus-operator (kube-prometheus-stack) creates. */
-export const DEFAULT_PROMETHEUS_POD_LABELS: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'prometheus' };
+// Defaults the config schema shares, re-exported with the props they are the defaults of.
+export { DEFAULT_PROMETHEUS_POD_LABELS, PRIVATE_RANGES } from '../config/defaults';
 
 /** Pods of the platform, addressed by labels, and the port they serve. */
 export interface NetworkPeer {
@@ -188,7 +172,7 @@ export class PlatformNetworkPolicies extends Construct {
     const peers = new Map<string, NetworkPeer | ExternalPeer>();
     for (const peer of [...props.services, ...dependencies, ...externalPeers]) {
       if (peers.has(peer.name)) {
-        throw new Error(`'${peer.name}' is both a ${'cidrs' in peer ? 'external peer' : 'service or dependency'} and another peer; expected one peer per name`);
+        throw new Error(`'${peer.name}' is both ${'cidrs' in peer ? 'an external peer' : 'a service or dependency'} and another peer; expected one peer per name`);
       }
       peers.set(peer.name, peer);
     }

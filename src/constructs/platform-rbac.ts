@@ -1,6 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { platformRoleNames } from '../config/defaults';
 import { clusterScoped } from './_cluster-scoped';
+
+export { platformRoleNames } from '../config/defaults';
 
 /** One RBAC rule: explicit API groups, resources and verbs, never wildcards. */
 export interface RbacRule {
@@ -124,16 +127,6 @@ export const RESPONDER_RULES: RbacRule[] = [
   { apiGroups: ['batch'], resources: ['cronjobs'], verbs: READ },
 ];
 
-/** The Role names `PlatformRbac` creates with a prefix (the RUNBOOK names them in its blocks). */
-export function platformRoleNames(prefix = 'aiaas') {
-  return {
-    onCall: `${prefix}-oncall`,
-    responder: `${prefix}-responder`,
-    deployer: `${prefix}-deployer`,
-    databaseOperator: `${prefix}-database-operator`,
-  } as const;
-}
-
 /**
  * Roles for on-call (read-only), responders, deployers and database operators, each bound
  * to configurable groups. No rule uses a wildcard and none reads Secrets.
@@ -148,7 +141,7 @@ export class PlatformRbac extends Construct {
     super(scope, id);
     const prefix = props.namePrefix ?? 'aiaas';
     if (props.postgresPods.length === 0) {
-      throw new Error("'postgresPods' must name at least one pod: the database operator may only exec into named pods");
+      throw new Error("'postgresPods' ([]) must name at least one pod: the database operator may only exec into named pods");
     }
     const names = platformRoleNames(prefix);
     this.onCallRoleName = names.onCall;

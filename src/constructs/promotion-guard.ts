@@ -4,6 +4,7 @@
 // pods that serve traffic. Argo Rollouts does the same checks in the cluster.
 import * as fs from 'fs';
 import * as YAML from 'yaml';
+import { activeWithoutReplicas } from '../config/workload-rules';
 import { REVISION_LABEL, firstDifference } from './_revision';
 
 /** A rule of the promotion guard; the id is what an override records. */
@@ -125,14 +126,6 @@ export interface PromotionCheck {
   readonly colors: Partial<Record<'blue' | 'green', ColorWorkload>>;
   /** The Rollout's replicas in the new output (argo-rollouts engine). @default - autoscaled */
   readonly rolloutReplicas?: number;
-}
-
-/**
- * The refusal of rule ACTIVE_WITHOUT_REPLICAS, shared with the config check that
- * refuses `replicas: 0` before any output exists (a first synth has nothing to compare).
- */
-export function activeWithoutReplicas(workload: string): string {
-  return `${workload} would have 0 replicas (replicas: 0), so no pod would serve traffic. Next safe step: set replicas to at least 1.`;
 }
 
 /** The refusals of one service's change against the previous output (empty: allowed). */

@@ -65,6 +65,12 @@ interface FlagBase {
    * `<required> missing: set <env> or use <flag>`.
    */
   readonly required?: string;
+  /**
+   * The option this one only means something with (`bucketKeep` needs `bucket`): a command line
+   * built by `argsOf` leaves it out when that option is not given.
+   * @default - stands alone
+   */
+  readonly with?: string;
 }
 
 /** A whole number within [min, max]. */
@@ -178,6 +184,17 @@ export const BUCKET_NAME_PATTERN = /^(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$
 export const BUCKET_PREFIX_PATTERN = /^([A-Za-z0-9!_.*'()-]+\/)*$/;
 /** Names of backups as the backup task makes them (they become file names: no separators). */
 export const BACKUP_NAME_PATTERN = /^aiaas-[A-Za-z0-9_-]+-\d{8}T\d{9}Z\.dump$/;
+
+/**
+ * A backup named on the command line: a bare name of this tool's backups, so it can never
+ * point outside the backup directory or the bucket prefix (no `/`, no `..`).
+ */
+function backupNameOption<E extends string>(env: E, description: string) {
+  return {
+    kind: 'pattern', arg: 'name', env, pattern: BACKUP_NAME_PATTERN,
+    expected: 'a backup name like aiaas-mydb-20261101T020000000Z.dump', description,
+  } as const;
+}
 
 /**
  * The off-cluster copy, for the tasks that write or read backups. Credentials are not
@@ -341,7 +358,7 @@ export const TASK_SPECS = {
       },
       ...BUCKET_OPTIONS,
       bucketKeep: {
-        kind: 'int', arg: 'n', env: 'BACKUP_BUCKET_KEEP', min: 1, max: 10_000, default: 7,
+        kind: 'int', arg: 'n', env: 'BACKUP_BUCKET_KEEP', min: 1, max: 10_000, default: 7, with: 'bucket',
         description: 'good backups to keep in the bucket (the newest good one is never deleted)',
       },
     },
@@ -371,11 +388,7 @@ export const TASK_SPECS = {
         kind: 'switch', arg: 'bool', env: 'RESTORE_VERIFY_FROM_BUCKET', default: false,
         description: 'take the backup from the bucket (downloaded under --dir and checked before use), not from --dir',
       },
-      backup: {
-        kind: 'pattern', arg: 'name', env: 'RESTORE_VERIFY_BACKUP', pattern: BACKUP_NAME_PATTERN,
-        expected: 'a backup name like aiaas-mydb-20261101T020000000Z.dump',
-        description: 'this backup instead of the newest good one',
-      },
+      backup: backupNameOption('RESTORE_VERIFY_BACKUP', 'this backup instead of the newest good one'),
     },
   },
   'restore': {
@@ -383,10 +396,7 @@ export const TASK_SPECS = {
       + ' --force replaces a database with data, after a safety backup of it',
     options: {
       dir: BACKUP_DIR_OPTION,
-      backup: {
-        kind: 'text', arg: 'file', env: 'RESTORE_BACKUP',
-        description: 'file name of the backup to restore (default: the newest complete backup whose checksum matches)',
-      },
+      backup: backupNameOption('RESTORE_BACKUP', 'the backup to restore (default: the newest complete backup whose checksum matches)'),
       targetDatabase: {
         kind: 'name', arg: 'name', env: 'RESTORE_TARGET_DATABASE', default: 'aiaas_restored',
         description: 'database restored into: it must not exist or be empty, unless --force',
@@ -458,7 +468,8 @@ export function pickOptions<T extends TaskName>(task: T, values: Partial<TaskOpt
 export function argsOf<T extends TaskName>(task: T, options: Partial<TaskOptions<T>>): string[] {
   const args: string[] = [task];
   const values = options as Record<string, string | number | boolean | readonly string[] | undefined>;
-  for (const key of Object.keys(TASK_SPECS[task].options)) {
+  for (const [key, spec] of Object.entries(TASK_SPECS[task].options) as [string, FlagBase][]) {
+    if (spec.with !== undefined && values[spec.with] === undefined) continue;
     const value = values[key];
     if (value === true) args.push(flagOf(key)); // a switch: on by its presence
     else if (value !== undefined && value !== false) args.push(flagOf(key), textOf(value));

@@ -94,7 +94,7 @@ const NEXT_AFTER_FINDING: Readonly<Record<TaskName, string>> = {
   'replication-lag': 'check the standby: psql -h <standby> -c "SELECT * FROM pg_stat_wal_receiver"',
   'backup': 'check the backup directory and the report\'s findings, then rerun: aiaas-job backup --dir <dir>',
   'restore-verify': 'take a new backup and verify it: aiaas-job backup --dir <dir> && aiaas-job restore-verify --dir <dir>',
-  'restore': 'read the findings; nothing was replaced: pick another backup (--backup <file>) and run the restore again',
+  'restore': 'read the findings; nothing was replaced: pick another backup (--backup <name>) and run the restore again',
 };
 
 function nextStep(report: Report): string | undefined {

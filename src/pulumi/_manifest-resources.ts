@@ -2,7 +2,7 @@
 // from the objects themselves: no list of kinds to keep in step with the chart.
 import type * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
-import { isRetained } from '../constructs/_retained';
+import { isRetained } from '../constructs/retained';
 import { KubernetesObject, ManifestObject, apiGroupOf, isBuiltInApiVersion } from './kubernetes-object';
 
 export interface ManifestResourcesOptions {

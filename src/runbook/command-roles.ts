@@ -3,7 +3,7 @@
 // knows before a step whether to ask a responder, the database operator or the applier.
 // test/runbook-rbac.test.ts checks each command against the synthesized Roles.
 
-import { platformRoleNames } from '../constructs/platform-rbac';
+import { platformRoleNames } from '../config/defaults';
 
 /** Role names of `PlatformRbac` (the chart's prefix `aiaas`), and the identity that applies the manifests. */
 export const RUNBOOK_ROLES = {

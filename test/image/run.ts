@@ -31,7 +31,7 @@ const CA_BUNDLE = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certific
 /** The database config of a verify-full deployment (synth context), to run the image with a CA Secret. */
 const VERIFY_FULL_CONTEXT = {
   'dbMaintenance.database.sslmode': 'verify-full',
-  'dbMaintenance.database.caSecret.name': 'postgres-ca',
+  'dbMaintenance.database.caSecret.secret': 'postgres-ca',
   'dbMaintenance.database.caSecret.key': 'ca.crt',
 };
 

@@ -25,8 +25,8 @@ const CONFIGS: [string, unknown][] = [
         senior: { receiver: 'senior-chat', notify: { webhook: { url: 'https://relay.example.com/aiaas' } } },
         manager: {
           notify: {
-            email: { to: 'manager@example.com', from: 'alertmanager@example.com', smarthost: 'smtp.example.com:587', authPassword: { secretName: 'smtp', key: 'password' } },
-            pagerduty: { secretName: 'alertmanager-pagerduty', key: 'manager-routing-key' },
+            email: { to: 'manager@example.com', from: 'alertmanager@example.com', smarthost: 'smtp.example.com:587', authPassword: { secret: 'smtp', key: 'password' } },
+            pagerduty: { secret: 'alertmanager-pagerduty', key: 'manager-routing-key' },
           },
         },
       },

@@ -104,6 +104,7 @@ describe('parseConfig', () => {
     [['backup', '--dir', '/b', '--bucket', 'b1b', '--bucket-endpoint', 's3.example.com'], /'--bucket-endpoint <url>'.*http\(s\) URL/],
     [['restore-verify', '--dir', '/b', '--from-bucket', 'true'], /'--from-bucket' needs a bucket: set BACKUP_BUCKET or use --bucket/],
     [['restore-verify', '--dir', '/b', '--backup', '../etc/passwd'], /'--backup <name>'.*expected a backup name/],
+    [['restore', '--dir', '/b', '--backup', '../etc/passwd'], /'--backup <name>'.*expected a backup name/],
     [['backup', '--dir', '/b', '--bucket', 'b1b'], /bucket 'b1b' needs credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set/],
   ])('fails on %j', (args, message) => {
     expect(() => parseConfig(args as string[], quiet)).toThrow(UsageError);

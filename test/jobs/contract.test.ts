@@ -63,7 +63,9 @@ function configWith(pick: (spec: FlagSpec) => unknown): DbMaintenanceConfigInput
       if (option in defaults[key] || DERIVED_BY_THE_CONSTRUCT.includes(`${task}.${option}`)) tasks[key][option] = pick(spec);
     }
   }
-  return { tasks } as DbMaintenanceConfigInput;
+  // with a bucket, so that the bucket's own options (bucketKeep) are on the command line too
+  const backupBucket = { bucket: 'acme-db-backups', credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['10.96.12.0/24'] } };
+  return { tasks, backupBucket } as DbMaintenanceConfigInput;
 }
 
 const intOptions = TASKS.flatMap((task) => (Object.entries(TASK_SPECS[task].options) as [string, FlagSpec][])
@@ -96,7 +98,7 @@ describe('every synthesized CronJob is a command line the CLI accepts', () => {
   });
 
   test('verify-full with the CA Secret: the CLI finds the CA where the Secret is mounted', () => {
-    const cronJobs = synthCronJobs({ database: { sslmode: 'verify-full', caSecret: { name: 'postgres-ca' } } });
+    const cronJobs = synthCronJobs({ database: { sslmode: 'verify-full', caSecret: { secret: 'postgres-ca' } } });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-ca-'));
     try {
       for (const cronJob of cronJobs) {

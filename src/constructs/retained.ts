@@ -1,4 +1,4 @@
-// Private: objects that hold data (the Namespace, PersistentVolumeClaims) are kept out of
+// Objects that hold data (the Namespace, PersistentVolumeClaims) are kept out of
 // every pruned or deleted set. Deleting the Namespace deletes postgres and the backup PVC
 // with it; the PVC holds the only copy of the dumps.
 import { ApiObject } from 'cdk8s';
