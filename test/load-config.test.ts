@@ -171,6 +171,38 @@ describe('config that catches mistakes', () => {
     expect(problemsOf(input)).toContain(problem);
   });
 
+  test('one run names every problem: a type error, an unknown field, an unknown service and a whole-config check', () => {
+    // GIVEN a wrong type and a wrong enum value, which stop zod before the whole-config checks
+    const input = {
+      toggles: { fallbackMode: 'yes-please' },
+      monitoring: { thresholds: { latencyP95: 3 } },
+      services: [
+        { name: 'api-gatway', images },
+        { name: 'orchestrator', activeColor: 'purple', egressTo: ['tool-service', 'billing'] },
+      ],
+    };
+    // WHEN / THEN
+    expect(problemsOf(input)).toEqual([
+      "services[api-gatway]: unknown service 'api-gatway' (did you mean 'api-gateway'?); expected a reference service (api-gateway, orchestrator, tool-service, realtime-service) or, for an added service, 'new: true' on its entry",
+      "services[orchestrator].activeColor: expected 'blue' or 'green'",
+      'toggles.fallbackMode: expected boolean, got string "yes-please"',
+      "monitoring.thresholds: unknown field(s) 'latencyP95' (did you mean 'latencyP95Seconds'?)",
+      "services[orchestrator].egressTo.1: unknown service 'billing'; expected one of api-gateway, orchestrator, tool-service, realtime-service, postgres, redis, schema-registry, feature-flags",
+    ]);
+  });
+
+  test('the whole-config checks run past a bad field inside the service they check, and past a missing runbook URL', () => {
+    // GIVEN a duplicate service, one of whose copies has a wrong type
+    const problems = problemsOf({ referenceServices: false, services: [service('api', { replicas: 'two' }), service('api')] });
+    // THEN the wrong type and the duplicate, in one run
+    expect(problems).toEqual([
+      'services[api].replicas: expected number, got string "two"',
+      "services[api].name: duplicate service 'api' (defined twice); expected unique service names",
+    ]);
+    // AND a config without runbook URL and with a bad field names both
+    expect(() => parsePlatformConfig({ namespace: 7 })).toThrow(/namespace: expected string, got number 7\n\s+- monitoring\.runbookBaseUrl: required/);
+  });
+
   test('does not suggest a refused old name (idleColor, one letter away) for a typo', () => {
     expect(problemsOf({ services: [{ name: 'orchestrator', idleColour: 'keep' }] })).toEqual(["services[orchestrator]: unknown field(s) 'idleColour'"]);
   });

@@ -405,14 +405,7 @@ export const platformConfigSchema = z
       .strict()
       .default({}),
     /** Alerts, their thresholds and metric names, runbook links and escalation (see README "Alerts"). */
-    monitoring: monitoringConfigSchema
-      .superRefine((m, ctx) => {
-        // Optional in the monitoring section alone (routing needs no link); the platform's alerts do.
-        if (m.runbookBaseUrl === undefined) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['runbookBaseUrl'], message: RUNBOOK_BASE_URL_REQUIRED });
-        }
-      })
-      .default({}),
+    monitoring: monitoringConfigSchema.default({}),
     /** The database jobs and backups (`aiaas-job` CronJobs) and the Kubernetes config backup. */
     dbMaintenance: dbMaintenanceConfigSchema.default({}),
     /** Blue-green engine and its settings (README "Blue-green procedure"). */
@@ -457,9 +450,13 @@ export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'featur
 
 /**
  * Checks that need the whole config: duplicate services, egress to unknown
- * services, secret references to unknown logical secrets.
+ * services, secret references to unknown logical secrets, the runbook URL.
  */
 export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((config, ctx) => {
+  // Optional in the monitoring section alone (routing needs no link); the platform's alerts need it.
+  if (config.monitoring.runbookBaseUrl === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['monitoring', 'runbookBaseUrl'], message: RUNBOOK_BASE_URL_REQUIRED });
+  }
   const seen = new Set<string>();
   config.services.forEach((service, index) => {
     if (seen.has(service.name)) {
