@@ -23,7 +23,7 @@ interface Block {
 }
 
 /** The fenced code blocks of a Markdown text; blocks indented in a list are dedented. */
-export function codeBlocks(markdown: string): Block[] {
+function codeBlocks(markdown: string): Block[] {
   return [...markdown.matchAll(/^( *)```(\w*)\n([\s\S]*?)^ *```/gm)].map((m) => ({
     lang: m[2],
     line: markdown.slice(0, m.index).split('\n').length,

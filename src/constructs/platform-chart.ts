@@ -22,8 +22,9 @@ export interface PlatformChartProps extends ChartProps {
   /**
    * The platform config; validated (and defaulted) here, so a bad field fails
    * before anything is synthesized. A config returned by `loadPlatformConfig` or
-   * `parsePlatformConfig` is used as is, not parsed again.
-   * @default - the runbook's reference platform
+   * `parsePlatformConfig` is used as is, not parsed again. Everything has the runbook's default
+   * except `monitoring.runbookBaseUrl`, which is required.
+   * @default - the runbook's reference platform, refused for want of `monitoring.runbookBaseUrl`
    */
   readonly config?: PlatformConfigInput | PlatformConfig;
   /**
@@ -204,7 +205,10 @@ export class PlatformChart extends Chart {
     });
   }
 
-  /** Files written beside the manifests by `npm run synth`, by file name. */
+  /**
+   * The files that belong beside this chart's manifests, by file name: `RUNBOOK.md` and
+   * `alertmanager.yaml`. `PlatformApp.synth()` writes them; with a plain `App`, write them yourself.
+   */
   public extraFiles(): Record<string, string> {
     return {
       'RUNBOOK.md': renderRunbook(this.runbookContext()),
