@@ -1,4 +1,4 @@
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import { parsePlatformConfig } from '../src/config/load-config';
 import { BlueGreenEngine, BlueGreenService, BlueGreenServiceProps } from '../src/constructs/blue-green-service';
 import { PlatformChart } from '../src/constructs/platform-chart';
@@ -91,7 +91,7 @@ describe('BlueGreenService, engine argo-rollouts', () => {
   });
 
   test('post-promotion analysis: the watch window, one measurement a minute; no data is inconclusive', () => {
-    const post = find(synth({ argoRollouts: { analysis, watchMinutes: 15, scaleDownDelaySeconds: 1200 } }), 'AnalysisTemplate', 'api-post-promotion');
+    const post = find(synth({ argoRollouts: { analysis, watch: Duration.minutes(15), scaleDownDelay: Duration.minutes(20) } }), 'AnalysisTemplate', 'api-post-promotion');
     expect(post.spec.metrics.map((m: any) => [m.name, m.count, m.interval, m.failureLimit])).toEqual([
       ['error-ratio', 15, '1m', 2],
       ['latency-p95', 15, '1m', 2],
@@ -100,7 +100,7 @@ describe('BlueGreenService, engine argo-rollouts', () => {
   });
 
   test('without analysis only the smoke test gates the promotion; options reach the strategy', () => {
-    const objects = synth({ argoRollouts: { autoPromotionEnabled: true, scaleDownDelaySeconds: 60, abortScaleDownDelaySeconds: 10, previewReplicaCount: 1 } });
+    const objects = synth({ argoRollouts: { autoPromotionEnabled: true, scaleDownDelay: Duration.seconds(60), abortScaleDownDelay: Duration.seconds(10), previewReplicaCount: 1 } });
     expect(ofKind(objects, 'AnalysisTemplate').map((t) => t.metadata.name)).toEqual(['api-pre-promotion']);
     const strategy = find(objects, 'Rollout', 'api').spec.strategy.blueGreen;
     expect(strategy).toMatchObject({ autoPromotionEnabled: true, scaleDownDelaySeconds: 60, abortScaleDownDelaySeconds: 10, previewReplicaCount: 1 });
@@ -117,9 +117,12 @@ describe('BlueGreenService, engine argo-rollouts', () => {
 
   test.each<[string, Partial<BlueGreenServiceProps>, RegExp]>([
     ['an idle colour policy other than keep', { idleColorPolicy: 'scale-to-zero' }, /'idleColorPolicy' \(scale-to-zero\) applies to engine deployments/],
-    ['a scale-down delay shorter than the watch', { argoRollouts: { analysis, scaleDownDelaySeconds: 300 } }, /'argoRollouts.scaleDownDelaySeconds' \(300\) must be at least the watch \(600 s\)/],
+    ['a scale-down delay shorter than the watch', { argoRollouts: { analysis, scaleDownDelay: Duration.minutes(5) } }, /^'argoRollouts.scaleDownDelay' \(5 minutes\) must be at least the watch \(10 minutes\): Argo cancels the post-promotion analysis/],
     ['no preview pod', { argoRollouts: { previewReplicaCount: 0 } }, /'argoRollouts.previewReplicaCount' \(0\) must be a whole number of 1 or more/],
-    ['a negative abort delay', { argoRollouts: { abortScaleDownDelaySeconds: -1 } }, /'argoRollouts.abortScaleDownDelaySeconds' \(-1\) must be a whole number of seconds/],
+    ['an abort delay in fractions of a second', { argoRollouts: { abortScaleDownDelay: Duration.millis(1500) } }, /^'argoRollouts.abortScaleDownDelay' \(1 second 500 millis\) must be a whole number of seconds$/],
+    ['a scale-down delay in fractions of a second', { argoRollouts: { scaleDownDelay: Duration.millis(500) } }, /^'argoRollouts.scaleDownDelay' \(500 millis\) must be a whole number of seconds$/],
+    ['a watch of part of a minute', { argoRollouts: { analysis, watch: Duration.seconds(90) } }, /^'argoRollouts.watch' \(1 minute 30 seconds\) must be a whole number of minutes$/],
+    ['a watch of 0 minutes', { argoRollouts: { analysis, watch: Duration.minutes(0) } }, /^'argoRollouts.watch' \(0 minutes\) must be at least 1 minute$/],
     ['an unknown engine', { engine: 'flagger' as never }, /'engine' \(flagger\) must be one of deployments, argo-rollouts/],
   ])('fails on %s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);

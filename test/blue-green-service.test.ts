@@ -1,4 +1,5 @@
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
+import { PercentOrAbsolute } from 'cdk8s-plus-28';
 import { BlueGreenService, BlueGreenServiceProps, Color, IdleColorPolicy } from '../src/constructs/blue-green-service';
 import { diffObjects, find, K8sObject, ofKind } from './support/synth';
 import { validateAll } from './support/validate-schema';
@@ -95,7 +96,7 @@ describe('BlueGreenService', () => {
     const greenRevision = find(objects, 'Deployment', 'api-green').spec.template.metadata.labels['aiaas.io/revision'];
     expect(job.metadata.name).toBe(`api-smoke-${greenRevision}`);
     expect(job.spec.ttlSecondsAfterFinished).toBe(86400);
-    expect(ofKind(synth({ smokeTestTtlSeconds: 600 }), 'Job')[0].spec.ttlSecondsAfterFinished).toBe(600);
+    expect(ofKind(synth({ smokeTestTtl: Duration.minutes(10) }), 'Job')[0].spec.ttlSecondsAfterFinished).toBe(600);
     const container = job.spec.template.spec.containers[0];
     expect(container.args).toContain('http://api-preview:8000/health');
     expect(container.args).toContain('--fail');
@@ -114,10 +115,11 @@ describe('BlueGreenService', () => {
   });
 
   test('rolling update, probes, resources, PDB and spread inside a colour', () => {
-    const objects = synth({ rollout: { maxSurge: 1, maxUnavailable: '10%', progressDeadlineSeconds: 300, revisionHistoryLimit: 3 } });
+    const objects = synth({ rollout: { maxSurge: PercentOrAbsolute.absolute(1), maxUnavailable: PercentOrAbsolute.percent(10), progressDeadline: Duration.minutes(5), revisionHistoryLimit: 3, minReady: Duration.seconds(10) } });
     const spec = find(objects, 'Deployment', 'api-blue').spec;
     expect(spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: '10%' });
     expect(spec.progressDeadlineSeconds).toBe(300);
+    expect(spec.minReadySeconds).toBe(10);
     expect(spec.revisionHistoryLimit).toBe(3);
     const container = spec.template.spec.containers[0];
     expect(container.readinessProbe.httpGet.path).toBe('/health');
@@ -181,6 +183,9 @@ describe('BlueGreenService', () => {
     ['latest image', { images: { ...images, green: 'registry.example/api:latest' } }, /'images.green' .*':latest' is not reproducible/],
     ['untagged image', { images: { ...images, blue: 'registry.example/api' } }, /'images.blue' .*explicit tag or digest/],
     ['autoscaling bounds', { autoscaling: { minReplicas: 5, maxReplicas: 2 } }, /'autoscaling.maxReplicas' \(2\) must be at least/],
+    ['smokeTestTtl', { smokeTestTtl: Duration.millis(1500) }, /^'smokeTestTtl' \(1 second 500 millis\) must be a whole number of seconds$/],
+    ['rollout.progressDeadline', { rollout: { progressDeadline: Duration.millis(600_500) } }, /^'rollout.progressDeadline' \(10 minutes 500 millis\) must be a whole number of seconds$/],
+    ['rollout.minReady', { rollout: { minReady: Duration.millis(2500) } }, /^'rollout.minReady' \(2 seconds 500 millis\) must be a whole number of seconds$/],
   ])('fails if %s is invalid', (_, props, message) => {
     expect(() => synth(props as Partial<BlueGreenServiceProps>)).toThrow(message);
   });

@@ -258,7 +258,7 @@ describe('DbMaintenance', () => {
     ]);
     // every CronJob but the restore, which never runs on its own (no freshness to alert on)
     expect(construct.cronJobs.map((c) => c.name).sort()).toEqual(cronJobs.map((c) => c.metadata.name).filter((n) => n !== 'db-restore').sort());
-    expect(construct.restoreJob).toEqual({ name: 'db-restore', targetDatabase: 'aiaas_restored' });
+    expect(construct.restoreJob).toEqual({ name: 'db-restore', targetDatabase: 'aiaas_restored', fromBucket: false });
     const restore = find(objects, 'CronJob', 'db-restore');
     expect(restore.spec.suspend).toBe(true);
     expect(container(restore).args).toEqual(['restore', '--dir', '/backups', '--target-database', 'aiaas_restored', '--jobs', '2']);

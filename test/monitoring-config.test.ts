@@ -1,6 +1,6 @@
 // The monitoring section: runbook defaults, one key per alert for threshold and `for`,
 // and errors naming the field, the value and what was expected.
-import { AlertSeverity, monitoringConfigSchema, oneOf, parseMonitoringConfig } from '../src/config/monitoring-config';
+import { AlertSeverity, inClusterService, monitoringConfigSchema, oneOf, parseMonitoringConfig } from '../src/config/monitoring-config';
 
 describe('monitoring config', () => {
   test('has the runbook defaults', () => {
@@ -39,6 +39,33 @@ describe('monitoring config', () => {
     [{ escalation: { onCall: { notify: { webhook: { url: 'ftp://x' } } } } }, "monitoring.escalation.onCall.notify.webhook.url: expected an http(s) URL (got 'ftp://x')"],
     [{ escalation: { onCall: { receiver: 'On Call' } } }, `monitoring.escalation.onCall.receiver: expected a receiver name of lower-case letters, digits and "-" (got 'On Call')`],
   ])('fails on %j', (input, message) => {
+    expect(() => parseMonitoringConfig(input)).toThrow(message);
+  });
+
+  test('the runbook\'s monitoring URLs: none pointing outside the user\'s control by default; in-cluster Services or any http(s) URL', () => {
+    const m = parseMonitoringConfig({});
+    // The chart derives in-cluster defaults from network.monitoringNamespace; the external APIs have none.
+    expect([m.prometheusUrl, m.grafanaUrl, m.externalApiHealthUrls]).toEqual([undefined, undefined, []]);
+    const set = parseMonitoringConfig({
+      prometheusUrl: 'http://prometheus-operated.observability.svc.cluster.local:9090/prom/',
+      grafanaUrl: 'https://grafana.example.com',
+      externalApiHealthUrls: ['https://api.example.com/health', 'https://api.example.com:443/v2/status'],
+    });
+    expect(set.grafanaUrl).toBe('https://grafana.example.com');
+    expect(inClusterService(set.prometheusUrl!)).toEqual({ service: 'prometheus-operated', namespace: 'observability', port: 9090, path: '/prom' });
+    expect(inClusterService('http://grafana.monitoring.svc')).toEqual({ service: 'grafana', namespace: 'monitoring', port: 80, path: '' });
+    expect(inClusterService('https://grafana.example.com')).toBeUndefined();
+  });
+
+  test.each([
+    [{ prometheusUrl: 'prometheus:9090' }, "monitoring.prometheusUrl: expected an http(s) URL like 'http://prometheus-operated.monitoring.svc:9090' (got 'prometheus:9090')"],
+    [{ grafanaUrl: 'https://grafana.monitoring.svc:3000' }, "monitoring.grafanaUrl: expected an in-cluster URL as http://<service>.<namespace>.svc:<port> (the runbook port-forwards to it; got 'https://grafana.monitoring.svc:3000')"],
+    [{ prometheusUrl: 'http://prometheus.svc.cluster.local:9090' }, 'monitoring.prometheusUrl: expected an in-cluster URL as http://<service>.<namespace>.svc:<port>'],
+    [{ prometheusUrl: "http://prom.example.com/'x" }, 'monitoring.prometheusUrl: expected an http(s) URL like'],
+    [{ externalApiHealthUrls: ['http://api.example.com/health'] }, "monitoring.externalApiHealthUrls.0: expected an https URL like 'https://api.example.com/health' (got 'http://api.example.com/health')"],
+    [{ externalApiHealthUrls: ['https://api.example.com:8443/health'] }, "monitoring.externalApiHealthUrls.0: expected port 443, the only port of the tool service's egress (got 'https://api.example.com:8443/health')"],
+    [{ externalApiHealthUrls: ['https://user:pw@api.example.com/health'] }, 'monitoring.externalApiHealthUrls.0: expected a URL without credentials (it is printed in RUNBOOK.md)'],
+  ])('fails on the monitoring URL %j', (input, message) => {
     expect(() => parseMonitoringConfig(input)).toThrow(message);
   });
 

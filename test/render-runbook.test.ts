@@ -186,3 +186,144 @@ describe('restore in the cluster', () => {
     expect(renderRunbook(context('prod'))).not.toContain('### Restore a backup in the cluster');
   });
 });
+
+/** One section of a rendered runbook: from its heading to the next heading of the same or a higher level (outside code). */
+function section(md: string, heading: string): string {
+  const lines = md.split('\n');
+  const start = lines.indexOf(heading);
+  if (start < 0) throw new Error(`no heading '${heading}'`);
+  const level = heading.match(/^#+/)![0].length;
+  let inCode = false;
+  let end = lines.length;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (lines[i].startsWith('```')) inCode = !inCode;
+    else if (!inCode && new RegExp(`^#{1,${level}} `).test(lines[i])) {
+      end = i;
+      break;
+    }
+  }
+  return lines.slice(start, end).join('\n');
+}
+
+describe('issue 12.2: what the seed has that the generated runbook lost', () => {
+  const base = context();
+  const watched: RunbookContext = {
+    ...base,
+    services: base.services.map((s) => ({ ...s, watch: { errorRatio: s.name === 'api-gateway' ? 0.02 : 0.05, latencyP95Seconds: 2 } })),
+    prometheusUrl: 'http://prometheus-operated.observability.svc:9090',
+    grafanaUrl: 'http://grafana.observability.svc',
+  };
+  const md = renderRunbook(watched);
+
+  test('the three checklists, listed in the contents, with the seed\'s items', () => {
+    expect(md).toContain('- [Checklists](#checklists)');
+    const lists = section(md, '## Checklists');
+    for (const [heading, items] of [
+      ['### Pre-deployment checklist', ['All tests passing', 'Security scan completed', 'Performance tests passed', 'Database migrations ready', 'Rollback plan prepared', 'Monitoring alerts configured']],
+      ['### Post-deployment checklist', ['Health checks passing', 'Metrics normal', 'No error spikes', 'Performance within SLA', 'User acceptance testing', 'Documentation updated']],
+      ['### Incident response checklist', ['Incident identified and logged', 'Impact assessed', 'Team notified', 'Root cause analysis started', 'Fix implemented', 'Monitoring for recurrence', 'Post-incident review scheduled']],
+    ] as const) {
+      const list = section(lists, heading);
+      expect(list.split('\n').filter((l) => l.startsWith('- [ ] ')).map((l) => l.slice(6).split(':')[0])).toEqual(items);
+    }
+  });
+
+  test('pre-deployment: the backup\'s age against its alert, the loaded rule groups, the new colour and its smoke Job', () => {
+    const pre = section(md, '### Pre-deployment checklist');
+    expect(pre).toContain('# Newest successful backup (CronJob db-backup) and its age; AiaasBackupTooOld fires above 93600s');
+    expect(pre).toContain(`LAST=$(kubectl -n aiaas get cronjob db-backup -o jsonpath='{.status.lastSuccessfulTime}'); echo "$LAST: $(( $(date +%s) - $(date -d "$LAST" +%s) ))s ago"`);
+    expect(pre).toContain('kubectl -n observability port-forward svc/prometheus-operated 9090:9090 >/dev/null & PF=$!; sleep 2');
+    expect(pre).toContain(`curl -fsS 'http://localhost:9090/api/v1/rules' | jq -r '.data.groups[] | select(.name | startswith("aiaas.")) | [.name, (.rules | length), .file] | @tsv'`);
+    expect(pre).toContain('Prometheus has loaded the platform\'s rule groups (aiaas.http, aiaas.tools,');
+    // The colour being deployed is each service's idle one.
+    expect(pre).toContain('kubectl -n aiaas rollout status deployment/api-gateway-green --timeout=10m');
+    expect(pre).toContain('kubectl -n aiaas rollout status deployment/orchestrator-blue --timeout=10m');
+    expect(pre).toContain('kubectl -n aiaas wait --for=condition=complete job/api-gateway-smoke-0123abcd --timeout=5m');
+  });
+
+  test('post-deployment: the per-colour signals over each service\'s own thresholds, the alerts, Grafana through a port-forward', () => {
+    const post = section(md, '### Post-deployment checklist');
+    expect(post).toContain(`curl -fsS -G --data-urlencode 'query=aiaas:http_error_ratio:by_color{namespace="aiaas", service="api-gateway"} > 0.02' 'http://localhost:9090/api/v1/query'`);
+    expect(post).toContain(`'query=aiaas:http_latency_p95_seconds:by_color{namespace="aiaas", service="realtime-service"} > 2'`);
+    expect(post).toContain(`curl -fsS 'http://localhost:9090/api/v1/alerts' | jq -r '.data.alerts[] | select(.labels.namespace == "aiaas")`);
+    // Port 80 would need root on the workstation.
+    expect(post).toContain('kubectl -n observability port-forward svc/grafana 8080:80 >/dev/null & PF=$!; sleep 2\ncurl -fsS \'http://localhost:8080/api/health\'\nkill $PF');
+    expect(post.split('\n')[post.split('\n').indexOf('```bash') + 1]).toBe('# Roles: aiaas-oncall, monitoring namespace access');
+  });
+
+  test('incident response: the alerts from Alertmanager, Prometheus and Grafana; Escalation runs the same checks', () => {
+    const incident = section(md, '### Incident response checklist');
+    expect(incident).toContain('amtool --alertmanager.url=http://localhost:9093 alert query namespace=aiaas');
+    expect(incident).toContain('# Prometheus alerts (http://prometheus-operated.observability.svc:9090): name, state, since, service');
+    expect(incident).toContain('escalation.flapTolerance` (5m)');
+    expect(section(md, '## Escalation')).toContain('curl -fsS \'http://localhost:8080/api/health\'');
+  });
+
+  test('a monitoring URL outside the cluster is curled directly; without URLs there is no Prometheus or Grafana command', () => {
+    const direct = renderRunbook({ ...watched, prometheusUrl: 'https://prometheus.example.com/', grafanaUrl: undefined });
+    expect(direct).toContain(`curl -fsS 'https://prometheus.example.com/api/v1/alerts' | jq`);
+    expect(direct).not.toContain('port-forward svc/prometheus');
+    expect(direct).not.toContain('/api/health');
+    const none = renderRunbook(base);
+    expect(none).not.toMatch(/api\/v1\/(alerts|rules|query)|\/api\/health/);
+    expect(none).not.toContain('monitoring namespace access');
+  });
+
+  test('TOOL_DOWN checks each external API from a restricted pod with the tool service\'s label, or says where to configure them', () => {
+    const urls = ['https://api.search.example.com/health', 'https://api.weather.example.com/status'];
+    const out = renderRunbook({ ...base, externalApiHealthUrls: urls, curlImage: 'registry.example.com/curl:8.10.1' });
+    const tool = section(out, '### AiaasToolCallErrors');
+    const runs = tool.split('\n').filter((l) => l.includes(' run external-api-check '));
+    expect(runs).toHaveLength(2);
+    runs.forEach((line, i) => {
+      expect(line).toMatch(/^kubectl -n aiaas run external-api-check --rm -i --restart=Never --image=registry\.example\.com\/curl:8\.10\.1 --labels=app=tool-service --overrides='/);
+      const spec = JSON.parse(line.match(/--overrides='(.+)'$/)![1]).spec;
+      expect(spec.containers[0].args).toEqual(['--fail', '--silent', '--show-error', '--max-time', '10', '--output', '/dev/null', '--write-out', '%{http_code} %{url_effective}\\n', urls[i]]);
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    });
+    expect(tool).toContain('# 3. Check external API status');
+    expect(section(md, '### AiaasToolCallErrors')).toContain("(no URL configured: list the external APIs' health URLs in monitoring.externalApiHealthUrls and synth)");
+  });
+
+  test('secret rotation: every Secret with its field, keys and readers; a new Secret from files, the password through \\password; no value printed', () => {
+    const secrets = [
+      { name: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
+      { name: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
+    ];
+    const out = renderRunbook({ ...base, secrets });
+    expect(out).toContain('- [Secret rotation](#secret-rotation)');
+    const rotation = section(out, '## Secret rotation');
+    expect(rotation).toContain('| `postgres-credentials` | `secrets.databaseCredentials` | `username`, `password` | deployment orchestrator-blue, deployment orchestrator-green |');
+    expect(rotation).toContain('| `backup-bucket` | `dbMaintenance.backupBucket.credentialsSecret.secret` | `access-key-id`, `secret-access-key` | CronJob db-backup, CronJob db-restore |');
+    const db = section(rotation, '### Rotate postgres-credentials');
+    expect(db).toContain('# Roles: aiaas-oncall, aiaas-database-operator, applier (break-glass)');
+    expect(db).toContain('kubectl -n aiaas create secret generic postgres-credentials-v2 --from-file=username=./username --from-file=password=./password');
+    expect(db).toContain(`{ cat ./password; echo; cat ./password; echo; } | kubectl -n aiaas exec -i postgres-0 -- psql -U postgres -d aiaas -c "\\\\password \\"$(cat ./username)\\""`);
+    expect(db).toContain("kubectl -n aiaas get deployment orchestrator-green -o jsonpath='{..secretKeyRef.name}'; echo");
+    expect(db).toContain('kubectl -n aiaas delete secret postgres-credentials');
+    const bucket = section(rotation, '### Rotate backup-bucket');
+    expect(bucket).not.toContain('\\password');
+    expect(bucket).toContain('JOB=db-backup-rotation-$(date +%s); kubectl -n aiaas create job --from=cronjob/db-backup $JOB');
+    // Restarts for a Secret rewritten in place; never a command that prints a Secret.
+    expect(rotation).toContain('kubectl -n aiaas rollout restart deployment/orchestrator-green');
+    expect(out).not.toMatch(/kubectl( -n \S+)? get secrets?\b|--from-literal|echo \$\w*PASS/i);
+    expect(renderRunbook(base)).not.toContain('Secret rotation');
+  });
+
+  test('restore: the backups kept, a chosen one, the bucket only with one, the replace with owners given back; linked from PostgresDown', () => {
+    const withRestore = { ...base, restoreJob: { name: 'db-restore', targetDatabase: 'aiaas_restored' } };
+    const plain = section(renderRunbook(withRestore), '### Restore a backup in the cluster');
+    expect(plain).toContain(`JOB=$(kubectl -n aiaas get jobs -l app.kubernetes.io/component=backup --sort-by=.metadata.creationTimestamp -o jsonpath='{range .items[?(@.status.succeeded)]}{.metadata.name}{"\\n"}{end}' | tail -1)`);
+    expect(plain).toContain(`kubectl -n aiaas logs job/$JOB | jq -r '(.data.kept[]? | "volume \\(.)"), (.data.offsite.kept[]? | "bucket \\(.)")'`);
+    expect(plain).not.toContain('--from-bucket');
+    expect(plain).toContain(`OWNER=$(kubectl -n aiaas exec postgres-0 -- psql -U postgres -d aiaas -Atc "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'aiaas'")`);
+    expect(plain).toContain(`-c "ALTER DATABASE aiaas OWNER TO \\"$OWNER\\"" -c "REASSIGN OWNED BY \\"$RESTORER\\" TO \\"$OWNER\\""`);
+    const bucket = section(renderRunbook({ ...withRestore, backupBucket: 's3://acme/aiaas/', restoreJob: { ...withRestore.restoreJob, fromBucket: true } }), '### Restore a backup in the cluster');
+    expect(bucket).toContain('# 2b. From the off-cluster copy (s3://acme/aiaas/)');
+    expect(bucket).toContain('"value":"--from-bucket=true"');
+    // The CronJob restores from the bucket: a chosen backup of the volume says so last.
+    expect(bucket).toContain('"value":"--backup=aiaas-aiaas-YYYYMMDDTHHMMSSmmmZ.dump"},\n      {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--from-bucket=false"}');
+    expect(section(renderRunbook(withRestore), '### AiaasPostgresDown')).toContain('(see [Restore a backup in the cluster](#restore-a-backup-in-the-cluster))');
+    expect(section(renderRunbook(withRestore), '### Incident response checklist')).toContain('- [ ] Data lost or corrupted: [Restore a backup in the cluster](#restore-a-backup-in-the-cluster)');
+  });
+});

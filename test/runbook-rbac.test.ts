@@ -4,7 +4,10 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
-import { kubectlArgs, kubectlCommands, RUNBOOK_ROLES } from '../src/runbook/command-roles';
+import { Testing } from 'cdk8s';
+import { PlatformChart } from '../src/constructs/platform-chart';
+import { kubectlArgs, kubectlCommands, namespaceOf, RUNBOOK_ROLES } from '../src/runbook/command-roles';
+import { NetworkPolicyModel, Pod } from './support/network-policy-model';
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 interface Need { group: string; resource: string; verb: string; name?: string }
@@ -14,11 +17,11 @@ const runbook = readFileSync(join(dist, 'RUNBOOK.md'), 'utf8');
 const objects: any[] = parseAllDocuments(readFileSync(join(dist, 'aiaas.k8s.yaml'), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
 
 /** Everything a person holding `roleName` gets: the rules of every Role/ClusterRole bound to the same groups. */
-function personaRules(roleName: string): Rule[] {
-  const bindings = objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding');
+function personaRules(roleName: string, all: any[] = objects): Rule[] {
+  const bindings = all.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding');
   const groups = new Set(bindings.filter((b) => b.roleRef.name === roleName).flatMap((b) => b.subjects.map((s: any) => s.name)));
   const bound = bindings.filter((b) => b.subjects.some((s: any) => groups.has(s.name))).map((b) => `${b.roleRef.kind}/${b.roleRef.name}`);
-  return objects.filter((o) => (o.kind === 'Role' || o.kind === 'ClusterRole') && bound.includes(`${o.kind}/${o.metadata.name}`)).flatMap((o) => o.rules);
+  return all.filter((o) => (o.kind === 'Role' || o.kind === 'ClusterRole') && bound.includes(`${o.kind}/${o.metadata.name}`)).flatMap((o) => o.rules);
 }
 
 const allows = (rules: Rule[], n: Need) =>
@@ -50,7 +53,7 @@ const VALUE_FLAGS = new Set(['-o', '--output', '-l', '--selector', '-c', '--cont
 const positional = (args: string[]) => args.filter((w, i) => !w.startsWith('-') && !(i > 0 && VALUE_FLAGS.has(args[i - 1])));
 
 /** The RBAC requests a kubectl command makes; throws on a command this table does not know. */
-function needs(command: string): Need[] {
+function needs(command: string, text: string = runbook): Need[] {
   const args = kubectlArgs(command);
   const [verb, sub] = args;
   const pos = positional(args.slice(1));
@@ -102,13 +105,16 @@ function needs(command: string): Need[] {
       break;
     case 'delete':
       if (sub === 'pod') return [{ group: '', resource: 'pods', verb: 'delete' }];
+      if (sub === 'secret') return [{ group: '', resource: 'secrets', verb: 'delete', name: pos[1] }];
       break;
     case 'create': {
       const from = flag('--from');
       const local = flag('--dry-run') === 'client';
       if (sub === 'job' && from?.startsWith('cronjob/')) return [...read(from), ...(local ? [] : [{ group: 'batch', resource: 'jobs', verb: 'create' }])];
       // `create -f -` of the runbook: only the Job piped from `create job --dry-run=client`.
-      if (sub === '-f' && /create job --from=cronjob\/\S+ [^|]*--dry-run=client[\s\S]*\| kubectl -n \S+ create -f -/.test(runbook)) return [{ group: 'batch', resource: 'jobs', verb: 'create' }];
+      if (sub === '-f' && /create job --from=cronjob\/\S+ [^|]*--dry-run=client[\s\S]*\| kubectl -n \S+ create -f -/.test(text)) return [{ group: 'batch', resource: 'jobs', verb: 'create' }];
+      // A rotation's new Secret: no person's Role may (README "Security defaults"), so only the applier's block names it.
+      if (sub === 'secret' && pos[1] === 'generic') return [{ group: '', resource: 'secrets', verb: 'create' }];
       break;
     }
     case 'patch':
@@ -148,11 +154,54 @@ function restrictedViolations(spec: any): string[] {
   return out;
 }
 
-const blocks = [...runbook.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
-const commandsWithRoles = blocks.flatMap((body) => {
+const bashBlocks = (text: string) => [...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+const withRoles = (text: string) => bashBlocks(text).flatMap((body) => {
   const roles = body.match(/^# Roles: (.+)$/m)?.[1].split(', ') ?? [];
   return kubectlCommands(body).map((command) => ({ command, roles }));
 });
+const blocks = bashBlocks(runbook);
+const commandsWithRoles = withRoles(runbook);
+const PEOPLE = [RUNBOOK_ROLES.onCall, RUNBOOK_ROLES.responder, RUNBOOK_ROLES.deployer, RUNBOOK_ROLES.databaseOperator];
+
+/**
+ * The commands of a runbook its named Roles do not allow, each with what is missing. A command in
+ * another namespace must be a port-forward for the monitoring stack, marked as such.
+ */
+function refused(text: string, all: any[], namespace: string, monitoringNamespaces: string[]): string[] {
+  const out: string[] = [];
+  for (const { command, roles } of withRoles(text)) {
+    const ns = namespaceOf(command);
+    if (ns !== undefined && ns !== namespace) {
+      const ok = kubectlArgs(command)[0] === 'port-forward' && monitoringNamespaces.includes(ns) && roles.includes(RUNBOOK_ROLES.monitoring);
+      if (!ok) out.push(`${command} [${roles.join(', ')}]: outside ${namespace}, not a port-forward to the monitoring stack`);
+      continue;
+    }
+    const wanted = needs(command, text);
+    const named = roles.filter((r) => PEOPLE.includes(r as any));
+    const missing = wanted.filter((n) => !named.some((r) => allows(personaRules(r, all), n)));
+    if (missing.length > 0) {
+      const forApplier = roles.includes(RUNBOOK_ROLES.applier) && missing.every((n) => !PEOPLE.some((r) => allows(personaRules(r, all), n)));
+      if (!forApplier) out.push(`${command} [${roles.join(', ')}]: ${missing.map((n) => `${n.verb} ${n.group || 'core'}/${n.resource}${n.name ? `/${n.name}` : ''}`).join('; ')}`);
+    }
+  }
+  return out;
+}
+
+/** The `kubectl run` pod specs of a runbook: the overrides' spec and the `--labels`. */
+function runPods(text: string): { command: string; spec: any; labels: Record<string, string> }[] {
+  return withRoles(text)
+    .filter(({ command }) => kubectlArgs(command)[0] === 'run')
+    .map(({ command }) => {
+      const args = kubectlArgs(command);
+      const overrides = args.find((w) => w.startsWith('--overrides='));
+      const labels = args.find((w) => w.startsWith('--labels='))?.slice('--labels='.length);
+      return {
+        command,
+        spec: overrides ? JSON.parse(overrides.slice('--overrides='.length)).spec : undefined,
+        labels: Object.fromEntries((labels ? labels.split(',') : []).map((kv) => kv.split('=') as [string, string])),
+      };
+    });
+}
 
 describe('issue 12.1: every RUNBOOK command runs under the Roles its block names', () => {
   test('the runbook has command blocks, each naming its Roles', () => {
@@ -163,18 +212,7 @@ describe('issue 12.1: every RUNBOOK command runs under the Roles its block names
   });
 
   test('every kubectl command is granted to a Role its block names, or is for the applier and granted to no person', () => {
-    const people = [RUNBOOK_ROLES.onCall, RUNBOOK_ROLES.responder, RUNBOOK_ROLES.deployer, RUNBOOK_ROLES.databaseOperator];
-    const refused: string[] = [];
-    for (const { command, roles } of commandsWithRoles) {
-      const wanted = needs(command);
-      const named = roles.filter((r) => people.includes(r as any));
-      const missing = wanted.filter((n) => !named.some((r) => allows(personaRules(r), n)));
-      if (missing.length > 0) {
-        const forApplier = roles.includes(RUNBOOK_ROLES.applier) && missing.every((n) => !people.some((r) => allows(personaRules(r), n)));
-        if (!forApplier) refused.push(`${command} [${roles.join(', ')}]: ${missing.map((n) => `${n.verb} ${n.group || 'core'}/${n.resource}${n.name ? `/${n.name}` : ''}`).join('; ')}`);
-      }
-    }
-    expect(refused).toEqual([]);
+    expect(refused(runbook, objects, 'aiaas', ['monitoring'])).toEqual([]);
   });
 
   test('commands are found in pipelines, lists and continuation lines, not in comments', () => {
@@ -211,13 +249,63 @@ describe('issue 12.1: every RUNBOOK command runs under the Roles its block names
   });
 
   test('pod specs given on the command line pass Pod Security "restricted"', () => {
-    const runs = commandsWithRoles.filter(({ command }) => kubectlArgs(command)[0] === 'run');
+    const runs = runPods(runbook);
     expect(runs.length).toBeGreaterThan(0);
-    for (const { command } of runs) {
-      const overrides = kubectlArgs(command).find((w) => w.startsWith('--overrides='));
-      expect(overrides).toBeDefined();
-      expect(restrictedViolations(JSON.parse(overrides!.slice('--overrides='.length)).spec)).toEqual([]);
+    for (const { spec } of runs) {
+      expect(spec).toBeDefined();
+      expect(restrictedViolations(spec)).toEqual([]);
     }
     expect(restrictedViolations({ containers: [{ name: 'busybox' }] })).toEqual(expect.arrayContaining(['busybox: runAsNonRoot', 'busybox: seccompProfile']));
+  });
+});
+
+// Issue 12.2: the optional procedures (external API checks, monitoring URLs, bucket restore and
+// its credentials' rotation) exist only with their config: checked on a chart that has them all.
+describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Roles and policies', () => {
+  const chart = new PlatformChart(Testing.app(), 'aiaas', {
+    config: {
+      monitoring: {
+        externalApiHealthUrls: ['https://api.search.example.com/health', 'https://api.weather.example.com/v1/status'],
+        prometheusUrl: 'http://kube-prometheus-prometheus.observability.svc.cluster.local:9090/prometheus',
+        grafanaUrl: 'https://grafana.example.com',
+      },
+      dbMaintenance: {
+        backupBucket: {
+          bucket: 'acme-db-backups', endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1',
+          credentialsSecret: { secret: 'backup-bucket' }, egress: { cidrs: ['52.95.128.0/21'] },
+        },
+      },
+    },
+  });
+  const all = chart.toJson();
+  const text = chart.extraFiles()['RUNBOOK.md'];
+
+  test('every command is allowed to the Roles of its block; the port-forwards go to the configured Prometheus namespace only', () => {
+    expect(refused(text, all, 'aiaas', ['observability'])).toEqual([]);
+    expect(text).toContain('kubectl -n observability port-forward svc/kube-prometheus-prometheus 9090:9090');
+    expect(refused(text, all, 'aiaas', [])).toEqual(expect.arrayContaining([expect.stringContaining('kubectl -n observability port-forward')]));
+  });
+
+  test("the external API checks run in pods that pass \"restricted\" and that the tool service's NetworkPolicy lets out on 443", () => {
+    const checks = runPods(text).filter(({ command }) => command.includes('external-api-check'));
+    // Once per TOOL_DOWN alert section.
+    expect([...new Set(checks.map(({ spec }) => spec.containers[0].args.at(-1)))]).toEqual(['https://api.search.example.com/health', 'https://api.weather.example.com/v1/status']);
+    const model = new NetworkPolicyModel(all.filter((o: any) => o.kind === 'NetworkPolicy'), {}, 'aiaas');
+    const dns: Pod = { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' }, ip: '10.244.9.2', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] };
+    const internet = { name: 'api', ip: '93.184.216.34' };
+    for (const { spec, labels } of checks) {
+      expect(restrictedViolations(spec)).toEqual([]);
+      expect(spec.containers[0].image).toBe(chart.config.smokeTestImage);
+      const pod: Pod = { name: 'external-api-check', namespace: 'aiaas', labels, ip: '10.244.9.3', ports: [] };
+      expect(model.check(pod, internet, 443).allowed).toBe(true);
+      expect(model.check(pod, dns, 53, 'UDP').allowed).toBe(true);
+      // The same pod without the tool service's label is shut in by the default deny.
+      expect(model.check({ ...pod, labels: {} }, internet, 443).allowed).toBe(false);
+      // Not selected by the tool service's Services or PDBs (they all need `version`), so it never takes traffic or blocks a drain.
+      for (const o of all.filter((x: any) => ['Service', 'PodDisruptionBudget'].includes(x.kind) && (x.spec.selector?.app ?? x.spec.selector?.matchLabels?.app) === 'tool-service')) {
+        const selector = o.spec.selector.matchLabels ?? o.spec.selector;
+        expect(Object.entries(selector).every(([key, value]) => labels[key] === value)).toBe(false);
+      }
+    }
   });
 });

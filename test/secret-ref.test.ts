@@ -1,5 +1,5 @@
 import { parsePlatformConfig } from '../src/config/load-config';
-import { secretKeyRefSchema, secretKeysSchema } from '../src/config/secret-ref';
+import { SecretCredentials, SecretEnvVar, SecretKeyRef, secretKeyRefSchema, secretKeysSchema } from '../src/config/secret-ref';
 import { problemsOf } from './support/config-problems';
 import { RUNBOOK_URL } from './support/reference';
 
@@ -39,6 +39,15 @@ describe('one shape for a key of a Secret', () => {
       secretAccessKeyKey: 'secret-access-key',
     });
     expect(config.services.find((s) => s.name === 'api-gateway')?.secretEnv).toEqual([{ env: 'API_KEY', secret: 'apiKeys', key: 'key' }]);
+
+    // The parsed config is the shared interfaces (a schema drifting from them fails to compile).
+    const shapes: [SecretKeyRef | undefined, SecretKeyRef | undefined, SecretCredentials, SecretEnvVar[]] = [
+      config.monitoring.escalation.manager.notify.pagerduty,
+      config.dbMaintenance.database.caSecret,
+      config.dbMaintenance.credentialsSecret,
+      config.services[0].secretEnv,
+    ];
+    expect(shapes).toHaveLength(4);
   });
 
   test.each<[string, unknown, string]>([

@@ -1,4 +1,4 @@
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import { SMOKE_TEST_OF_LABEL, SmokeTestJob } from '../src/constructs/smoke-test-job';
 import { DEFAULT_SMOKE_TEST_IMAGE } from '../src/config/defaults';
 import { validateAll } from './support/validate-schema';
@@ -54,5 +54,14 @@ describe('SmokeTestJob', () => {
     expect(pod.containers[0].image).toEqual('registry.example/curl:8.11.0');
     expect(job.spec.backoffLimit).toEqual(0);
     expect(pod.securityContext.runAsUser).toEqual(20000);
+  });
+
+  test('a finished Job is kept one day, or the Duration given (in whole seconds)', () => {
+    expect(synth().job.spec.ttlSecondsAfterFinished).toEqual(86_400);
+    expect(synth({ ttlAfterFinished: Duration.hours(2) }).job.spec.ttlSecondsAfterFinished).toEqual(7200);
+  });
+
+  test('fails if ttlAfterFinished is not a whole number of seconds, naming the prop and the value', () => {
+    expect(() => synth({ ttlAfterFinished: Duration.millis(100) })).toThrow(/^'ttlAfterFinished' \(100 millis\) must be a whole number of seconds$/);
   });
 });

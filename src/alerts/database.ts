@@ -8,6 +8,7 @@ import {
   labelSelector,
   perServiceBlock,
   psql,
+  restoreLink,
   runJob,
   RunbookContext,
   RunbookDatabase,
@@ -139,7 +140,7 @@ export const DATABASE_ALERTS: AlertRecord[] = [
         recovery: [
           'If the pod is pending: check the PVC and node capacity (`kubectl describe nodes`).',
           'If PostgreSQL runs but the alert says "absent": postgres_exporter is not scraped; fix its ServiceMonitor/PodMonitor.',
-          'Restore from backup only as a last resort (see [Backups and restore](#backups-and-restore)).',
+          `Restore from backup only as a last resort (see ${restoreLink(ctx)}).`,
         ],
       };
     },

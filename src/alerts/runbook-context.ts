@@ -1,7 +1,7 @@
 // What the runbook names (this deployment's namespace, Services, Deployments, pod
 // and CronJobs) and the command builders every procedure shares, so each alert's
 // procedure can live in its record and still print real, copy-pasteable commands.
-import type { EscalationConfig } from '../config/monitoring-config';
+import { inClusterService, type EscalationConfig } from '../config/monitoring-config';
 import type { AlertDefinition } from './alert-record';
 
 /** A blue-green service as deployed. */
@@ -91,6 +91,13 @@ export interface RunbookRestoreJob {
   readonly name: string;
   /** Database it restores into unless told otherwise. */
   readonly targetDatabase: string;
+  /** It restores from the bucket unless told otherwise (`tasks.restore.fromBucket`). @default false */
+  readonly fromBucket?: boolean;
+}
+
+/** Where a procedure sends a responder who needs a backup restored. */
+export function restoreLink(ctx: RunbookContext): string {
+  return ctx.restoreJob ? '[Restore a backup in the cluster](#restore-a-backup-in-the-cluster)' : '[Backups and restore](#backups-and-restore)';
 }
 
 /** Everything the runbook names. */
@@ -120,7 +127,38 @@ export interface RunbookContext {
   readonly featureFlags?: string;
   /** Alertmanager URL for amtool (e.g. through a port-forward). @default 'http://localhost:9093' */
   readonly alertmanagerUrl?: string;
+  /** Prometheus the runbook queries (in-cluster URLs are reached through a port-forward). @default - no Prometheus checks */
+  readonly prometheusUrl?: string;
+  /** Grafana the runbook checks. @default - no Grafana check */
+  readonly grafanaUrl?: string;
+  /** Health URLs of the external APIs the tool service calls (TOOL_DOWN). @default - none: the step says where to set them */
+  readonly externalApiHealthUrls?: string[];
+  /** Image with curl as entrypoint, for throw-away check pods. @default DEFAULT_CHECK_IMAGE */
+  readonly curlImage?: string;
+  /** The Secrets the platform's workloads read, for the rotation procedure. @default - no rotation section */
+  readonly secrets?: RunbookSecret[];
+  /** Where the off-cluster copies are (`s3://bucket/prefix`), when `dbMaintenance.backupBucket` is set. @default - backups on the volume only */
+  readonly backupBucket?: string;
 }
+
+/** A Secret the platform reads by name (never its value). */
+export interface RunbookSecret {
+  /** Secret name. */
+  readonly name: string;
+  /** The config field naming it (a rotation points this field at a new Secret). */
+  readonly field: string;
+  /** Keys the readers use. */
+  readonly keys: string[];
+  /** Deployments that read it as env vars (both colours). */
+  readonly deployments: string[];
+  /** CronJobs that read it (from their next run). */
+  readonly cronJobs: string[];
+  /** Database credentials (the password changes in PostgreSQL too): the keys of the role and its password. @default - not database credentials */
+  readonly database?: { readonly usernameKey: string; readonly passwordKey: string };
+}
+
+/** Image of the throw-away check pods when the context names none (the smoke tests' default). */
+export const DEFAULT_CHECK_IMAGE = 'curlimages/curl:8.10.1';
 
 /** `kubectl -n <namespace>`. */
 export function kubectl(ctx: RunbookContext): string {
@@ -213,25 +251,89 @@ export function logs(ctx: RunbookContext, svc: RunbookService, since = '15m'): s
   return `kubectl -n ${ctx.namespace} logs -l app=${svc.name},version=${svc.activeColor} --prefix --since=${since}`;
 }
 
+/** A throw-away pod run by `kubectl run`: its image, arguments and labels. */
+export interface CheckPod {
+  readonly name: string;
+  readonly image: string;
+  readonly args: string[];
+  /** Pod labels (the NetworkPolicies that select them give the pod its egress). @default - none */
+  readonly labels?: Record<string, string>;
+}
+
 /**
- * A throw-away pod that resolves `host`, with the securityContext the namespace's Pod
- * Security "restricted" enforcement demands (a plain `kubectl run` is refused).
+ * `kubectl run` of a throw-away pod with the securityContext the namespace's Pod Security
+ * "restricted" enforcement demands (a plain `kubectl run` is refused), removed when it ends.
  */
-export function dnsCheck(ctx: RunbookContext, host: string): string {
+export function restrictedRun(ctx: RunbookContext, pod: CheckPod): string {
   const overrides = {
     apiVersion: 'v1',
     spec: {
       securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
         {
-          name: 'dns-check',
-          image: 'busybox:1.36',
-          args: ['nslookup', host],
+          name: pod.name,
+          image: pod.image,
+          args: pod.args,
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
           resources: { limits: { cpu: '100m', memory: '32Mi' } },
         },
       ],
     },
   };
-  return `kubectl -n ${ctx.namespace} run dns-check --rm -i --restart=Never --image=busybox:1.36 --overrides='${JSON.stringify(overrides)}'`;
+  const labels = pod.labels ? ` --labels=${labelSelector(pod.labels)}` : '';
+  return `kubectl -n ${ctx.namespace} run ${pod.name} --rm -i --restart=Never --image=${pod.image}${labels} --overrides='${JSON.stringify(overrides)}'`;
+}
+
+/** A throw-away pod that resolves `host`. */
+export function dnsCheck(ctx: RunbookContext, host: string): string {
+  return restrictedRun(ctx, { name: 'dns-check', image: 'busybox:1.36', args: ['nslookup', host] });
+}
+
+/**
+ * The external APIs' health, from a throw-away pod carrying the tool service's `app` label, so
+ * the tool service's NetworkPolicy gives it the same egress (https on 443) and nothing more; it
+ * lacks the `version` label, so no Service, PDB or HPA counts it.
+ */
+export function externalApiChecks(ctx: RunbookContext, tools: RunbookService): string[] {
+  return (ctx.externalApiHealthUrls ?? []).map((url) => restrictedRun(ctx, {
+    name: 'external-api-check',
+    image: ctx.curlImage ?? DEFAULT_CHECK_IMAGE,
+    args: ['--fail', '--silent', '--show-error', '--max-time', '10', '--output', '/dev/null', '--write-out', '%{http_code} %{url_effective}\\n', url],
+    labels: { app: tools.name },
+  }));
+}
+
+/** One HTTP request of a monitoring check: path under the URL, curl arguments, what the output goes through. */
+export interface MonitoringRequest {
+  /** API path (`/api/v1/alerts`). */
+  readonly path: string;
+  /** curl arguments before the URL (`-G --data-urlencode ...`). @default - none */
+  readonly args?: string;
+  /** Appended to the curl command (`| jq ...`). @default - none */
+  readonly then?: string;
+}
+
+/**
+ * curls of a monitoring URL: an in-cluster Service through one `kubectl port-forward` in its own
+ * namespace (the responder's access there, not a platform Role), any other URL directly.
+ */
+export function monitoringCurl(url: string, requests: MonitoringRequest[]): string {
+  const svc = inClusterService(url);
+  // A port below 1024 would need root on the workstation.
+  const local = svc && (svc.port < 1024 ? svc.port + 8000 : svc.port);
+  const base = svc ? `http://localhost:${local}${svc.path}` : url.replace(/\/+$/, '');
+  const curls = requests.map((r) => `curl -fsS ${r.args ? `${r.args} ` : ''}'${base}${r.path}'${r.then ?? ''}`);
+  if (!svc) return curls.join('\n');
+  return [`kubectl -n ${svc.namespace} port-forward svc/${svc.service} ${local}:${svc.port} >/dev/null & PF=$!; sleep 2`, ...curls, 'kill $PF'].join('\n');
+}
+
+/** The alerts of the namespace as Prometheus sees them (name, state, since), or nothing without a Prometheus URL. */
+export function prometheusAlertsRequest(ctx: RunbookContext): MonitoringRequest {
+  return { path: '/api/v1/alerts', then: ` | jq -r '.data.alerts[] | select(.labels.namespace == "${ctx.namespace}") | [.labels.alertname, .state, .activeAt, .labels.service // ""] | @tsv'` };
+}
+
+/** An instant PromQL query printing each series' labels and value. */
+export function promQuery(query: string, labels: string[]): MonitoringRequest {
+  const fields = labels.map((l) => `\\(.metric.${l})`).join(' ');
+  return { path: '/api/v1/query', args: `-G --data-urlencode 'query=${query}'`, then: ` | jq -r '.data.result[] | "${fields} \\(.value[1])"'` };
 }

@@ -1,7 +1,7 @@
 // Group aiaas.tools: failing tool calls and open circuit breakers (TOOL_DOWN).
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, logs, curlVia, kubectl, port, roles, RunbookContext } from './runbook-context';
+import { active, externalApiChecks, logs, curlVia, kubectl, port, roles, RunbookContext, RunbookService } from './runbook-context';
 import { AlertScenarios, counter, gauge, ScenarioEnv, singleScenarios } from './scenario';
 
 
@@ -20,10 +20,13 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
       '# 2. Check tool logs',
       `${logs(ctx, tools, '15m')} | grep -i -E "error|circuit"`,
       '',
-      '# 3. Circuit breaker states as the edge sees them',
+      '# 3. Check external API status, from a pod with the tool service\'s egress (its app label; Pod Security "restricted")',
+      ...externalApiLines(ctx, tools),
+      '',
+      '# 4. Circuit breaker states as the edge sees them',
       curlVia(ctx, gateway.service, port(gateway), '/api/v1/health/circuit-breakers'),
       '',
-      `# 4. Enable fallback mode: set toggles.fallbackMode: true in the platform config, synth, commit (GitOps).`,
+      `# 5. Enable fallback mode: set toggles.fallbackMode: true in the platform config, synth, commit (GitOps).`,
       '#    Immediate change (reverted by the next sync unless the config is changed too):',
       `${k} set env deployment/${active(orchestrator)} FALLBACK_MODE=true`,
     ].join('\n'),
@@ -34,6 +37,12 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
       'Turn fallback mode off again in the config once tools are healthy.',
     ],
   };
+}
+
+/** One check per configured health URL, or where to configure them. */
+function externalApiLines(ctx: RunbookContext, tools: RunbookService): string[] {
+  const checks = externalApiChecks(ctx, tools);
+  return checks.length > 0 ? checks : ['#    (no URL configured: list the external APIs\' health URLs in monitoring.externalApiHealthUrls and synth)'];
 }
 
 // `tool` copies the breaker's `name`, so an open breaker inhibits the tool-error alert of the same tool.

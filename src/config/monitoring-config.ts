@@ -415,6 +415,54 @@ export const escalationSchema = z
     }
   });
 
+/** `<service>.<namespace>.svc[.cluster.local]`: a Service the runbook reaches with `kubectl port-forward`. */
+const IN_CLUSTER_HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/;
+
+/** Where an in-cluster monitoring URL points: Service, namespace, port and path prefix. */
+export interface InClusterService {
+  readonly service: string;
+  readonly namespace: string;
+  readonly port: number;
+  /** Path prefix without the trailing slash ('' for none). */
+  readonly path: string;
+}
+
+/** The Service behind an in-cluster URL (`http://prometheus-operated.monitoring.svc:9090`); undefined for any other URL. */
+export function inClusterService(url: string): InClusterService | undefined {
+  const u = new URL(url);
+  const m = IN_CLUSTER_HOST.exec(u.hostname);
+  if (!m) return undefined;
+  return { service: m[1], namespace: m[3], port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), path: u.pathname.replace(/\/+$/, '') };
+}
+
+/** No quotes, backslashes or spaces: the URL is pasted into single-quoted shell words of RUNBOOK.md. */
+const SHELL_SAFE = /^[^'"\s\\`$]+$/;
+
+/** An http(s) URL; an in-cluster one must be http://<service>.<namespace>.svc[.cluster.local] (reached through a port-forward). */
+function monitoringUrl(example: string) {
+  return z.string().superRefine((v, ctx) => {
+    const problem = !/^https?:\/\//.test(v) || !URL.canParse(v) || !SHELL_SAFE.test(v)
+      ? `expected an http(s) URL like '${example}' (got '${v}')`
+      : /\.svc(\.cluster\.local)?$|\.cluster\.local$/.test(new URL(v).hostname) && (!inClusterService(v) || new URL(v).protocol !== 'http:')
+        ? `expected an in-cluster URL as http://<service>.<namespace>.svc:<port> (the runbook port-forwards to it; got '${v}')`
+        : undefined;
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
+}
+
+/** An external API's health URL: https on 443 (the tool service's egress opens nothing else), no credentials in it. */
+const externalHealthUrl = z.string().superRefine((v, ctx) => {
+  const u = URL.canParse(v) ? new URL(v) : undefined;
+  const problem = !u || u.protocol !== 'https:' || !SHELL_SAFE.test(v)
+    ? `expected an https URL like 'https://api.example.com/health' (got '${v}')`
+    : u.port !== '' && u.port !== '443'
+      ? `expected port 443, the only port of the tool service's egress (got '${v}')`
+      : u.username || u.password
+        ? 'expected a URL without credentials (it is printed in RUNBOOK.md)'
+        : undefined;
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
+
 export const monitoringConfigSchema = z
   .object({
     /**
@@ -433,6 +481,24 @@ export const monitoringConfigSchema = z
       .string()
       .refine((v) => /^https?:\/\//.test(v) && URL.canParse(v), (v) => ({ message: `expected an http(s) URL (got '${v}')` }))
       .default('http://localhost:9093'),
+    /**
+     * Prometheus the runbook queries (`/api/v1/alerts`, `/api/v1/rules`, `/api/v1/query`): an in-cluster
+     * Service URL `http://<service>.<namespace>.svc:<port>` (the runbook port-forwards to it) or a URL
+     * the responder's workstation reaches.
+     * @default - blueGreen.argoRollouts.prometheusAddress, else http://prometheus-operated.<network.monitoringNamespace>.svc:9090
+     */
+    prometheusUrl: monitoringUrl('http://prometheus-operated.monitoring.svc:9090').optional(),
+    /**
+     * Grafana the runbook checks (`/api/health`), in the same forms as `prometheusUrl`.
+     * @default - http://grafana.<network.monitoringNamespace>.svc:3000
+     */
+    grafanaUrl: monitoringUrl('http://grafana.monitoring.svc:3000').optional(),
+    /**
+     * Health URLs of the external APIs the tool service calls (TOOL_DOWN), checked from a throw-away pod
+     * with the tool service's egress: https on port 443, the only port that egress opens.
+     * @default - none: the runbook says where to configure them
+     */
+    externalApiHealthUrls: z.array(externalHealthUrl).default([]),
     /** Labels on the PrometheusRule object so Prometheus' ruleSelector picks it up. */
     ruleLabels: z.record(z.string().min(1), z.string()).default({ role: 'alert-rules' }),
     /** Window of every rate() in the alerts. */

@@ -5,6 +5,7 @@ import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
 import { SecretEnvVar } from '../config/secret-ref';
 import { DNS1123_LABEL, imageProblem } from '../config/validators';
 import { disruptionBudgetProblem } from '../config/workload-rules';
+import { wholeMinutes, wholeSeconds } from './_duration';
 import { cpu, memory } from './_quantity';
 import {
   DEFAULT_IDENTITY,
@@ -61,32 +62,36 @@ export interface ArgoRolloutsOptions {
    */
   readonly autoPromotionEnabled?: boolean;
   /**
-   * Seconds the old ReplicaSet keeps running after the switch, so an abort is instant. Argo cancels
-   * the post-promotion analysis at scale-down, so it must cover `watchMinutes`.
-   * @default 900
+   * How long the old ReplicaSet keeps running after the switch, so an abort is instant (whole seconds).
+   * Argo cancels the post-promotion analysis at scale-down, so it must cover `watch`.
+   * @default Duration.seconds(900)
    */
-  readonly scaleDownDelaySeconds?: number;
+  readonly scaleDownDelay?: Duration;
   /**
-   * Seconds the preview ReplicaSet keeps running after an abort.
-   * @default 30
+   * How long the preview ReplicaSet keeps running after an abort (whole seconds).
+   * @default Duration.seconds(30)
    */
-  readonly abortScaleDownDelaySeconds?: number;
+  readonly abortScaleDownDelay?: Duration;
   /**
    * Pods of the preview before promotion (scaled to full size before the switch).
    * @default - full size
    */
   readonly previewReplicaCount?: number;
   /**
-   * Minutes of post-promotion analysis (one measurement a minute), when `analysis` is set.
-   * @default 10
+   * Post-promotion analysis (one measurement a minute, so whole minutes), when `analysis` is set.
+   * @default Duration.minutes(10)
    */
-  readonly watchMinutes?: number;
+  readonly watch?: Duration;
   /**
    * Prometheus analysis of the new revision: before the switch (with the smoke test) and after it (the watch).
    * @default - only the smoke test gates the promotion; no post-promotion analysis
    */
   readonly analysis?: RevisionAnalysis;
 }
+
+const DEFAULT_SCALE_DOWN_DELAY = Duration.seconds(900);
+const DEFAULT_ABORT_SCALE_DOWN_DELAY = Duration.seconds(30);
+const DEFAULT_WATCH = Duration.minutes(10);
 
 /** How a colour's pods are spread over nodes. */
 export enum NodeSpread {
@@ -120,16 +125,31 @@ export interface ServiceResources {
 
 /** Rolling updates inside one colour. */
 export interface RollingUpdateOptions {
-  /** @default '25%' */
-  readonly maxSurge?: string | number;
-  /** @default 0 */
-  readonly maxUnavailable?: string | number;
-  /** @default 600 */
-  readonly progressDeadlineSeconds?: number;
-  /** @default 5 */
+  /**
+   * Pods allowed above the colour's size during a rolling update.
+   * @default PercentOrAbsolute.percent(25)
+   */
+  readonly maxSurge?: kplus.PercentOrAbsolute;
+  /**
+   * Pods that may be unavailable during a rolling update.
+   * @default PercentOrAbsolute.absolute(0)
+   */
+  readonly maxUnavailable?: kplus.PercentOrAbsolute;
+  /**
+   * Time after which a rollout that makes no progress is reported as failed (whole seconds).
+   * @default Duration.seconds(600)
+   */
+  readonly progressDeadline?: Duration;
+  /**
+   * Old ReplicaSets kept for `kubectl rollout undo`.
+   * @default 5
+   */
   readonly revisionHistoryLimit?: number;
-  /** @default 5 */
-  readonly minReadySeconds?: number;
+  /**
+   * Time a new pod must be ready before it counts as available (whole seconds).
+   * @default Duration.seconds(5)
+   */
+  readonly minReady?: Duration;
 }
 
 /** HorizontalPodAutoscaler of each running colour. */
@@ -158,7 +178,7 @@ export interface BlueGreenServiceProps {
   /**
    * What runs the service: two Deployments or one Argo Rollout (the enum or its value).
    * Under ARGO_ROLLOUTS the Rollout runs `images[activeColor]`, `idleColorPolicy` must be KEEP, and
-   * Argo keeps the previous ReplicaSet for `argoRollouts.scaleDownDelaySeconds`.
+   * Argo keeps the previous ReplicaSet for `argoRollouts.scaleDownDelay`.
    * @default BlueGreenEngine.DEPLOYMENTS
    */
   readonly engine?: BlueGreenEngine | `${BlueGreenEngine}`;
@@ -181,10 +201,10 @@ export interface BlueGreenServiceProps {
    */
   readonly promotionOverride?: PromotionOverride;
   /**
-   * Seconds a finished smoke-test Job (and its pod and logs) is kept before Kubernetes deletes it.
-   * @default 86400
+   * How long a finished smoke-test Job (and its pod and logs) is kept before Kubernetes deletes it (whole seconds).
+   * @default Duration.days(1)
    */
-  readonly smokeTestTtlSeconds?: number;
+  readonly smokeTestTtl?: Duration;
   /**
    * Pods per running colour (not rendered under autoscaling).
    * @default 2
@@ -347,7 +367,7 @@ export class BlueGreenService extends Construct {
       // `kubectl wait job/<name>` cannot match the Job of an older revision.
       this.smokeTest = new SmokeTestJob(this, 'SmokeTest', {
         name: `${props.name.slice(0, 63 - '-smoke-'.length - idleRevision.length)}-smoke-${idleRevision}`,
-        ttlSecondsAfterFinished: props.smokeTestTtlSeconds,
+        ttlAfterFinished: props.smokeTestTtl,
         serviceName: props.name,
         url: `http://${props.name}-preview:${this.port}${this.healthPath}`,
         image: props.smokeTestImage,
@@ -384,7 +404,7 @@ export class BlueGreenService extends Construct {
       url: `http://${this.name}-preview:${this.port}${this.healthPath}`,
       image: props.smokeTestImage,
       identity: props.identity,
-      ttlSecondsAfterFinished: props.smokeTestTtlSeconds,
+      ttlAfterFinished: props.smokeTestTtl,
     };
     const pre = prePromotionTemplate(this, 'PrePromotionAnalysis', {
       name: `${this.name}-pre-promotion`,
@@ -399,7 +419,7 @@ export class BlueGreenService extends Construct {
           name: `${this.name}-post-promotion`,
           labels,
           analysis: argo.analysis,
-          watchMinutes: argo.watchMinutes ?? 10,
+          watchMinutes: wholeMinutes('argoRollouts.watch', argo.watch ?? DEFAULT_WATCH),
         })
       : undefined;
     if (post) {
@@ -413,8 +433,8 @@ export class BlueGreenService extends Construct {
       activeService: this.name,
       previewService: `${this.name}-preview`,
       autoPromotionEnabled: argo.autoPromotionEnabled ?? false,
-      scaleDownDelaySeconds: argo.scaleDownDelaySeconds ?? 900,
-      abortScaleDownDelaySeconds: argo.abortScaleDownDelaySeconds ?? 30,
+      scaleDownDelaySeconds: wholeSeconds('argoRollouts.scaleDownDelay', argo.scaleDownDelay ?? DEFAULT_SCALE_DOWN_DELAY),
+      abortScaleDownDelaySeconds: wholeSeconds('argoRollouts.abortScaleDownDelay', argo.abortScaleDownDelay ?? DEFAULT_ABORT_SCALE_DOWN_DELAY),
       previewReplicaCount: argo.previewReplicaCount,
       prePromotionTemplate: pre.name,
       postPromotionTemplate: post?.name,
@@ -503,11 +523,11 @@ export class BlueGreenService extends Construct {
       replicas: autoscaled ? undefined : replicas,
       podMetadata: { labels: selector },
       strategy: kplus.DeploymentStrategy.rollingUpdate({
-        maxSurge: percentOrAbsolute(rollout.maxSurge ?? '25%'),
-        maxUnavailable: percentOrAbsolute(rollout.maxUnavailable ?? 0),
+        maxSurge: rollout.maxSurge ?? kplus.PercentOrAbsolute.percent(25),
+        maxUnavailable: rollout.maxUnavailable ?? kplus.PercentOrAbsolute.absolute(0),
       }),
-      progressDeadline: Duration.seconds(rollout.progressDeadlineSeconds ?? 600),
-      minReady: Duration.seconds(rollout.minReadySeconds ?? 5),
+      progressDeadline: Duration.seconds(wholeSeconds('rollout.progressDeadline', rollout.progressDeadline ?? Duration.seconds(600))),
+      minReady: Duration.seconds(wholeSeconds('rollout.minReady', rollout.minReady ?? Duration.seconds(5))),
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(identity),
@@ -612,33 +632,23 @@ export class BlueGreenService extends Construct {
   }
 }
 
-function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
-  return typeof value === 'number' ? kplus.PercentOrAbsolute.absolute(value) : kplus.PercentOrAbsolute.percent(Number(value.replace('%', '')));
-}
-
 function validateArgoProps(props: BlueGreenServiceProps): void {
   if ((props.idleColorPolicy ?? IdleColorPolicy.KEEP) !== IdleColorPolicy.KEEP) {
     throw new Error(
-      `'idleColorPolicy' (${props.idleColorPolicy}) applies to engine deployments; under argo-rollouts the old ReplicaSet is scaled down after 'argoRollouts.scaleDownDelaySeconds' (expected keep)`,
+      `'idleColorPolicy' (${props.idleColorPolicy}) applies to engine deployments; under argo-rollouts the old ReplicaSet is scaled down after 'argoRollouts.scaleDownDelay' (expected keep)`,
     );
   }
   const argo = props.argoRollouts ?? {};
-  for (const field of ['scaleDownDelaySeconds', 'abortScaleDownDelaySeconds'] as const) {
-    const value = argo[field];
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      throw new Error(`'argoRollouts.${field}' (${value}) must be a whole number of seconds, 0 or more`);
-    }
+  const scaleDownDelay = wholeSeconds('argoRollouts.scaleDownDelay', argo.scaleDownDelay ?? DEFAULT_SCALE_DOWN_DELAY);
+  wholeSeconds('argoRollouts.abortScaleDownDelay', argo.abortScaleDownDelay ?? DEFAULT_ABORT_SCALE_DOWN_DELAY);
+  const watch = argo.watch ?? DEFAULT_WATCH;
+  const watchMinutes = wholeMinutes('argoRollouts.watch', watch);
+  if (argo.previewReplicaCount !== undefined && (!Number.isInteger(argo.previewReplicaCount) || argo.previewReplicaCount < 1)) {
+    throw new Error(`'argoRollouts.previewReplicaCount' (${argo.previewReplicaCount}) must be a whole number of 1 or more`);
   }
-  for (const field of ['previewReplicaCount', 'watchMinutes'] as const) {
-    const value = argo[field];
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new Error(`'argoRollouts.${field}' (${value}) must be a whole number of 1 or more`);
-    }
-  }
-  const watchSeconds = (argo.watchMinutes ?? 10) * 60;
-  if (argo.analysis && (argo.scaleDownDelaySeconds ?? 900) < watchSeconds) {
+  if (argo.analysis && scaleDownDelay < watchMinutes * 60) {
     throw new Error(
-      `'argoRollouts.scaleDownDelaySeconds' (${argo.scaleDownDelaySeconds}) must be at least the watch (${watchSeconds} s): Argo cancels the post-promotion analysis when it scales the old ReplicaSet down`,
+      `'argoRollouts.scaleDownDelay' (${Duration.seconds(scaleDownDelay).toHumanString()}) must be at least the watch (${watch.toHumanString()}): Argo cancels the post-promotion analysis when it scales the old ReplicaSet down`,
     );
   }
 }
@@ -659,8 +669,8 @@ function validateProps(props: BlueGreenServiceProps): void {
   if ((props.engine ?? BlueGreenEngine.DEPLOYMENTS) === BlueGreenEngine.ARGO_ROLLOUTS) {
     validateArgoProps(props);
   }
-  if (props.smokeTestTtlSeconds !== undefined && (!Number.isInteger(props.smokeTestTtlSeconds) || props.smokeTestTtlSeconds < 0)) {
-    throw new Error(`'smokeTestTtlSeconds' (${props.smokeTestTtlSeconds}) must be a whole number of seconds, 0 or more`);
+  if (props.smokeTestTtl !== undefined) {
+    wholeSeconds('smokeTestTtl', props.smokeTestTtl);
   }
   if (!DNS1123_LABEL.test(props.name) || props.name.length > 50) {
     throw new Error(`'name' (${props.name}) must be a DNS-1123 label of at most 50 characters (room for '-preview', '-green')`);

@@ -6,14 +6,9 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import type { MonitoringConfig } from '../config/monitoring-config';
 
-/** Recording rule: error ratio of each colour of each service. */
-export const ERROR_RATIO_BY_COLOR = 'aiaas:http_error_ratio:by_color';
-/** Recording rule: P95 latency (seconds) of each colour of each service. */
-export const LATENCY_P95_BY_COLOR = 'aiaas:http_latency_p95_seconds:by_color';
-/** Recording rule: error ratio of each revision (pod template) of each service. */
-export const ERROR_RATIO_BY_REVISION = 'aiaas:http_error_ratio:by_revision';
-/** Recording rule: P95 latency (seconds) of each revision of each service. */
-export const LATENCY_P95_BY_REVISION = 'aiaas:http_latency_p95_seconds:by_revision';
+import { ERROR_RATIO_BY_COLOR, ERROR_RATIO_BY_REVISION, LATENCY_P95_BY_COLOR, LATENCY_P95_BY_REVISION } from '../alerts/signal-records';
+
+export { ERROR_RATIO_BY_COLOR, ERROR_RATIO_BY_REVISION, LATENCY_P95_BY_COLOR, LATENCY_P95_BY_REVISION };
 
 /** The part of `monitoring` the signals read. */
 export type HttpMetricContract = Pick<MonitoringConfig, 'metrics' | 'labelValues' | 'rateWindow'>;

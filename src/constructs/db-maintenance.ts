@@ -195,7 +195,7 @@ export class DbMaintenance extends Construct {
   /** What was scheduled, for alerts on a missing success. */
   public readonly cronJobs: ScheduledJob[] = [];
   /** The suspended CronJob `restore` runs from, and the database it restores into by default. */
-  public readonly restoreJob: { readonly name: string; readonly targetDatabase: string };
+  public readonly restoreJob: { readonly name: string; readonly targetDatabase: string; readonly fromBucket: boolean };
   public readonly serviceAccount: kplus.ServiceAccount;
   public readonly backupVolume: kplus.PersistentVolumeClaim;
   public readonly namespace?: string;
@@ -251,7 +251,7 @@ export class DbMaintenance extends Construct {
       this.addTask(cronJobs, task, definition, config, credentials);
     }
 
-    this.restoreJob = { name: TASKS.restore.cronJobName, targetDatabase: config.tasks.restore.targetDatabase };
+    this.restoreJob = { name: TASKS.restore.cronJobName, targetDatabase: config.tasks.restore.targetDatabase, fromBucket: config.tasks.restore.fromBucket };
     this.addNetworkPolicies(config);
   }
 

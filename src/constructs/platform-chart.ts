@@ -1,12 +1,13 @@
-import { Chart, ChartProps } from 'cdk8s';
+import { Chart, ChartProps, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
 import { DATABASE_CREDENTIALS, PlatformConfig, PlatformConfigInput, ServiceConfig, databaseHost } from '../config/platform-config';
-import { BlueGreenService, Color, NodeSpread, RevisionAnalysis } from './blue-green-service';
+import { ArgoRolloutsOptions, BlueGreenService, Color, NodeSpread, RevisionAnalysis, RollingUpdateOptions } from './blue-green-service';
 import { REVISION_ARG_PLACEHOLDER } from './_argo-rollout';
 import { ColorSignals, httpErrorRatioQuery, httpLatencyP95Query, revisionSelector } from './color-signals';
 import { PreviousOutput, PromotionProblem, PromotionRefusedError } from './promotion-guard';
-import { RunbookContext, RunbookRestoreJob, renderRunbook } from '../runbook/render-runbook';
+import { RunbookContext, RunbookRestoreJob, RunbookSecret, renderRunbook } from '../runbook/render-runbook';
 import { AlertRouting, renderAlertmanagerYaml } from './alert-routing';
 import { ConfigBackup } from './config-backup';
 import { AIAAS_JOB_POD_LABELS, DbMaintenance, DbTask, ScheduledJob } from './db-maintenance';
@@ -190,7 +191,7 @@ export class PlatformChart extends Chart {
       livenessPath: service.livenessPath,
       nodeSpread: service.nodeSpread as NodeSpread,
       resources: service.resources,
-      rollout: service.rollout,
+      rollout: rollingUpdateOptions(service.rollout),
       minAvailable: service.minAvailable,
       autoscaling: service.autoscaling,
       env: { ...databaseEnv(config, service), ...service.env, ...toggleEnv(config, service) },
@@ -200,8 +201,8 @@ export class PlatformChart extends Chart {
       previousOutput,
       promotionOverride: service.promotionOverride,
       engine: config.blueGreen.engine,
-      smokeTestTtlSeconds: config.blueGreen.smokeTestTtlSeconds,
-      argoRollouts: { ...config.blueGreen.argoRollouts, analysis: revisionAnalysis(config, service.name) },
+      smokeTestTtl: Duration.seconds(config.blueGreen.smokeTestTtlSeconds),
+      argoRollouts: argoRolloutsOptions(config, service.name),
     });
   }
 
@@ -255,16 +256,104 @@ export class PlatformChart extends Chart {
       schemaRegistry: `schema-registry:${config.schemaRegistry.port}`,
       featureFlags: `feature-flags:${config.featureFlags.port}`,
       alertmanagerUrl: config.monitoring.alertmanagerUrl,
+      prometheusUrl: config.monitoring.prometheusUrl ?? config.blueGreen.argoRollouts.prometheusAddress ?? defaultPrometheusUrl(config),
+      grafanaUrl: config.monitoring.grafanaUrl ?? `http://grafana.${config.network.monitoringNamespace}.svc:3000`,
+      externalApiHealthUrls: config.monitoring.externalApiHealthUrls,
+      curlImage: config.smokeTestImage,
+      secrets: this.secretsRead(),
+      backupBucket: config.dbMaintenance.backupBucket && `s3://${config.dbMaintenance.backupBucket.bucket}/${config.dbMaintenance.backupBucket.prefix}`,
     };
+  }
+
+  /** Every Secret the workloads read by name, with the config field naming it and its readers (RUNBOOK: secret rotation). */
+  private secretsRead(): RunbookSecret[] {
+    const { config } = this;
+    const db = config.dbMaintenance;
+    const jobs = [...this.scheduledJobs.filter((j) => j.task !== 'config-backup').map((j) => j.name), this.restoreJob.name];
+    const fromServices = Object.entries(config.secrets).flatMap(([logical, name]): RunbookSecret[] => {
+      const refs = config.services.flatMap((s) => s.secretEnv.filter((r) => r.secret === logical).map((r) => ({ service: s.name, key: r.key, env: r.env })));
+      if (refs.length === 0) return [];
+      const readers = [...new Set(refs.map((r) => r.service))];
+      return [{
+        name,
+        field: `secrets.${logical}`,
+        keys: [...new Set(refs.map((r) => r.key))],
+        // Both colours read it; a Rollout has no Deployments (its template change is a blue-green release).
+        deployments: readers.filter((r) => !this.services[r]?.rollout).flatMap((r) => [`${r}-${Color.BLUE}`, `${r}-${Color.GREEN}`]),
+        cronJobs: [],
+        database: logical === DATABASE_CREDENTIALS ? databaseKeys(refs) : undefined,
+      }];
+    });
+    const bucket = db.backupBucket;
+    return [
+      ...fromServices,
+      {
+        name: db.credentialsSecret.secret,
+        field: 'dbMaintenance.credentialsSecret.secret',
+        keys: [db.credentialsSecret.usernameKey, db.credentialsSecret.passwordKey],
+        deployments: [],
+        cronJobs: jobs,
+        database: { usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
+      },
+      ...(bucket ? [{
+        name: bucket.credentialsSecret.secret,
+        field: 'dbMaintenance.backupBucket.credentialsSecret.secret',
+        keys: [bucket.credentialsSecret.accessKeyIdKey, bucket.credentialsSecret.secretAccessKeyKey],
+        deployments: [],
+        // The tasks given the bucket's credentials (DbMaintenance's bucket tasks).
+        cronJobs: [...this.scheduledJobs.filter((j) => j.task === 'backup' || j.task === 'restore-verify').map((j) => j.name), this.restoreJob.name],
+      }] : []),
+    ];
   }
 }
 
+/** Which keys of the application's database Secret hold the role and the password (by the env vars they fill). */
+function databaseKeys(refs: { key: string; env: string }[]): { usernameKey: string; passwordKey: string } | undefined {
+  const usernameKey = refs.find((r) => /USER/i.test(r.env))?.key;
+  const passwordKey = refs.find((r) => /PASSWORD/i.test(r.env))?.key;
+  return usernameKey && passwordKey ? { usernameKey, passwordKey } : undefined;
+}
+
+/** prometheus-operator's governing Service of Prometheus in the monitoring namespace. */
+function defaultPrometheusUrl(config: PlatformConfig): string {
+  return `http://prometheus-operated.${config.network.monitoringNamespace}.svc:9090`;
+}
+
 /** Argo's analysis of one revision of a service: the alerts' metric contract and thresholds (per-service overrides included). */
+// The config keeps plain numbers and strings (YAML); here, once, they become the props' Duration and PercentOrAbsolute.
+
+function rollingUpdateOptions(rollout: ServiceConfig['rollout']): RollingUpdateOptions {
+  return {
+    maxSurge: percentOrAbsolute(rollout.maxSurge),
+    maxUnavailable: percentOrAbsolute(rollout.maxUnavailable),
+    progressDeadline: Duration.seconds(rollout.progressDeadlineSeconds),
+    revisionHistoryLimit: rollout.revisionHistoryLimit,
+    minReady: Duration.seconds(rollout.minReadySeconds),
+  };
+}
+
+/** The config's '25%' (a percentage) or 2 (a pod count). */
+function percentOrAbsolute(value: string | number): kplus.PercentOrAbsolute {
+  return typeof value === 'number' ? kplus.PercentOrAbsolute.absolute(value) : kplus.PercentOrAbsolute.percent(Number(value.replace('%', '')));
+}
+
+function argoRolloutsOptions(config: PlatformConfig, service: string): ArgoRolloutsOptions {
+  const argo = config.blueGreen.argoRollouts;
+  return {
+    autoPromotionEnabled: argo.autoPromotionEnabled,
+    scaleDownDelay: Duration.seconds(argo.scaleDownDelaySeconds),
+    abortScaleDownDelay: Duration.seconds(argo.abortScaleDownDelaySeconds),
+    previewReplicaCount: argo.previewReplicaCount,
+    watch: Duration.minutes(argo.watchMinutes),
+    analysis: revisionAnalysis(config, service),
+  };
+}
+
 function revisionAnalysis(config: PlatformConfig, service: string): RevisionAnalysis {
   const { monitoring } = config;
   const selector = revisionSelector(config.namespace, service, REVISION_ARG_PLACEHOLDER);
   return {
-    prometheusAddress: config.blueGreen.argoRollouts.prometheusAddress ?? `http://prometheus-operated.${config.network.monitoringNamespace}.svc:9090`,
+    prometheusAddress: config.blueGreen.argoRollouts.prometheusAddress ?? config.monitoring.prometheusUrl ?? defaultPrometheusUrl(config),
     errorRatioQuery: httpErrorRatioQuery(monitoring, selector),
     latencyP95Query: httpLatencyP95Query(monitoring, selector),
     ...watchThresholds(config, service),

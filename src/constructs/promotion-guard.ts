@@ -102,7 +102,10 @@ export class PreviousOutput {
 
 /** One colour's workload as it is in an output. */
 export interface ColorWorkload {
-  /** Replica count; undefined when an autoscaler owns it (at least 1). */
+  /**
+   * Replica count.
+   * @default - an autoscaler owns it (at least 1)
+   */
   readonly replicas?: number;
   /** The pod template (`spec.template`). */
   readonly template: unknown;

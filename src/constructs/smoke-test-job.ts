@@ -1,3 +1,4 @@
+import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_SMOKE_TEST_IMAGE } from '../config/defaults';
@@ -9,6 +10,7 @@ import {
   restrictedContainerSecurityContextSpec,
   restrictedPodSecurityContextSpec,
 } from './_restricted-pod';
+import { wholeSeconds } from './_duration';
 import { EPHEMERAL_STORAGE, imagePullPolicyOf } from './_workload-policy';
 
 /** Label carried by smoke-test pods, so network policies can let them reach the service they test. */
@@ -32,10 +34,10 @@ export interface SmokeTestJobProps {
    */
   readonly backoffLimit?: number;
   /**
-   * Seconds a finished Job is kept (with its pod and logs) before Kubernetes deletes it.
-   * @default 86400
+   * How long a finished Job is kept (with its pod and logs) before Kubernetes deletes it (whole seconds).
+   * @default Duration.days(1)
    */
-  readonly ttlSecondsAfterFinished?: number;
+  readonly ttlAfterFinished?: Duration;
   /**
    * UID/GID the pod runs as.
    * @default - uid and gid 10001
@@ -88,7 +90,7 @@ export function smokeTestJobSpec(props: Omit<SmokeTestJobProps, 'name'>, service
     backoffLimit: props.backoffLimit ?? 2,
     activeDeadlineSeconds: 300,
     // Finished Jobs of old revisions go away on their own (an apply without prune leaves them).
-    ttlSecondsAfterFinished: props.ttlSecondsAfterFinished ?? 86400,
+    ttlSecondsAfterFinished: wholeSeconds('ttlAfterFinished', props.ttlAfterFinished ?? Duration.days(1)),
     template: {
       metadata: { labels: smokeTestLabels(props.serviceName) },
       spec: {

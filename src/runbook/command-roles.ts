@@ -10,6 +10,8 @@ export const RUNBOOK_ROLES = {
   ...platformRoleNames(),
   /** Not a Role of the platform: the GitOps applier's identity or a break-glass admin (README "Security defaults"). */
   applier: 'applier (break-glass)',
+  /** Not a Role of the platform: the responder's own access to the monitoring stack's namespace (port-forward to Prometheus, Grafana). */
+  monitoring: 'monitoring namespace access',
 } as const;
 
 export type RunbookRole = (typeof RUNBOOK_ROLES)[keyof typeof RUNBOOK_ROLES];
@@ -93,9 +95,14 @@ export function kubectlArgs(command: string): string[] {
  * The Role a kubectl command of the runbook needs, or undefined for a command this module does
  * not know (the RUNBOOK test then fails: no command is left unchecked).
  */
-export function roleForCommand(command: string): RunbookRole | undefined {
+export function roleForCommand(command: string, namespace?: string): RunbookRole | undefined {
   const [verb, sub, target] = kubectlArgs(command);
   const local = command.includes('--local') || command.includes('--dry-run=client');
+  // Another namespace is outside the platform's Roles: only port-forwards to the monitoring stack go there.
+  const ns = namespaceOf(command);
+  if (namespace !== undefined && ns !== undefined && ns !== namespace) {
+    return verb === 'port-forward' ? RUNBOOK_ROLES.monitoring : undefined;
+  }
   switch (verb) {
     case 'get':
     case 'logs':
@@ -123,8 +130,11 @@ export function roleForCommand(command: string): RunbookRole | undefined {
     case 'set':
       return sub === 'env' ? RUNBOOK_ROLES.responder : undefined;
     case 'delete':
+      if (sub === 'secret') return RUNBOOK_ROLES.applier;
       return sub === 'pod' ? RUNBOOK_ROLES.responder : undefined;
     case 'create':
+      // No person's Role writes Secrets (README "Security defaults"): a rotation is the applier's or a secret manager's.
+      if (sub === 'secret') return RUNBOOK_ROLES.applier;
       // `create job --from=cronjob/... --dry-run=client` only reads the CronJob.
       return local ? RUNBOOK_ROLES.onCall : RUNBOOK_ROLES.responder;
     case 'patch':
@@ -138,19 +148,29 @@ export function roleForCommand(command: string): RunbookRole | undefined {
   }
 }
 
+/** The namespace a command names (`-n x`, `--namespace x`, `--namespace=x`), if any. */
+export function namespaceOf(command: string): string | undefined {
+  const words = shellWords(command);
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === '-n' || words[i] === '--namespace') return words[i + 1];
+    if (words[i].startsWith('--namespace=')) return words[i].slice('--namespace='.length);
+  }
+  return undefined;
+}
+
 /** The `# Roles:` line of a block: the roles its commands need, least privileged first. */
-export function rolesLine(block: string): string | undefined {
+export function rolesLine(block: string, namespace?: string): string | undefined {
   const order = Object.values(RUNBOOK_ROLES);
-  const roles = new Set(kubectlCommands(block).map((c) => roleForCommand(c) ?? 'unknown: see test/runbook-rbac.test.ts'));
+  const roles = new Set(kubectlCommands(block).map((c) => roleForCommand(c, namespace) ?? 'unknown: see test/runbook-rbac.test.ts'));
   if (roles.size === 0) return undefined;
   const sorted = [...roles].sort((a, b) => order.indexOf(a as RunbookRole) - order.indexOf(b as RunbookRole));
   return `# Roles: ${sorted.join(', ')}`;
 }
 
 /** Puts the `# Roles:` line at the top of every bash block of a markdown text. */
-export function annotateRoles(markdown: string): string {
+export function annotateRoles(markdown: string, namespace?: string): string {
   return markdown.replace(/```bash\n([\s\S]*?)```/g, (whole, body: string) => {
-    const line = rolesLine(body);
+    const line = rolesLine(body, namespace);
     return line ? `\`\`\`bash\n${line}\n${body}\`\`\`` : whole;
   });
 }

@@ -7,9 +7,11 @@ import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
 import { active, curlVia, dnsCheck, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
+import { checklistsSection, monitoringChecks } from './checklists';
 import { annotateRoles } from './command-roles';
+import { secretRotationSection } from './secret-rotation';
 
-export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookService } from '../alerts/runbook-context';
+export type { RunbookContext, RunbookCronJob, RunbookDatabase, RunbookRestoreJob, RunbookSecret, RunbookService } from '../alerts/runbook-context';
 
 /** The markdown table of alerts (name, threshold, for, severity, incident), linked to their sections. */
 export function alertsTableMarkdown(alerts: AlertDefinition[], link: (d: AlertDefinition) => string = (d) => `#${d.anchor}`): string {
@@ -33,13 +35,17 @@ export function renderRunbook(ctx: RunbookContext): string {
   out.push('');
   out.push('## Contents');
   out.push('');
-  const sections = ['Alerts', 'Alert procedures', 'Escalation', 'Blue-green deployment', 'Database maintenance', 'Backups and restore', 'Troubleshooting'];
+  const sections = [
+    'Alerts', 'Checklists', 'Alert procedures', 'Escalation', 'Blue-green deployment', 'Database maintenance', 'Backups and restore',
+    ...((ctx.secrets ?? []).length > 0 ? ['Secret rotation'] : []), 'Troubleshooting',
+  ];
   sections.forEach((s) => out.push(`- [${s}](#${headingAnchor(s)})`));
   out.push('');
   out.push('## Alerts');
   out.push('');
   out.push(alertsTableMarkdown(ctx.alerts));
   out.push('');
+  out.push(...checklistsSection(ctx));
   out.push('## Alert procedures');
   out.push('');
   out.push('Every command names the namespace, and every block its Roles (`# Roles:`; README "Security defaults"): `aiaas-oncall` reads, `aiaas-responder` restarts, scales, execs and runs jobs, `aiaas-database-operator` execs into postgres, `aiaas-deployer` promotes; an emergency Service patch is for the applier\'s or a break-glass identity. The labels of the firing alert (`service`, `pod`, `container`, `tool`, `job_name`) tell which block applies; set `POD`, `CONTAINER` or `JOB_NAME` from them where a command uses them.');
@@ -79,9 +85,10 @@ export function renderRunbook(ctx: RunbookContext): string {
   out.push(...blueGreenSection(ctx, k));
   out.push(...maintenanceSection(ctx, k));
   out.push(...backupSection(ctx, k));
+  out.push(...secretRotationSection(ctx));
   out.push(...troubleshootingSection(ctx, k));
   // Each command block names the Roles its commands need (src/runbook/command-roles.ts).
-  return annotateRoles(`${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
+  return annotateRoles(`${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, ctx.namespace);
 }
 
 function uniqueAlerts(alerts: AlertDefinition[]): AlertDefinition[] {
@@ -124,9 +131,7 @@ function escalationSection(ctx: RunbookContext): string[] {
     'Contact details (pager schedules, phone numbers) live in the paging system behind each receiver, never in this repository.',
     '',
     '```bash',
-    '# Current alerts as Prometheus and Alertmanager see them (port-forward to your monitoring stack)',
-    `amtool --alertmanager.url=${ctx.alertmanagerUrl ?? 'http://localhost:9093'} alert query namespace=${ctx.namespace}`,
-    `kubectl -n ${ctx.namespace} get events --sort-by=.metadata.creationTimestamp`,
+    ...monitoringChecks(ctx),
     '```',
     '',
   ];
@@ -318,9 +323,26 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
 function restoreSection(ctx: RunbookContext, k: string): string[] {
   const r = ctx.restoreJob;
   if (!r) return [];
-  const db = ctx.database.database;
+  const d = ctx.database;
+  const db = d.database;
   const backupJob = ctx.cronJobs.find((j) => j.task === 'backup');
   const arg = (value: string): string => `{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"${value}"}`;
+  // `create job --from` cannot add arguments: the Job goes through `patch --local` (no API call) to `create -f -`.
+  const withArgs = (args: string[]): string[] => [
+    `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s) --dry-run=client -o yaml \\`,
+    `  | kubectl patch --local -f - --type=json -o yaml -p '[${args.map(arg).join(`,\n      `)}]' \\`,
+    `  | ${k} create -f -`,
+  ];
+  const named = `--backup=aiaas-${db}-YYYYMMDDTHHMMSSmmmZ.dump`;
+  // The CronJob's own source unless the run says otherwise; flags added last win.
+  const fromVolume = r.fromBucket ? ['--from-bucket=false'] : [];
+  const ownerSql = `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '${db}'`;
+  const admin = (sql: string): string => d.external
+    ? `psql ${externalConninfo({ ...d, external: d.external })} -Atc "${sql}"`
+    : `${k} exec ${d.pod} -- psql -U ${d.user ?? 'postgres'} -d ${db} -Atc "${sql}"`;
+  const reassign = d.external
+    ? `psql ${externalConninfo({ ...d, external: d.external })} -v ON_ERROR_STOP=1 -c "ALTER DATABASE ${db} OWNER TO \\"$OWNER\\"" -c "REASSIGN OWNED BY \\"$RESTORER\\" TO \\"$OWNER\\""`
+    : `${k} exec ${d.pod} -- psql -U ${d.user ?? 'postgres'} -d ${db} -v ON_ERROR_STOP=1 -c "ALTER DATABASE ${db} OWNER TO \\"$OWNER\\"" -c "REASSIGN OWNED BY \\"$RESTORER\\" TO \\"$OWNER\\""`;
   return [
     '### Restore a backup in the cluster',
     '',
@@ -329,22 +351,44 @@ function restoreSection(ctx: RunbookContext, k: string): string[] {
       + `and only then renames it to the target. Exit 0: restored and counts match; 1: the backup is unusable or the counts differ `
       + '(the target is untouched); 2: could not run (target has data and no `--force`, server down): nothing changed. No retry.',
     '',
+    `For a lost database (the volume is gone, [AiaasPostgresDown](#aiaaspostgresdown) that no restart cures) or lost data (rows deleted by mistake, a bad migration): `
+      + `restore into a new database first (step 1 or 2), check it, then either copy the missing rows over or replace ${db} (steps 3 and 4).`,
+    '',
     '```bash',
-    ...(backupJob ? [
-      '# The backups on the volume: the report of the last backup run lists the ones kept',
-      `${k} logs -l app.kubernetes.io/component=backup --tail=1 | jq -r '.data.kept[]'`,
-    ] : []),
-    `# The newest backup that verifies, into the new database ${r.targetDatabase} (${db} is not touched)`,
+    ...(backupJob
+      ? [
+          `# The backups kept: the report of the last successful run of ${backupJob.name}${ctx.backupBucket ? ` lists the volume's and the bucket's (${ctx.backupBucket})` : ''}`,
+          `JOB=$(${k} get jobs -l app.kubernetes.io/component=${backupJob.task} --sort-by=.metadata.creationTimestamp -o jsonpath='{range .items[?(@.status.succeeded)]}{.metadata.name}{"\\n"}{end}' | tail -1)`,
+          `${k} logs job/$JOB | jq -r '(.data.kept[]? | "volume \\(.)"), (.data.offsite.kept[]? | "bucket \\(.)")'`,
+          '',
+        ]
+      : []),
+    `# 1. The newest backup that verifies${r.fromBucket ? ' (from the bucket)' : ''}, into the new database ${r.targetDatabase} (${db} is not touched)`,
     `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s)`,
     `${k} logs -f job/<job name printed by create job>   # the report: file, row counts, objects skipped and why`,
     '',
-    `# A chosen backup, replacing ${db} itself: stop the writers first (scale the services to 0 or switch to maintenance).`,
-    `# --force first takes a safety backup of ${db} into the backup volume (named in the report). Flags added last win.`,
-    `${k} create job --from=cronjob/${r.name} ${r.name}-manual-$(date +%s) --dry-run=client -o yaml \\`,
-    `  | kubectl patch --local -f - --type=json -o yaml -p '[${arg('--backup=aiaas-' + db + '-YYYYMMDDTHHMMSSmmmZ.dump')},`,
-    `      ${arg(`--target-database=${db}`)},`,
-    `      ${arg('--force')}]' \\`,
-    `  | ${k} create -f -`,
+    `# 2. A chosen backup: a name from the list above${ctx.backupBucket ? '; from the volume' : ''}`,
+    ...withArgs([named, ...fromVolume]),
+    ...(ctx.backupBucket
+      ? [
+          '',
+          `# 2b. From the off-cluster copy (${ctx.backupBucket}), when the volume is lost or its copy corrupted: the newest good one`,
+          `#    (add ${named} for a chosen one); it is downloaded under /backups, checked, and removed after use`,
+          ...withArgs(['--from-bucket=true']),
+        ]
+      : []),
+    '',
+    `# 3. Replace ${db} itself with a checked backup: stop the writers first (scale the services to 0 or switch to maintenance).`,
+    `#    --force first takes a safety backup of ${db} into the backup volume (named in the report); the jobs' role must be a`,
+    `#    member of ${db}'s owner (README "Least-privilege database role"), else exit 2 and nothing changed. Flags added last win.`,
+    `OWNER=$(${admin(ownerSql)})`,
+    ...withArgs([named, ...fromVolume, `--target-database=${db}`, '--force']),
+    `${k} logs -f job/<job name printed by create job>`,
+    `# 4. Restored by a role that is not a superuser, ${db} and its objects belong to that role (pg_restore --no-owner): give them back.`,
+    `#    Skip it when that role is a superuser (the owners are the backup's). REASSIGN also hands over other databases`,
+    `#    that role owns (e.g. ${r.targetDatabase}): drop those first if no longer needed.`,
+    `RESTORER=$(${admin(ownerSql)}); echo "owner $OWNER, restored by $RESTORER"`,
+    reassign,
     '```',
     '',
   ];
