@@ -1,5 +1,6 @@
 import { parsePlatformConfig } from '../src/config/load-config';
-import { SecretCredentials, SecretEnvVar, SecretKeyRef, secretKeyRefSchema, secretKeysSchema } from '../src/config/secret-ref';
+import { MonitoringConfigInput, parseMonitoringConfig } from '../src/config/monitoring-config';
+import { databaseCredentialsSchema, SecretCredentials, SecretEnvVar, SecretKeyRef, secretKeyRefSchema } from '../src/config/secret-ref';
 import { problemsOf } from './support/config-problems';
 import { RUNBOOK_URL } from './support/reference';
 
@@ -91,7 +92,7 @@ describe('one shape for a key of a Secret', () => {
   });
 
   test('fails if the old name holds a bad value too: both are reported', () => {
-    const result = secretKeyRefSchema().safeParse({ name: 'Bad_Name', key: 'k' });
+    const result = secretKeyRefSchema.safeParse({ name: 'Bad_Name', key: 'k' });
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       "name: renamed 'secret': expected { secret: <Secret name>, key } (got name: 'Bad_Name')",
@@ -99,8 +100,14 @@ describe('one shape for a key of a Secret', () => {
     ]);
   });
 
+  test('fails if a key without a default is missing (at compile time too)', () => {
+    // @ts-expect-error: `key` has no default here
+    const input: MonitoringConfigInput = { escalation: { onCall: { notify: { pagerduty: { secret: 'pd' } } } } };
+    expect(() => parseMonitoringConfig(input)).toThrow(/^invalid monitoring config:\nmonitoring\.escalation\.onCall\.notify\.pagerduty\.key: Required$/);
+  });
+
   test('fails if a key is not a Secret key, naming the value', () => {
-    const result = secretKeysSchema({ usernameKey: 'username' }).safeParse({ secret: 's', usernameKey: 'user name' });
+    const result = databaseCredentialsSchema.safeParse({ secret: 's', usernameKey: 'user name' });
     expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
       "usernameKey: expected a Secret key of letters, digits, '-', '_' or '.' (got 'user name')",
     ]);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BUCKET_NAME_PATTERN, BUCKET_OPTIONS, BUCKET_PREFIX_PATTERN, ChoiceFlag, IntFlag, NameFlag, RatioFlag, SSL_MODES, SwitchFlag, TablesFlag, TASK_SPECS } from '../jobs/contract';
 import { cronProblem } from './cron';
-import { secretKeyRefSchema, secretKeysSchema } from './secret-ref';
+import { bucketCredentialsSchema, caCertificateRefSchema, databaseCredentialsSchema } from './secret-ref';
 import { cidr, cpuQuantity, dns1123Label, labels, memoryQuantity, nonNegativeInt, pinnedImage, port, positiveInt, ratio } from './validators';
 
 /** A five-field cron expression, checked field by field. */
@@ -281,7 +281,7 @@ const backupBucketSchema = z
      * Existing Secret with the bucket's access key, referenced by name; never created here:
      * `secret`, and the keys holding AWS_ACCESS_KEY_ID (`accessKeyIdKey`) and AWS_SECRET_ACCESS_KEY (`secretAccessKeyKey`).
      */
-    credentialsSecret: secretKeysSchema({ accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' }),
+    credentialsSecret: bucketCredentialsSchema,
     /** Where the endpoint is, for the NetworkPolicy egress rule of `backup` and `restore-verify` (and nothing else). */
     egress: z
       .object({
@@ -463,7 +463,7 @@ export const dbMaintenanceConfigSchema = z
          * read-only and given to the jobs as PGSSLROOTCERT (required for verify-ca and verify-full).
          * @default - none
          */
-        caSecret: secretKeyRefSchema({ key: 'ca.crt' }).optional(),
+        caSecret: caCertificateRefSchema.optional(),
       })
       .strict()
       .default({}),
@@ -473,7 +473,7 @@ export const dbMaintenanceConfigSchema = z
      * never created here. `secret` is the one place it is named (every CronJob follows it).
      * Rotation: point `secret` at a new Secret.
      */
-    credentialsSecret: secretKeysSchema({ usernameKey: 'username', passwordKey: 'password' }, dns1123Label.default('aiaas-job-db-credentials')).default({}),
+    credentialsSecret: databaseCredentialsSchema.default({}),
     /**
      * Off-cluster copies in an S3-compatible bucket (AWS S3, GCS interoperability, MinIO, Ceph RGW):
      * `backup` uploads each finished backup there and applies `tasks.backup.bucketKeep`.

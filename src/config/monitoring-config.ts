@@ -116,6 +116,10 @@ export const metricsSchema = z
     kubePodContainerStatusWaitingReason: metricName.default('kube_pod_container_status_waiting_reason'),
     /** kube-state-metrics: unavailable replicas of a Deployment. */
     kubeDeploymentStatusReplicasUnavailable: metricName.default('kube_deployment_status_replicas_unavailable'),
+    /** Argo Rollouts controller (engine argo-rollouts): `spec.replicas` of a Rollout, labels `namespace`, `name`. */
+    rolloutInfoReplicasDesired: metricName.default('rollout_info_replicas_desired'),
+    /** Argo Rollouts controller: available replicas of a blue-green Rollout's active ReplicaSet, labels `namespace`, `name`. */
+    rolloutInfoReplicasAvailable: metricName.default('rollout_info_replicas_available'),
     /** kube-state-metrics: failed Jobs, labels `job_name`, `condition`. */
     kubeJobFailed: metricName.default('kube_job_failed'),
     /** kube-state-metrics: completed (succeeded) Jobs, labels `job_name`, `condition`. */
@@ -303,16 +307,13 @@ export const serviceOverrideSchema = z
   })
   .strict();
 
-/** A key inside a Secret of the monitoring namespace (or the AlertmanagerConfig's namespace). */
-export const monitoringSecretKeyRefSchema = secretKeyRefSchema();
-
 const emailAddress = matching(/^[^@\s]+@[^@\s]+$/, "expected an e-mail address like 'oncall@example.com'");
 
 /** How a level's receiver is notified. At least one channel. */
 export const notifySchema = z
   .object({
-    /** PagerDuty Events v2: the routing (integration) key is read from a Secret. */
-    pagerduty: monitoringSecretKeyRefSchema.optional(),
+    /** PagerDuty Events v2: the routing (integration) key is read from a Secret (of the monitoring namespace, or the AlertmanagerConfig's). */
+    pagerduty: secretKeyRefSchema.optional(),
     /** A webhook (e.g. a chat or paging relay). The URL is not a secret; use pagerduty/email for keys. */
     webhook: z
       .object({
@@ -328,7 +329,7 @@ export const notifySchema = z
         /** SMTP server as host:port. */
         smarthost: matching(/^[^:\s]+:[0-9]+$/, "expected host:port like 'smtp.example.com:587'"),
         authUsername: z.string().min(1).optional(),
-        authPassword: monitoringSecretKeyRefSchema.optional(),
+        authPassword: secretKeyRefSchema.optional(),
       })
       .strict()
       .optional(),

@@ -62,26 +62,26 @@ function refusingOldNames<T extends z.ZodTypeAny>(schema: T, expected: string): 
   }, schema) as z.ZodEffects<T, z.output<T>, z.input<T>>;
 }
 
-/** `{ secret, key }`: the Secret (a DNS-1123 label) and a key in it, optionally with a default key. */
-export function secretKeyRefSchema(options: { key?: string } = {}) {
+// The builders stay private: a generic zod builder in the published .d.ts does not compile for
+// consumers (TS2536 on zod's mapped types); the concrete schemas below do.
+
+/** `{ secret, key }`: the Secret (a DNS-1123 label) and a key in it. */
+function keyRefSchema<K extends z.ZodTypeAny>(key: K) {
   return refusingOldNames(
     z
       .object({
         /** Name of the Secret. */
         secret: dns1123Label,
         /** Key inside the Secret. */
-        key: options.key === undefined ? secretKey : secretKey.default(options.key),
+        key,
       })
       .strict(),
     `{ secret: <Secret name>, key }`,
   );
 }
 
-/**
- * `{ secret, <role>Key... }`: one Secret, several keys each with its default
- * (`{ usernameKey: 'username', passwordKey: 'password' }`); `secret` may carry a default.
- */
-export function secretKeysSchema<K extends string, S extends z.ZodTypeAny = typeof dns1123Label>(keys: Record<K, string>, secret?: S) {
+/** `{ secret, <role>Key... }`: one Secret, several keys each with its default. */
+function keysSchema<K extends string, S extends z.ZodTypeAny>(keys: Record<K, string>, secret: S) {
   const shape = Object.fromEntries(Object.entries<string>(keys).map(([field, value]) => [field, secretKey.default(value)])) as Record<
     K,
     z.ZodDefault<typeof secretKey>
@@ -90,10 +90,22 @@ export function secretKeysSchema<K extends string, S extends z.ZodTypeAny = type
     z
       .object({
         /** Name of the Secret. */
-        secret: (secret ?? dns1123Label) as S,
+        secret,
         ...shape,
       })
       .strict(),
     `{ secret: <Secret name>, ${Object.keys(keys).join(', ')} }`,
   );
 }
+
+/** `{ secret, key }`, both required. */
+export const secretKeyRefSchema = keyRefSchema(secretKey);
+
+/** `{ secret, key }` of a CA certificate: `key` defaults to `ca.crt`. */
+export const caCertificateRefSchema = keyRefSchema(secretKey.default('ca.crt'));
+
+/** `{ secret, usernameKey, passwordKey }` of the jobs' database role (`aiaas-job-db-credentials`, `username`, `password`). */
+export const databaseCredentialsSchema = keysSchema({ usernameKey: 'username', passwordKey: 'password' }, dns1123Label.default('aiaas-job-db-credentials'));
+
+/** `{ secret, accessKeyIdKey, secretAccessKeyKey }` of an S3 access key (keys `access-key-id`, `secret-access-key`). */
+export const bucketCredentialsSchema = keysSchema({ accessKeyIdKey: 'access-key-id', secretAccessKeyKey: 'secret-access-key' }, dns1123Label);
