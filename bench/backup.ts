@@ -4,7 +4,10 @@
 // database, row counts) against a single-job `pg_restore` of that pg_dump file into an empty
 // database. Databases: one table of each --sizes (MB, by pg_database_size) and one of --multi MB
 // spread over 4 tables with primary keys and an index each. Peak RSS of the Node process is VmHWM
-// sampled from /proc. Not part of npm test.
+// sampled from /proc. CPU seconds of each restore are counted too, the client's (this process's
+// reaped children: pg_restore, the CLI and its pg_restore) and the server's (the postmaster's
+// reaped backends and its live processes): on a shared machine wall times depend on the load,
+// CPU seconds much less, and total CPU / cores is the floor of a parallel restore. Not part of npm test.
 //   npx ts-node --transpile-only bench/backup.ts [--sizes 100] [--multi 1024] [--reps 1] [--flags "..."]
 // Last line: `backup N.NNx pg_dump -Fc time, restore N.NNx pg_restore time, size N.NNx, peak RSS N MB`
 // for the multi-table database.
@@ -37,6 +40,39 @@ async function run(cmd: string, args: string[], env: Record<string, string>, std
   });
   if (typeof out === 'number') fs.closeSync(out);
   return now() - t0;
+}
+
+const TICK = 100; // USER_HZ on Linux
+/** utime, stime (and with `children`, cutime, cstime) of a pid in seconds, from /proc/<pid>/stat. */
+function cpuOf(pid: number | 'self', children: boolean): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // after the ") ", field 14 of stat (utime) is index 11
+    return (Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0)) / TICK;
+  } catch {
+    return 0; // exited
+  }
+}
+
+/** CPU seconds so far of the server (postmaster, its reaped backends, its live processes) and of our children. */
+function cpuNow(pg: PgCluster): { server: number; client: number } {
+  const pm = Number(fs.readFileSync(path.join(pg.primary.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const kids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      return fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1] === String(pm);
+    } catch {
+      return false;
+    }
+  });
+  return { server: cpuOf(pm, true) + kids.reduce((a, k) => a + cpuOf(Number(k), false), 0), client: cpuOf('self', true) };
+}
+
+async function withCpu<T>(pg: PgCluster, fn: () => Promise<T>): Promise<{ value: T; cpu: { server: number; client: number } }> {
+  const a = cpuNow(pg);
+  const value = await fn();
+  await new Promise((r) => setTimeout(r, 300)); // backends exit and are reaped
+  const b = cpuNow(pg);
+  return { value, cpu: { server: +(b.server - a.server).toFixed(2), client: +(b.client - a.client).toFixed(2) } };
 }
 
 /** Peak RSS (VmHWM, kB) of a pid, sampled until it exits. */
@@ -114,25 +150,37 @@ async function main(): Promise<void> {
       const plainFile = path.join(work, `${c.db}.plain.dump`);
       const target = `${c.db}_plain_restore`;
       const pgDump = (): Promise<number> => run('pg_dump', ['-Fc'], env, plainFile);
-      const pgRestore = async (): Promise<number> => {
+      const pgRestore = async (file = plainFile, extra: string[] = []): Promise<number> => {
         await pg.primary.query(`DROP DATABASE IF EXISTS ${target}`);
         await pg.primary.query(`CREATE DATABASE ${target} OWNER aiaas_ops TEMPLATE template0`);
-        const s = await run('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', `--dbname=${target}`, plainFile], env);
+        const s = await run('pg_restore', ['--exit-on-error', '--no-owner', '--no-acl', ...extra, `--dbname=${target}`, file], env);
         await pg.primary.query(`DROP DATABASE ${target}`);
         return s;
       };
       await pgDump(); // warm-up: both then read from a warm cache
-      const row = { plainDump: [] as number[], plainRestore: [] as number[], backup: [] as number[], verify: [] as number[], rss: [] as number[], bytes: 0 };
+      const row = { plainDump: [] as number[], plainRestore: [] as number[], backup: [] as number[], verify: [] as number[], rss: [] as number[], bytes: 0,
+        jobsRestore: [] as number[], cpu: {} as Record<string, { server: number; client: number }>, phases: {} as Record<string, number> };
       for (let i = 0; i < REPS; i++) {
         row.plainDump.push(await pgDump());
         const b = await task(['backup', '--dir', dir, '--keep', '1', ...FLAGS], env);
         row.backup.push(b.seconds);
         row.bytes = b.report.data.manifest.sizeBytes;
-        row.plainRestore.push(await pgRestore());
-        const v = await task(['restore-verify', '--dir', dir, '--jobs', RESTORE_JOBS, '--tables', c.tables.join(','),
-          '--scratch-database', `${c.db}_verify`], env);
+        const plain = await withCpu(pg, () => pgRestore());
+        row.plainRestore.push(plain.value);
+        // pg_restore --jobs alone, of our backup, no checks: what restore-verify's own work adds to
+        const backupPath = path.join(dir, b.report.data.file);
+        const jobs = await withCpu(pg, () => pgRestore(backupPath, [`--jobs=${RESTORE_JOBS}`]));
+        row.jobsRestore.push(jobs.value);
+        const verify = await withCpu(pg, () => task(['restore-verify', '--dir', dir, '--jobs', RESTORE_JOBS, '--tables', c.tables.join(','),
+          '--scratch-database', `${c.db}_verify`], env));
+        const v = verify.value;
         row.verify.push(v.seconds);
         row.rss.push(b.peakRssMb, v.peakRssMb);
+        row.cpu = { pgRestore: plain.cpu, pgRestoreJobs: jobs.cpu, restoreVerify: verify.cpu };
+        row.phases = v.report.data.phases;
+        console.error(`#   CPU s (server + client): pg_restore ${plain.cpu.server} + ${plain.cpu.client}, pg_restore --jobs ${RESTORE_JOBS}`
+          + ` ${jobs.cpu.server} + ${jobs.cpu.client} (${jobs.value.toFixed(2)} s), restore-verify ${verify.cpu.server} + ${verify.cpu.client};`
+          + ` restore-verify phases ${JSON.stringify(v.report.data.phases)}`);
         console.error(`#   rep ${i + 1}: pg_dump -Fc ${row.plainDump[i].toFixed(2)} s, backup ${b.seconds.toFixed(2)} s;`
           + ` pg_restore ${row.plainRestore[i].toFixed(2)} s, restore-verify ${v.seconds.toFixed(2)} s`
           + ` (pg_restore inside ${v.report.data.restoreSeconds.toFixed(2)} s); peak RSS ${b.peakRssMb.toFixed(1)} / ${v.peakRssMb.toFixed(1)} MB`);
@@ -151,7 +199,12 @@ async function main(): Promise<void> {
         backupRatio: +(median(row.backup) / median(row.plainDump)).toFixed(3),
         restoreRatio: +(median(row.verify) / median(row.plainRestore)).toFixed(3),
         sizeRatio: +(row.bytes / plainBytes).toFixed(3),
+        pgRestoreJobsSeconds: +median(row.jobsRestore).toFixed(2),
+        cpuSeconds: row.cpu,
+        restoreVerifyPhases: row.phases,
         peakRssMb: +Math.max(...row.rss).toFixed(1),
+        peakRssBackupMb: +row.rss[0].toFixed(1),
+        peakRssRestoreVerifyMb: +row.rss[1].toFixed(1),
         reps: REPS,
       });
       fs.rmSync(dir, { recursive: true, force: true });

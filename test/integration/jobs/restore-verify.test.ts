@@ -145,3 +145,45 @@ test('as a non-superuser on a database with pg_stat_statements: restores the res
   expect(res.report.data.tables).toEqual([{ table: 'public.users', restored: 300, expected: 300, expectedFrom: 'backup snapshot' }]);
   expect(await databaseExists('aiaas_restore_verify')).toBe(false);
 });
+
+describe('the scratch database\'s own settings and phases', () => {
+  test('pg_restore\'s sessions get the bulk-load settings; nothing changes outside the scratch database', async () => {
+    // a CHECK evaluated by every COPY row: the restore fails unless pg_restore's sessions see the setting
+    await pg.primary.query(`CREATE TABLE tuned (v int CHECK (current_setting('maintenance_work_mem') = '256MB'));
+      SET maintenance_work_mem = '256MB'; INSERT INTO tuned VALUES (1), (2)`, [], pg.database);
+    try {
+      const d = tmpDir();
+      await backupInto(d, ['--count-tables', 'users,tuned']);
+      const res = await runCli(['restore-verify', '--dir', d, '--tables', 'users,tuned'], pg.env());
+      expectContract(res, pg.password, 0);
+      expect(res.report.data.settings).toEqual({ synchronous_commit: 'off', maintenance_work_mem: '262144kB' });
+      expect(res.report.data.tables).toEqual(expect.arrayContaining([
+        { table: 'public.tuned', restored: 2, expected: 2, expectedFrom: 'backup snapshot' }]));
+      expect(Object.keys(res.report.data.phases).sort()).toEqual(['checksum', 'count', 'drop', 'prepare', 'restore']);
+      expect(res.report.data.phases.restore).toBeGreaterThan(0);
+      expect(await databaseExists('aiaas_restore_verify')).toBe(false);
+      expect(await pg.primary.query('SELECT setdatabase FROM pg_db_role_setting')).toEqual([]);
+      expect(await pg.primary.query(`SELECT current_setting('maintenance_work_mem') AS v`, [], pg.database)).toEqual([{ v: '64MB' }]);
+    } finally {
+      await pg.primary.query('DROP TABLE tuned', [], pg.database);
+    }
+  });
+
+  test('a failure in post-data (an index whose function finds no table under pg_restore\'s empty search_path) fails it and drops the scratch database', async () => {
+    await pg.primary.query(`CREATE TABLE factors (f int); INSERT INTO factors VALUES (2);
+      CREATE FUNCTION twice(v int) RETURNS int IMMUTABLE LANGUAGE sql AS 'SELECT v * (SELECT f FROM factors)';
+      CREATE TABLE scaled (v int); INSERT INTO scaled VALUES (1), (2); CREATE INDEX scaled_twice ON scaled (twice(v))`, [], pg.database);
+    try {
+      const d = tmpDir();
+      await backupInto(d);
+      const res = await runCli(['restore-verify', '--dir', d], pg.env());
+      expectContract(res, pg.password, 1);
+      expect(res.report.findings).toEqual([expect.objectContaining({ code: 'restore_failed' })]);
+      expect(res.report.findings[0].message).toMatch(/relation "factors" does not exist/);
+      expect(res.report.data.phases.drop).toBeGreaterThan(0);
+      expect(await databaseExists('aiaas_restore_verify')).toBe(false);
+    } finally {
+      await pg.primary.query('DROP TABLE scaled, factors; DROP FUNCTION twice', [], pg.database);
+    }
+  });
+});
