@@ -247,9 +247,9 @@ describe('PlatformChart (reference platform)', () => {
       const resources = oncall.rules.flatMap((r: any) => r.resources);
       expect(resources).toEqual(expect.arrayContaining(['pods', 'pods/log', 'events', 'deployments', 'services', 'endpoints', 'networkpolicies', 'persistentvolumeclaims']));
       expect(oncall.rules.find((r: any) => r.apiGroups.includes('metrics.k8s.io')).resources).toEqual(['pods']);
-      // Read-only, except `kubectl argo rollouts abort` through the status subresource.
+      // Read-only (under engine argo-rollouts, also `kubectl argo rollouts abort`: test/runbook-rbac.test.ts).
       const writes = oncall.rules.filter((r: any) => !r.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v)));
-      expect(writes).toEqual([{ apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] }]);
+      expect(writes).toEqual([]);
       const cluster = ofKind(reference, 'ClusterRole')[0];
       expect(cluster.metadata.namespace).toBeUndefined();
       expect(cluster.rules[0].resources).toEqual(['nodes', 'persistentvolumes']);
@@ -285,7 +285,7 @@ describe('PlatformChart (reference platform)', () => {
       expect(find(reference, 'RoleBinding', 'aiaas-responder').subjects.map((s: any) => s.name)).toEqual(['aiaas-responders']);
       // Separate from the read-only on-call role: none of its writes leak into it.
       const oncallWrites = find(reference, 'Role', 'aiaas-oncall').rules.filter((r: any) => r.verbs.some((v: string) => !['get', 'list', 'watch'].includes(v)));
-      expect(oncallWrites.map((r: any) => r.resources)).toEqual([['rollouts/status']]);
+      expect(oncallWrites).toEqual([]);
     });
 
     test('database operator execs only into named postgres pods', () => {
@@ -348,7 +348,7 @@ describe('monitoring of the reference platform', () => {
     for (const url of urls) {
       expect(anchors).toContain(url.split('#')[1]);
     }
-    expect(runbook).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
+    expect(runbook).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-$API_GATEWAY_COLOR');
     expect(runbook).toContain('create job --from=cronjob/db-backup');
     // the in-cluster restore: the suspended CronJob, the default target, and replacing the real database
     expect(runbook).toContain('kubectl -n aiaas create job --from=cronjob/db-restore db-restore-manual-$(date +%s)\n');

@@ -7,7 +7,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import * as YAML from 'yaml';
 import { REFERENCE_SERVICES } from '../src/config/platform-config';
-import { AiaasPlatform, KubernetesObject, ManifestObject, isBuiltInApiVersion, kubernetesTypeToken } from '../src/pulumi';
+import { AiaasPlatform, KubernetesObject, ManifestObject, PreviousOutput, PromotionRefusedError, isBuiltInApiVersion, kubernetesTypeToken } from '../src/pulumi';
 import { manifestResources, orderTierOf } from '../src/pulumi/_manifest-resources';
 import { synthPlatform } from '../src/synth-platform';
 
@@ -262,6 +262,33 @@ describe('AiaasPlatform', () => {
     ]);
     expect(now.get('Service/aiaas/api-gateway').spec.selector).toEqual({ app: 'api-gateway', version: 'green' });
     expect(now.get('Service/aiaas/api-gateway-preview').spec.selector).toEqual({ app: 'api-gateway', version: 'blue', 'aiaas.io/revision': blueRevision });
+  });
+
+  test('previousOutput: the promotion guard refuses an unsafe switch, naming the service, before registering anything', async () => {
+    // GIVEN what was applied last: the reference platform (blue active, green kept running), kept in a file
+    const applied = new AiaasPlatform('applied', {}).manifests;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-pulumi-prev-')), 'applied.yaml');
+    fs.writeFileSync(file, applied.map((m) => YAML.stringify(m)).join('---\n'));
+    const before = registrations.length;
+
+    // WHEN a change switches api-gateway to green AND gives green a new image in the same update
+    const unsafe = REFERENCE_SERVICES.map((s) =>
+      s.name === 'api-gateway' ? { ...s, activeColor: 'green' as const, images: { ...s.images, green: 'ghcr.io/aiaas/api-gateway:9.9.9' } } : s,
+    );
+
+    // THEN it throws, naming the service and the file, and registers nothing
+    const refused = () => new AiaasPlatform('refused', { config: { services: unsafe }, previousOutput: PreviousOutput.fromFile(file) });
+    expect(refused).toThrow(PromotionRefusedError);
+    expect(refused).toThrow(/applied\.yaml[\s\S]*api-gateway/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(registrations.slice(before).filter((r) => r.name.startsWith('refused'))).toEqual([]);
+
+    // A switch to the green that ran unchanged is allowed, and given as objects as well
+    const safe = REFERENCE_SERVICES.map((s) => (s.name === 'api-gateway' ? { ...s, activeColor: 'green' as const } : s));
+    const promoted = new AiaasPlatform('promoted', { config: { services: safe }, previousOutput: PreviousOutput.fromObjects(applied) });
+    expect((promoted.manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'api-gateway') as any).spec.selector).toEqual({ app: 'api-gateway', version: 'green' });
+    // Without a previous output nothing is guarded (the first update).
+    expect(() => new AiaasPlatform('unguarded', { config: { services: unsafe } })).not.toThrow();
   });
 
   test('fails if the config is invalid, naming the field, before registering anything', async () => {

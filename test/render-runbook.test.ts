@@ -1,6 +1,7 @@
 import { parseMonitoringConfig } from '../src/config/monitoring-config';
 import { alertDefinitions } from '../src/alerts/definitions';
 import { headingAnchor } from '../src/alerts/anchors';
+import { inlineLive, withLiveLookups, workload } from '../src/alerts/runbook-context';
 import { alertsTableMarkdown, renderRunbook, RunbookContext } from '../src/runbook/render-runbook';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
@@ -84,10 +85,12 @@ describe('renderRunbook', () => {
   });
 
   test('commands use the real namespace, Deployments, Services, pod and CronJobs', () => {
-    expect(md).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-blue');
-    expect(md).toContain('kubectl -n aiaas rollout restart deployment/orchestrator-green');
-    expect(md).toContain('kubectl -n aiaas set env deployment/orchestrator-green FALLBACK_MODE=true');
-    expect(md).toContain('kubectl -n aiaas scale deployment realtime-service-blue --replicas=3');
+    expect(md).toContain('kubectl -n aiaas rollout restart deployment/api-gateway-$API_GATEWAY_COLOR');
+    // The colour is read from the Service when the block runs; the header says what it was at synth time.
+    expect(md).toContain('kubectl -n aiaas rollout restart deployment/orchestrator-$ORCHESTRATOR_COLOR');
+    expect(md).toContain('# orchestrator (deployment orchestrator-$ORCHESTRATOR_COLOR: the colour its Service selects now; green at synth time)');
+    expect(md).toContain('kubectl -n aiaas set env deployment/orchestrator-$ORCHESTRATOR_COLOR FALLBACK_MODE=true');
+    expect(md).toContain('kubectl -n aiaas scale deployment realtime-service-$REALTIME_SERVICE_COLOR --replicas=3');
     expect(md).toContain('kubectl -n aiaas exec -it postgres-0 -- psql -U postgres -d aiaas -c "SELECT count(*) FROM pg_stat_activity;"');
     expect(md).toContain('kubectl -n aiaas create job --from=cronjob/db-backup db-backup-manual-$(date +%s)');
     expect(md).toContain('kubectl -n aiaas create job --from=cronjob/db-vacuum-analyze db-vacuum-analyze-manual-$(date +%s)');
@@ -106,7 +109,8 @@ describe('renderRunbook', () => {
 
   test('follows the namespace of the deployment', () => {
     const other = renderRunbook(context('staging'));
-    expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-blue');
+    expect(other).toContain('kubectl -n staging rollout restart deployment/api-gateway-$API_GATEWAY_COLOR');
+    expect(other).toContain("API_GATEWAY_COLOR=$(kubectl -n staging get service api-gateway -o jsonpath='{.spec.selector.version}')");
     expect(other).not.toMatch(/-n aiaas\b/);
   });
 
@@ -127,7 +131,7 @@ describe('renderRunbook', () => {
 
   test('commands an on-call can run as written: logs of every pod, amtool with its URL, no secrets listed', () => {
     expect(md).not.toMatch(/logs (-f )?deployment\//);
-    expect(md).toContain('kubectl -n aiaas logs -l app=tool-service,version=blue --prefix --since=15m');
+    expect(md).toContain('kubectl -n aiaas logs -l app=tool-service,version=$TOOL_SERVICE_COLOR --prefix --since=15m');
     expect(md).toContain('amtool --alertmanager.url=http://localhost:9093 alert query namespace=aiaas');
     expect(md).not.toMatch(/kubectl( -n \S+)? get secrets?\b/);
   });
@@ -145,8 +149,8 @@ describe('renderRunbook', () => {
     const base = context();
     const ctxHpa = { ...base, services: base.services.map((s) => (s.name === 'realtime-service' ? { ...s, autoscaling: { minReplicas: 3, maxReplicas: 10 } } : s)) };
     const out = renderRunbook(ctxHpa);
-    expect(out).toContain(`kubectl -n aiaas patch hpa realtime-service-blue --type=merge -p '{"spec":{"minReplicas":10,"maxReplicas":20}}'`);
-    expect(out).not.toContain('scale deployment realtime-service-blue');
+    expect(out).toContain(`kubectl -n aiaas patch hpa realtime-service-$REALTIME_SERVICE_COLOR --type=merge -p '{"spec":{"minReplicas":10,"maxReplicas":20}}'`);
+    expect(out).not.toContain('scale deployment realtime-service-');
   });
 
   test('per-service overrides appear in the runbook', () => {
@@ -286,8 +290,8 @@ describe('issue 12.2: what the seed has that the generated runbook lost', () => 
 
   test('secret rotation: every Secret with its field, keys and readers; a new Secret from files, the password through \\password; no value printed', () => {
     const secrets = [
-      { name: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
-      { name: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
+      { secret: 'postgres-credentials', field: 'secrets.databaseCredentials', keys: ['username', 'password'], deployments: ['orchestrator-blue', 'orchestrator-green'], cronJobs: [], database: { usernameKey: 'username', passwordKey: 'password' } },
+      { secret: 'backup-bucket', field: 'dbMaintenance.backupBucket.credentialsSecret.secret', keys: ['access-key-id', 'secret-access-key'], deployments: [], cronJobs: ['db-backup', 'db-restore'] },
     ];
     const out = renderRunbook({ ...base, secrets });
     expect(out).toContain('- [Secret rotation](#secret-rotation)');
@@ -324,5 +328,27 @@ describe('issue 12.2: what the seed has that the generated runbook lost', () => 
     expect(bucket).toContain('"value":"--backup=aiaas-aiaas-YYYYMMDDTHHMMSSmmmZ.dump"},\n      {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--from-bucket=false"}');
     expect(section(renderRunbook(withRestore), '### AiaasPostgresDown')).toContain('(see [Restore a backup in the cluster](#restore-a-backup-in-the-cluster))');
     expect(section(renderRunbook(withRestore), '### Incident response checklist')).toContain('- [ ] Data lost or corrupted: [Restore a backup in the cluster](#restore-a-backup-in-the-cluster)');
+  });
+});
+
+describe('live workload lookups (src/alerts/runbook-context.ts)', () => {
+  const svc = (name: string) => ({ name, activeColor: 'blue', idleColor: 'green', service: name, previewService: `${name}-preview`, deployments: { blue: `${name}-blue`, green: `${name}-green` } });
+  const ctx = { ...context(), services: [svc('api'), svc('api-color')] };
+
+  test('a block gets the lookup of each variable it uses, once, and only those; a name that prefixes another is not confused', () => {
+    const block = `${workload(ctx, ctx.services[1]).restart()[0]}\n`;
+    const out = withLiveLookups(ctx, block);
+    expect(out).toContain("API_COLOR_COLOR=$(kubectl -n aiaas get service api-color -o jsonpath='{.spec.selector.version}')");
+    expect(out).not.toMatch(/^API_COLOR=/m);
+    expect(out.endsWith(block)).toBe(true);
+    expect(withLiveLookups(ctx, 'kubectl -n aiaas get pods\n')).toBe('kubectl -n aiaas get pods\n');
+    expect(inlineLive(ctx, 'restart deployment/api-color-$API_COLOR_COLOR and api-$API_COLOR')).toBe(
+      "restart deployment/api-color-$(kubectl -n aiaas get service api-color -o jsonpath='{.spec.selector.version}') and api-$(kubectl -n aiaas get service api -o jsonpath='{.spec.selector.version}')",
+    );
+  });
+
+  test('fails if the colours\' Deployments are not <prefix>blue and <prefix>green, naming the service', () => {
+    const odd = { ...svc('api'), deployments: { blue: 'api-a', green: 'api-b' } };
+    expect(() => workload({ ...ctx, services: [odd] }, odd).restart()).toThrow(/deployments of 'api' \(api-a, api-b\) must be named <prefix>blue and <prefix>green/);
   });
 });

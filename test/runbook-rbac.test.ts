@@ -1,6 +1,8 @@
 // Issue 12.1: every kubectl command of dist/RUNBOOK.md is allowed to the Roles its block names,
 // evaluated on the synthesized Roles, ClusterRoles and their bindings in dist/; pod specs given
-// on the command line pass Pod Security "restricted". An unknown command fails.
+// on the command line pass Pod Security "restricted". An unknown command fails. The same holds
+// for the RUNBOOK and Roles of the Argo Rollouts engine (issue 9.3).
+import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAllDocuments } from 'yaml';
@@ -12,9 +14,9 @@ import { NetworkPolicyModel, Pod } from './support/network-policy-model';
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 interface Need { group: string; resource: string; verb: string; name?: string }
 
-const dist = join(__dirname, '..', 'dist');
-const runbook = readFileSync(join(dist, 'RUNBOOK.md'), 'utf8');
-const objects: any[] = parseAllDocuments(readFileSync(join(dist, 'aiaas.k8s.yaml'), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+const distDir = join(__dirname, '..', 'dist');
+const runbook = readFileSync(join(distDir, 'RUNBOOK.md'), 'utf8');
+const objects: any[] = parseAllDocuments(readFileSync(join(distDir, 'aiaas.k8s.yaml'), 'utf8')).map((d) => d.toJSON()).filter(Boolean);
 
 /** Everything a person holding `roleName` gets: the rules of every Role/ClusterRole bound to the same groups. */
 function personaRules(roleName: string, all: any[] = objects): Rule[] {
@@ -39,7 +41,7 @@ const RESOURCES: Record<string, [string, string]> = {
   job: ['batch', 'jobs'], jobs: ['batch', 'jobs'], cronjob: ['batch', 'cronjobs'], cronjobs: ['batch', 'cronjobs'],
   hpa: ['autoscaling', 'horizontalpodautoscalers'], pdb: ['policy', 'poddisruptionbudgets'], networkpolicies: ['networking.k8s.io', 'networkpolicies'],
   roles: ['rbac.authorization.k8s.io', 'roles'], rolebindings: ['rbac.authorization.k8s.io', 'rolebindings'],
-  rollout: ['argoproj.io', 'rollouts'],
+  rollout: ['argoproj.io', 'rollouts'], rollouts: ['argoproj.io', 'rollouts'], analysisruns: ['argoproj.io', 'analysisruns'], analysistemplates: ['argoproj.io', 'analysistemplates'],
 };
 
 function resource(word: string, command: string): [string, string] {
@@ -51,6 +53,14 @@ function resource(word: string, command: string): [string, string] {
 // Flags whose value is the next word (`-f` is `--follow` in logs; `create -f` is read as the subcommand).
 const VALUE_FLAGS = new Set(['-o', '--output', '-l', '--selector', '-c', '--container', '-p', '--patch', '--type', '--tail', '--timeout', '--for', '--max-log-requests', '--image', '--restart']);
 const positional = (args: string[]) => args.filter((w, i) => !w.startsWith('-') && !(i > 0 && VALUE_FLAGS.has(args[i - 1])));
+
+/**
+ * `kubectl argo rollouts status|get rollout`: the plugin's view controller starts namespace-wide
+ * informers (pkg/kubectl-argo-rollouts/viewcontroller: Rollouts, Experiments, AnalysisRuns,
+ * ReplicaSets, pods, Deployments), each a list then a watch.
+ */
+const ARGO_VIEW: Need[] = ([['argoproj.io', 'rollouts'], ['argoproj.io', 'experiments'], ['argoproj.io', 'analysisruns'], ['apps', 'replicasets'], ['', 'pods'], ['apps', 'deployments']] as const)
+  .flatMap(([group, resource]) => ['list', 'watch'].map((verb) => ({ group, resource, verb })));
 
 /** The RBAC requests a kubectl command makes; throws on a command this table does not know. */
 function needs(command: string, text: string = runbook): Need[] {
@@ -98,8 +108,11 @@ function needs(command: string, text: string = runbook): Need[] {
       if (sub === 'restart' || sub === 'undo') return [...read(target), { group: 'apps', resource: 'deployments', verb: 'patch' }, { group: 'apps', resource: 'replicasets', verb: 'list' }];
       break;
     }
-    case 'scale':
-      return [{ group: 'apps', resource: 'deployments/scale', verb: 'patch' }];
+    case 'scale': {
+      // Without --current-replicas or --resource-version, kubectl scale patches the scale subresource.
+      const [group, res] = resource(pos[0], command);
+      return [{ group, resource: `${res}/scale`, verb: 'patch', name: pos[1] }];
+    }
     case 'set':
       if (sub === 'env') return [...read(pos[1]), { group: 'apps', resource: 'deployments', verb: 'patch' }];
       break;
@@ -123,11 +136,22 @@ function needs(command: string, text: string = runbook): Need[] {
     case 'run':
       return [{ group: '', resource: 'pods', verb: 'create' }, { group: '', resource: 'pods/attach', verb: 'create' }, { group: '', resource: 'pods', verb: 'delete' }];
     case 'argo': {
-      const [, , action, name] = args;
-      const rollout: Need[] = [{ group: 'argoproj.io', resource: 'rollouts', verb: 'get', name }];
-      if (action === 'status' || action === 'get') return [...rollout, { group: 'argoproj.io', resource: 'rollouts', verb: 'watch', name }];
-      if (action === 'abort') return [...rollout, { group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch', name }];
-      if (action === 'promote' || action === 'undo') return [...rollout, { group: 'argoproj.io', resource: 'rollouts', verb: 'patch', name }];
+      // What pkg/kubectl-argo-rollouts/cmd/<action> of argoproj/argo-rollouts calls.
+      const [, , action] = args;
+      const rest = positional(args.slice(3));
+      const name = action === 'get' ? rest[1] : rest[0];
+      const get: Need = { group: 'argoproj.io', resource: 'rollouts', verb: 'get', name };
+      const patch: Need = { group: 'argoproj.io', resource: 'rollouts', verb: 'patch', name };
+      const patchStatus: Need = { group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch', name };
+      if (action === 'status' || (action === 'get' && rest[0] === 'rollout')) return ARGO_VIEW;
+      // Merge patch {"status":{"abort":true}} on the status subresource.
+      if (action === 'abort') return [patchStatus];
+      // Merge patch {"spec":{"restartAt":"<now>"}}: no read.
+      if (action === 'restart') return [patch];
+      // Get, clear status.pauseConditions through the status subresource, and unpause spec.paused if a person paused it.
+      if (action === 'promote') return [get, patchStatus, patch];
+      // Get, list the ReplicaSets for the previous revision, JSON-patch spec.template.
+      if (action === 'undo') return [get, { group: 'apps', resource: 'replicasets', verb: 'list' }, patch];
       break;
     }
   }
@@ -307,5 +331,153 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
         expect(Object.entries(selector).every(([key, value]) => labels[key] === value)).toBe(false);
       }
     }
+  });
+});
+
+/** A RUNBOOK and the objects synthesized with it. */
+interface Deployment { readonly runbook: string; readonly objects: any[] }
+const dist: Deployment = { runbook, objects };
+const argoChart = new PlatformChart(Testing.app(), 'aiaas', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+const argo: Deployment = { runbook: argoChart.extraFiles()['RUNBOOK.md'], objects: argoChart.toJson() };
+const refusedCommands = (d: Deployment) => refused(d.runbook, d.objects, 'aiaas', ['monitoring']);
+
+describe.each<[string, Deployment]>([
+  ['dist/ (engine deployments)', dist],
+  ['engine argo-rollouts', argo],
+])('issues 9.3 and 12.1: commands that follow the live workload: %s', (_label, d) => {
+  test('every block with commands names its Roles, and every command is allowed to them', () => {
+    expect(withRoles(d.runbook).length).toBeGreaterThan(150);
+    for (const body of bashBlocks(d.runbook).filter((b) => kubectlCommands(b).length > 0)) {
+      expect(body.split('\n')[0]).toMatch(/^# Roles: /);
+    }
+    expect(refusedCommands(d)).toEqual([]);
+  });
+
+  test('every live variable a command uses is set earlier in the same block, from the stable Service, and none is used outside a block', () => {
+    const uses = (text: string) => [...text.matchAll(/\$\{?([A-Z0-9_]+_(?:COLOR|STABLE_HASH))\b/g)].map((m) => m[1]);
+    const blocks = bashBlocks(d.runbook);
+    expect(blocks.some((b) => uses(b).length > 0)).toBe(true);
+    for (const body of blocks) {
+      for (const name of new Set(uses(body))) {
+        const set = body.match(new RegExp(`^${name}=\\$\\(kubectl -n aiaas get service (\\S+) -o jsonpath='\\{\\.spec\\.selector\\.(version|rollouts-pod-template-hash)\\}'\\)`, 'm'));
+        expect([name, set !== null]).toEqual([name, true]);
+        expect(body.indexOf(set![0])).toBeLessThan(body.indexOf(`$${name}`, body.indexOf(set![0]) + set![0].length));
+      }
+    }
+    expect(uses(d.runbook.replace(/```bash\n[\s\S]*?```/g, ''))).toEqual([]);
+  });
+});
+
+/** The bash block of a RUNBOOK section (`### <heading>`). */
+function sectionBlock(text: string, heading: string): string {
+  const section = text.slice(text.indexOf(`### ${heading}\n`));
+  return bashBlocks(section)[0];
+}
+
+/** Runs a RUNBOOK block in bash with `kubectl` a function that logs its arguments and answers `get service` with `selector`. */
+function runWithFakeKubectl(block: string, selector: string): string[] {
+  const fake = [
+    'kubectl() { if [ "$3" = get ] && [ "$4" = service ]; then printf %s "' + selector + '"; else echo "kubectl $*" >&2; fi; }',
+    'curl() { :; }; sleep() { :; }',
+  ].join('\n');
+  const result = spawnSync('bash', ['-c', `${fake}\n${block}`], { encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  return result.stderr.trim().split('\n');
+}
+
+describe('issue 12.1: after an emergency switch, the RUNBOOK acts on the colour the Service selects now (engine deployments)', () => {
+  test('the TIMEOUT block, run as is in bash, restarts the green Deployments when the Services select green', () => {
+    // GIVEN the committed config says blue, and an emergency `kubectl patch service` switched to green
+    expect(sectionBlock(runbook, 'AiaasResponseTimeCritical')).not.toMatch(/deployment\/\S+-(blue|green)\b/);
+    // WHEN on-call pastes the block
+    const calls = runWithFakeKubectl(sectionBlock(runbook, 'AiaasResponseTimeCritical'), 'green');
+    // THEN every command on the serving pods names green
+    expect(calls).toEqual(expect.arrayContaining([
+      'kubectl -n aiaas logs -l app=api-gateway,version=green --prefix --since=15m',
+      'kubectl -n aiaas rollout restart deployment/api-gateway-green',
+      'kubectl -n aiaas rollout restart deployment/orchestrator-green',
+      'kubectl -n aiaas rollout status deployment/api-gateway-green --timeout=5m',
+    ]));
+    expect(calls.join('\n')).not.toContain('blue');
+  });
+
+  test('the fallback-mode change and the HPA bounds follow the live colour too', () => {
+    const tool = runWithFakeKubectl(sectionBlock(runbook, 'AiaasToolCallErrors'), 'green');
+    expect(tool).toContain('kubectl -n aiaas set env deployment/orchestrator-green FALLBACK_MODE=true');
+    const ws = runWithFakeKubectl(sectionBlock(runbook, 'AiaasWebSocketConnectionsNearLimit'), 'green');
+    expect(ws.filter((c) => c.includes(' hpa realtime-service-'))).toEqual([
+      expect.stringMatching(/^kubectl -n aiaas patch hpa realtime-service-green --type=merge -p /),
+      'kubectl -n aiaas get hpa realtime-service-green --watch',
+    ]);
+  });
+});
+
+describe('issue 9.3: under the Argo Rollouts engine the RUNBOOK names what exists', () => {
+  test('no Deployment of a colour anywhere: restart, status, undo, history, env and HPA act on the Rollout', () => {
+    expect(argo.objects.filter((o) => o.kind === 'Deployment')).toEqual([]);
+    expect(argo.runbook).not.toMatch(/\b(api-gateway|orchestrator|tool-service|realtime-service)-(blue|green)\b/);
+    expect(argo.runbook).not.toMatch(/deployments?\/|\b(get|scale) deployments?\b(?!,)/);
+    // The configuration snapshot keeps the Rollouts and their AnalysisTemplates.
+    expect(argo.runbook).toContain('kubectl -n aiaas get rollouts,analysistemplates,deployments,statefulsets,');
+    const timeout = sectionBlock(argo.runbook, 'AiaasResponseTimeCritical');
+    expect(timeout).toContain('kubectl argo rollouts -n aiaas restart api-gateway\n');
+    expect(timeout).toContain('kubectl argo rollouts -n aiaas status api-gateway --timeout 5m');
+    const calls = runWithFakeKubectl(timeout, '5d4f8b9c7');
+    expect(calls).toContain('kubectl -n aiaas logs -l app=api-gateway,rollouts-pod-template-hash=5d4f8b9c7 --prefix --since=15m');
+    expect(sectionBlock(argo.runbook, 'AiaasEscalationManager')).toContain('kubectl argo rollouts -n aiaas undo orchestrator');
+    expect(sectionBlock(argo.runbook, 'AiaasHighErrorRate')).toContain('kubectl argo rollouts -n aiaas get rollout api-gateway');
+    // The HPA is named like the Rollout it scales.
+    const ws = sectionBlock(argo.runbook, 'AiaasWebSocketConnectionsNearLimit');
+    expect(ws).toContain("kubectl -n aiaas get rollout realtime-service -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name==\"WS_MAX_CONNECTIONS\")].value}'");
+    expect(ws).toMatch(/kubectl -n aiaas patch hpa realtime-service --type=merge/);
+    expect(argo.objects.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'realtime-service').spec.scaleTargetRef.kind).toBe('Rollout');
+  });
+
+  test('the fallback-mode change is a JSON patch of the Rollout whose test op checks the variable, then a promotion', () => {
+    const block = sectionBlock(argo.runbook, 'AiaasToolCallErrors');
+    const patch = kubectlCommands(block).find((c) => c.includes('patch rollout orchestrator'))!;
+    const ops = JSON.parse(kubectlArgs(patch)[kubectlArgs(patch).indexOf('-p') + 1]);
+    const rollout = argo.objects.find((o) => o.kind === 'Rollout' && o.metadata.name === 'orchestrator');
+    const env = rollout.spec.template.spec.containers[0].env;
+    const index = env.findIndex((e: any) => e.name === 'FALLBACK_MODE');
+    expect(index).toBeGreaterThanOrEqual(0);
+    expect(ops).toEqual([
+      { op: 'test', path: `/spec/template/spec/containers/0/env/${index}/name`, value: 'FALLBACK_MODE' },
+      { op: 'replace', path: `/spec/template/spec/containers/0/env/${index}/value`, value: 'true' },
+    ]);
+    expect(block).toContain('kubectl argo rollouts -n aiaas promote orchestrator');
+  });
+
+  test('the Roles grant exactly what the Rollout commands call on argoproj.io, and nothing on it under engine deployments', () => {
+    const argoRules = (d: Deployment, role: string) =>
+      d.objects.find((o) => o.kind === 'Role' && o.metadata.name === role).rules.filter((r: Rule) => r.apiGroups.includes('argoproj.io'));
+    const view = { apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: ['get', 'list', 'watch'] };
+    const status = { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] };
+    expect(argoRules(argo, RUNBOOK_ROLES.onCall)).toEqual([view, status]);
+    expect(argoRules(argo, RUNBOOK_ROLES.deployer)).toEqual([view, status, { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['patch'] }]);
+    expect(argoRules(argo, RUNBOOK_ROLES.responder)).toEqual([
+      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] },
+      { apiGroups: ['argoproj.io'], resources: ['rollouts/scale'], verbs: ['patch'] },
+    ]);
+    for (const role of PEOPLE) {
+      expect(dist.objects.filter((o) => o.kind === 'Role' && o.metadata.name === role).flatMap((o) => o.rules.filter((r: Rule) => r.apiGroups.includes('argoproj.io')))).toEqual([]);
+    }
+    // The reads and the responder's patch are used: without one, some command of the Argo RUNBOOK is refused.
+    // (On-call's abort is the brake by design, also granted to the deployer; `kubectl scale rollout` is printed
+    // only for a service without autoscaling.)
+    const patchRollouts = { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['get', 'patch'] };
+    for (const [role, rule] of [[RUNBOOK_ROLES.onCall, view], [RUNBOOK_ROLES.responder, patchRollouts]] as const) {
+      const objects = argo.objects.map((o) => (o.kind === 'Role' && o.metadata.name === role ? { ...o, rules: o.rules.filter((r: Rule) => JSON.stringify(r) !== JSON.stringify(rule)) } : o));
+      expect(refusedCommands({ runbook: argo.runbook, objects }).length).toBeGreaterThan(0);
+    }
+  });
+
+  test('the request tables of the plugin: status watches namespace-wide, abort only patches the status subresource', () => {
+    expect(needs('kubectl argo rollouts -n aiaas status api-gateway --timeout 5m')).toEqual(ARGO_VIEW);
+    expect(needs('kubectl argo rollouts -n aiaas abort api-gateway')).toEqual([{ group: 'argoproj.io', resource: 'rollouts/status', verb: 'patch', name: 'api-gateway' }]);
+    expect(needs('kubectl argo rollouts -n aiaas restart api-gateway')).toEqual([{ group: 'argoproj.io', resource: 'rollouts', verb: 'patch', name: 'api-gateway' }]);
+    expect(allows(personaRules(RUNBOOK_ROLES.onCall, argo.objects), needs('kubectl argo rollouts -n aiaas restart api-gateway')[0])).toBe(false);
+    expect(needs('kubectl -n aiaas scale rollout realtime-service --replicas=3')).toEqual([{ group: 'argoproj.io', resource: 'rollouts/scale', verb: 'patch', name: 'realtime-service' }]);
+    expect(() => needs('kubectl argo rollouts -n aiaas set image api-gateway x=y')).toThrow(/no RBAC mapping/);
   });
 });

@@ -213,15 +213,20 @@ describe('issue 10.1: the deployer watches a GitOps promotion, it cannot run wor
     }
   });
 
-  test('exactly the verbs of `kubectl argo rollouts status|promote|abort|undo` on argoproj.io', () => {
+  test('exactly the verbs of `kubectl argo rollouts status|promote|abort|undo` on argoproj.io, and only under that engine', () => {
     const argo = (rules: typeof deployer) => rules.filter((r) => r.apiGroups.includes('argoproj.io'));
-    expect(argo(deployer)).toEqual([
+    const argoObjects = synthPlatformObjects({ blueGreen: { engine: 'argo-rollouts' } });
+    const argoDeployer = find(argoObjects, 'Role', 'aiaas-deployer').rules as typeof deployer;
+    expect(argo(argoDeployer)).toEqual([
       { apiGroups: ['argoproj.io'], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['argoproj.io'], resources: ['rollouts/status'], verbs: ['patch'] }, // promote, abort
-      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['patch'] }, // undo
+      { apiGroups: ['argoproj.io'], resources: ['rollouts'], verbs: ['patch'] }, // undo, promote of a paused Rollout
     ]);
     // On-call: status and abort (the brake), not undo or promote's spec patch.
-    expect(argo(oncall)).toEqual(argo(deployer).slice(0, 2));
+    expect(argo(find(argoObjects, 'Role', 'aiaas-oncall').rules)).toEqual(argo(argoDeployer).slice(0, 2));
+    // Engine deployments: nothing on argoproj.io.
+    expect(argo(deployer)).toEqual([]);
+    expect(argo(oncall)).toEqual([]);
   });
 
   test('every synthesized Role validates and binds only groups', () => {

@@ -72,6 +72,12 @@ export interface AlertInputs {
    * @default - descriptions say 'PostgreSQL'
    */
   readonly database?: { readonly statefulSet?: string; readonly host?: string };
+  /**
+   * The services run as Argo Rollouts (`blueGreen.engine: argo-rollouts`): kube-state-metrics has
+   * no Deployment metrics for them, so the availability alert also reads the Argo Rollouts controller's.
+   * @default false
+   */
+  readonly argoRollouts?: boolean;
 }
 
 /** What an alert rule covers besides the namespace. */
@@ -93,6 +99,11 @@ export interface AlertScope {
    * @default - not a job rule
    */
   readonly task?: string;
+  /**
+   * The rule also watches the namespace's Argo Rollouts (from the Argo Rollouts controller's metrics).
+   * @default false
+   */
+  readonly argoRollouts?: boolean;
 }
 
 /** The part of a rule a record's builder computes from the config. */

@@ -1,8 +1,8 @@
 // Group aiaas.database: the services' DB pools and PostgreSQL itself.
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, Procedure } from './alert-record';
 import { pct, perServiceRule } from './_rules';
+import { headingAnchor } from './anchors';
 import {
-  active,
   externalConninfo,
   kubectl,
   labelSelector,
@@ -14,6 +14,7 @@ import {
   RunbookDatabase,
   RunbookExternalDatabase,
   scopeServices,
+  workload,
 } from './runbook-context';
 import { gauge, POSTGRES_INSTANCE, perServiceScenarios, singleScenarios, timing } from './scenario';
 
@@ -29,9 +30,11 @@ function poolActions(ctx: RunbookContext): string {
   ].join('\n');
 }
 
+const POOL_ALERT = `${ALERT_PREFIX}DatabasePoolExhaustion`;
+
 export const DATABASE_ALERTS: AlertRecord[] = [
   {
-    name: `${ALERT_PREFIX}DatabasePoolExhaustion`,
+    name: POOL_ALERT,
     group: DATABASE_GROUP,
     severity: AlertSeverity.WARNING,
     key: 'dbPoolRatio',
@@ -48,7 +51,7 @@ export const DATABASE_ALERTS: AlertRecord[] = [
       ),
     procedure: (ctx, [rule]) => ({
       symptoms: ['Application DB pool almost fully in use', 'Requests waiting for a connection, rising latency'],
-      actions: `${poolActions(ctx)}\n\n# Restart the application pods holding connections\n${perServiceBlock(scopeServices(ctx, rule), (s) => [`${kubectl(ctx)} rollout restart deployment/${active(s)}`])}`,
+      actions: `${poolActions(ctx)}\n\n# Restart the application pods holding connections\n${perServiceBlock(scopeServices(ctx, rule), (s) => workload(ctx, s).restart())}`,
       recovery: ['Look for long-running transactions holding connections (see AiaasPostgresLongRunningTransaction).', 'Raise the pool size only if PostgreSQL max_connections allows it.'],
     }),
     scenarios: (rule, env) =>
@@ -78,7 +81,7 @@ export const DATABASE_ALERTS: AlertRecord[] = [
       symptoms: [`${ctx.database.external?.host ?? ctx.database.statefulSet} close to max_connections`, 'New connections may be refused ("too many clients")'],
       actions: poolActions(ctx),
       recovery: [
-        `Restart the application holding the most connections: \`${kubectl(ctx)} rollout restart deployment/<deployment>\`.`,
+        `Restart the application holding the most connections (its restart command is in [${POOL_ALERT}](#${headingAnchor(POOL_ALERT)})).`,
         'Terminate idle-in-transaction sessions older than a few minutes: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = \'idle in transaction\' AND now() - state_change > interval \'5 minutes\';`.',
         'Raise max_connections (PostgreSQL restart) or add a connection pooler.',
       ],

@@ -3,7 +3,7 @@
 // has been firing for `senior.after` / `manager.after`; AlertRouting routes them.
 import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity } from './alert-record';
-import { active, kubectl, psql } from './runbook-context';
+import { kubectl, psql, workload } from './runbook-context';
 import { AlertScenarios, gauge, MINUTES, POSTGRES_INSTANCE, ScenarioEnv, Series } from './scenario';
 
 export const ESCALATION_GROUP = 'aiaas.escalation';
@@ -112,7 +112,7 @@ export const ESCALATION_ALERTS: AlertRecord[] = [
     },
     procedure: (ctx) => ({
       symptoms: [`A ${ctx.escalation.severities.join('/')} alert (label \`escalated_alert\`) has been firing for ${ctx.escalation.manager.after}`],
-      actions: ctx.services.map((s) => `# roll back ${s.name}: set activeColor back / rollout undo\n${kubectl(ctx)} rollout undo deployment/${active(s)}`).join('\n'),
+      actions: ctx.services.map((s) => [`# roll back ${s.name} to its previous revision (then make the config match; a switch back: see Blue-green deployment)`, ...workload(ctx, s).undo()].join('\n')).join('\n\n'),
       recovery: ['Level 3: the engineering manager joins.', 'Consider rollback to the previous version.', 'Implement emergency procedures.'],
     }),
     scenarios: escalationScenarios,

@@ -2,7 +2,7 @@
 import type { MonitoringConfig } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct, perServiceRule, seconds } from './_rules';
-import { active, logs, kubectl, perServiceBlock, psql, roles, RunbookContext, scopeServices } from './runbook-context';
+import { inlineLive, logs, kubectl, perServiceBlock, psql, roles, RunbookContext, scopeServices, workload } from './runbook-context';
 import { counter, num, perServiceScenarios, Series } from './scenario';
 
 export const HTTP_GROUP = 'aiaas.http';
@@ -77,10 +77,10 @@ function timeoutProcedure(ctx: RunbookContext): Procedure {
       '# 3. Check database connections',
       psql(ctx, 'SELECT count(*) FROM pg_stat_activity;'),
       '',
-      '# 4. Restart affected services (active colour)',
-      `${k} rollout restart deployment/${active(gateway)}`,
-      `${k} rollout restart deployment/${active(orchestrator)}`,
-      `${k} rollout status deployment/${active(gateway)} --timeout=5m`,
+      '# 4. Restart affected services (the pods serving traffic)',
+      ...workload(ctx, gateway).restart(),
+      ...workload(ctx, orchestrator).restart(),
+      workload(ctx, gateway).status('5m'),
     ].join('\n'),
     recovery: timeoutRecovery(ctx),
   };
@@ -161,10 +161,10 @@ export const HTTP_ALERTS: AlertRecord[] = [
         actions:
           perServiceBlock(scopeServices(ctx, rule), (s) => [
             `${logs(ctx, s, '15m')} | grep -i error | tail -50`,
-            `${k} rollout history deployment/${active(s)}`,
+            workload(ctx, s).history(),
           ]) + `\n\n${k} get events --sort-by=.metadata.creationTimestamp | tail -30`,
         recovery: [
-          `If errors started with a rollout inside a colour: \`${k} rollout undo deployment/<deployment above>\`.`,
+          ...scopeServices(ctx, rule).map((s) => `If errors of ${s.name} started with its last revision: \`${inlineLive(ctx, workload(ctx, s).undo().filter((l) => !l.startsWith('#')).join('; '))}\`.`),
           'If they started with a blue-green switch: switch back (see [Blue-green deployment](#blue-green-deployment)).',
           'If a dependency fails (database, tools), follow its alert.',
         ],

@@ -1,8 +1,8 @@
 // Group aiaas.kubernetes: memory, crash loops and unavailable replicas of the platform's pods.
 import { ALERT_PREFIX, AlertRecord, AlertSeverity } from './alert-record';
 import { pct } from './_rules';
-import { active, kubectl } from './runbook-context';
-import { gauge, singleScenarios } from './scenario';
+import { kubectl, workload } from './runbook-context';
+import { gauge, Series, singleScenarios, timing } from './scenario';
 
 export const KUBERNETES_GROUP = 'aiaas.kubernetes';
 
@@ -88,24 +88,69 @@ export const KUBERNETES_ALERTS: AlertRecord[] = [
     group: KUBERNETES_GROUP,
     severity: AlertSeverity.WARNING,
     key: 'deploymentUnavailable',
-    build: (c) => ({
-      expr: `${c.m.metrics.kubeDeploymentStatusReplicasUnavailable}{${c.nsm}} > 0`,
-      summary: 'Deployment {{ $labels.deployment }} has unavailable replicas.',
-      description: `Deployment {{ $labels.deployment }} in {{ $labels.namespace }} has {{ $value }} unavailable replicas for ${c.for}.`,
-      threshold: 0,
-      thresholdText: 'unavailable replicas > 0',
-    }),
+    build: (c) => {
+      const deployments = `${c.m.metrics.kubeDeploymentStatusReplicasUnavailable}{${c.nsm}} > 0`;
+      if (!c.inputs.argoRollouts) {
+        return {
+          expr: deployments,
+          summary: 'Deployment {{ $labels.deployment }} has unavailable replicas.',
+          description: `Deployment {{ $labels.deployment }} in {{ $labels.namespace }} has {{ $value }} unavailable replicas for ${c.for}.`,
+          threshold: 0,
+          thresholdText: 'unavailable replicas > 0',
+        };
+      }
+      // kube-state-metrics knows no Rollouts; the Argo Rollouts controller does. Its
+      // `rollout_info_replicas_unavailable` counts a blue-green's preview and scaled-down-later
+      // ReplicaSets (status.replicas - availableReplicas), so it would fire on every promotion:
+      // desired minus the active ReplicaSet's available replicas is what serving lacks.
+      const byRollout = (metric: string) => `max by (namespace, rollout) (label_replace(${metric}{${c.nsm}}, "rollout", "$1", "name", "(.+)"))`;
+      return {
+        expr: `(${byRollout(c.m.metrics.rolloutInfoReplicasDesired)} - ${byRollout(c.m.metrics.rolloutInfoReplicasAvailable)} > 0) or (${deployments})`,
+        summary: '{{ with $labels.rollout }}Rollout {{ . }}{{ else }}Deployment {{ $labels.deployment }}{{ end }} has unavailable replicas.',
+        description: `{{ with $labels.rollout }}Rollout {{ . }}{{ else }}Deployment {{ $labels.deployment }}{{ end }} in {{ $labels.namespace }} has {{ $value }} unavailable replicas for ${c.for}.`,
+        threshold: 0,
+        thresholdText: 'unavailable replicas > 0 (Rollouts: desired - available of the active ReplicaSet)',
+        scope: { services: [], argoRollouts: true },
+      };
+    },
     procedure: (ctx) => {
       const k = kubectl(ctx);
       return {
-        symptoms: ['A Deployment has fewer available replicas than desired'],
-        actions: [`${k} get deployments`, ...ctx.services.map((s) => `${k} rollout status deployment/${active(s)} --timeout=30s`), `${k} get events --sort-by=.metadata.creationTimestamp | tail -30`].join('\n'),
-        recovery: ['Pending pods: check node capacity and PodDisruptionBudgets.', `A stuck rollout: \`${k} rollout undo deployment/<deployment>\`.`],
+        symptoms: [ctx.services.some((s) => s.rollout) ? 'A Rollout (its active ReplicaSet) or a Deployment has fewer available replicas than desired' : 'A Deployment has fewer available replicas than desired'],
+        actions: [
+          ...new Set(ctx.services.map((s) => workload(ctx, s).list)),
+          ...ctx.services.map((s) => workload(ctx, s).status('30s')),
+          `${k} get events --sort-by=.metadata.creationTimestamp | tail -30`,
+        ].join('\n'),
+        recovery: ['Pending pods: check node capacity and PodDisruptionBudgets.', 'A stuck rollout of a new revision: roll it back (see [Blue-green deployment](#blue-green-deployment)).'],
       };
     },
     scenarios: (rule, { m, namespace }) => {
       const labels = { namespace, deployment: 'api-gateway-blue' };
-      return singleScenarios(rule, (v) => [{ metric: m.metrics.kubeDeploymentStatusReplicasUnavailable, labels, values: gauge(v) }], labels, 1, 0);
+      const deployment = singleScenarios(rule, (v) => [{ metric: m.metrics.kubeDeploymentStatusReplicasUnavailable, labels, values: gauge(v) }], labels, 1, 0);
+      if (!rule.scope.argoRollouts) {
+        return deployment;
+      }
+      // The Argo Rollouts controller's series, as scraped with honorLabels (README "Alerts").
+      const rollout = { namespace, name: 'api-gateway' };
+      const replicas = (desired: number, available: number): Series[] => [
+        { metric: m.metrics.rolloutInfoReplicasDesired, labels: rollout, values: gauge(desired) },
+        { metric: m.metrics.rolloutInfoReplicasAvailable, labels: rollout, values: gauge(available) },
+      ];
+      const expected = { namespace, rollout: 'api-gateway' };
+      return {
+        firing: [
+          { name: 'a Rollout with 1 of 2 replicas available', series: replicas(2, 1), expected: [expected], ...timing(rule) },
+          { name: 'a Rollout with no replica available', series: replicas(2, 0), expected: [expected], ...timing(rule) },
+          ...deployment.firing,
+        ],
+        silent: [
+          // During a promotion the preview and the old ReplicaSet add pods that are not "available": no alert.
+          { name: 'a Rollout with every desired replica available', series: replicas(2, 2), expected: [], ...timing(rule) },
+          { name: 'a Rollout with more available than desired (scale-down in progress)', series: replicas(2, 3), expected: [], ...timing(rule) },
+          ...deployment.silent,
+        ],
+      };
     },
   },
 ];

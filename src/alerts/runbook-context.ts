@@ -2,6 +2,7 @@
 // and CronJobs) and the command builders every procedure shares, so each alert's
 // procedure can live in its record and still print real, copy-pasteable commands.
 import { inClusterService, type EscalationConfig } from '../config/monitoring-config';
+import type { SecretCredentials } from '../config/secret-ref';
 import type { AlertDefinition } from './alert-record';
 
 /** A blue-green service as deployed. */
@@ -31,6 +32,12 @@ export interface RunbookService {
   readonly autoscaling?: { readonly minReplicas: number; readonly maxReplicas: number };
   /** The Argo Rollout running the service (engine argo-rollouts). @default - two Deployments, `deployments` */
   readonly rollout?: string;
+  /**
+   * Names of the container's env variables in the Rollout's pod template, in order: a JSON patch
+   * of one variable needs its index (engine argo-rollouts).
+   * @default - none known: a variable is appended
+   */
+  readonly containerEnv?: string[];
   /** The Rollout's AnalysisTemplates: pre-promotion, then post-promotion. @default - `<rollout>-pre-promotion`, no post-promotion */
   readonly analysisTemplates?: string[];
   /** Thresholds of the watch window (monitoring's error ratio and P95 latency for this service). @default - the watch step prints no queries */
@@ -143,8 +150,8 @@ export interface RunbookContext {
 
 /** A Secret the platform reads by name (never its value). */
 export interface RunbookSecret {
-  /** Secret name. */
-  readonly name: string;
+  /** Secret name (`secret`, as in every Secret reference: src/config/secret-ref.ts). */
+  readonly secret: string;
   /** The config field naming it (a rotation points this field at a new Secret). */
   readonly field: string;
   /** Keys the readers use. */
@@ -154,7 +161,7 @@ export interface RunbookSecret {
   /** CronJobs that read it (from their next run). */
   readonly cronJobs: string[];
   /** Database credentials (the password changes in PostgreSQL too): the keys of the role and its password. @default - not database credentials */
-  readonly database?: { readonly usernameKey: string; readonly passwordKey: string };
+  readonly database?: Omit<SecretCredentials, 'secret'>;
 }
 
 /** Image of the throw-away check pods when the context names none (the smoke tests' default). */
@@ -185,7 +192,7 @@ export function roles(ctx: RunbookContext): { gateway: RunbookService; orchestra
   };
 }
 
-/** Deployment of the active colour. */
+/** Deployment of the active colour at synth time (an emergency switch may have changed it since: see `workload`). */
 export function active(svc: RunbookService): string {
   return svc.deployments[svc.activeColor as 'blue' | 'green'] ?? `${svc.name}-${svc.activeColor}`;
 }
@@ -229,9 +236,13 @@ export function scopeServices(ctx: RunbookContext, def: AlertDefinition): Runboo
   return ctx.services.filter((s) => names.includes(s.name));
 }
 
-/** One block of commands per service, headed by its active Deployment. */
+/** One block of commands per service, headed by the workload that serves its traffic. */
 export function perServiceBlock(services: RunbookService[], block: (s: RunbookService) => string[]): string {
-  return services.map((s) => [`# ${s.name} (active ${s.activeColor}: deployment ${active(s)})`, ...block(s)].join('\n')).join('\n\n');
+  const head = (s: RunbookService) =>
+    s.rollout
+      ? `# ${s.name} (Rollout ${s.rollout})`
+      : `# ${s.name} (deployment ${s.name}-$${liveVar(s)}: the colour its Service selects now; ${s.activeColor} at synth time)`;
+  return services.map((s) => [head(s), ...block(s)].join('\n')).join('\n\n');
 }
 
 /** One block of commands per CronJob the rules of an alert watch. */
@@ -246,9 +257,169 @@ export function cronJobBlocks(ctx: RunbookContext, rules: AlertDefinition[], lin
     .join('\n\n');
 }
 
-/** Logs of every pod of the active colour (`kubectl logs deployment/...` would read one pod only). */
+/** Logs of every pod serving traffic (`kubectl logs deployment/...` would read one pod only). */
 export function logs(ctx: RunbookContext, svc: RunbookService, since = '15m'): string {
-  return `kubectl -n ${ctx.namespace} logs -l app=${svc.name},version=${svc.activeColor} --prefix --since=${since}`;
+  return servingLogs(ctx, svc, since);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live workload of a service. The RUNBOOK is static, but traffic can move without a synth
+// (an emergency `kubectl patch service`, `kubectl argo rollouts abort|undo`): commands acting on
+// the serving pods read the stable Service's selector when they run, never the colour at synth time.
+
+/**
+ * Pod label of the stable Service's selector that tells the serving pods apart: the colour
+ * (`version`, BlueGreenService.selectorOf) with two Deployments; the pod template hash Argo
+ * Rollouts injects into its activeService's selector.
+ */
+function liveLabel(svc: RunbookService): string {
+  return svc.rollout ? 'rollouts-pod-template-hash' : 'version';
+}
+
+/** Shell variable holding that label's live value: `API_GATEWAY_COLOR`, `API_GATEWAY_STABLE_HASH`. */
+export function liveVar(svc: RunbookService): string {
+  return `${svc.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${svc.rollout ? 'STABLE_HASH' : 'COLOR'}`;
+}
+
+/** The kubectl command printing the live value of `liveVar(svc)` (a read of the Service). */
+function liveLookup(ctx: RunbookContext, svc: RunbookService): string {
+  return `kubectl -n ${ctx.namespace} get service ${svc.service} -o jsonpath='{.spec.selector.${liveLabel(svc).replace(/\./g, '\\.')}}'`;
+}
+
+/**
+ * A bash block with the shell lines that set every live variable it uses, first: copy-paste
+ * the block whole. Blocks using none are returned unchanged.
+ */
+export function withLiveLookups(ctx: RunbookContext, block: string): string {
+  const used = ctx.services.filter((s) => new RegExp(`\\$\\{?${liveVar(s)}\\b`).test(block));
+  if (used.length === 0) {
+    return block;
+  }
+  return [
+    '# What each Service selects now (traffic may have moved since this file was generated)',
+    ...used.map((s) => `${liveVar(s)}=$(${liveLookup(ctx, s)}); echo "${s.service} selects ${liveLabel(s)}=$${liveVar(s)}"`),
+    '',
+    block,
+  ].join('\n');
+}
+
+/** Inline text (outside a bash block) with each live variable replaced by its lookup: `$(kubectl ... get service ...)`. */
+export function inlineLive(ctx: RunbookContext, text: string): string {
+  return ctx.services.reduce((t, s) => t.replace(new RegExp(`\\$${liveVar(s)}\\b`, 'g'), () => `$(${liveLookup(ctx, s)})`), text);
+}
+
+/**
+ * The commands of the runbook on a service's serving workload, for its engine: two Deployments
+ * (the one of the colour the Service selects now) or one Argo Rollout. Procedures use these and
+ * never name `deployment/<svc>-<colour>` themselves. Each returns whole lines.
+ */
+export interface WorkloadCommands {
+  /** `get deployments` / `get rollouts`. */
+  readonly list: string;
+  /** Name of the serving workload's HorizontalPodAutoscaler. */
+  readonly hpa: string;
+  /** Restart every serving pod. */
+  restart(): string[];
+  /** Wait for the workload to be available. */
+  status(timeout: string): string;
+  /** Revisions of the workload. */
+  history(): string;
+  /** Back to the previous revision. */
+  undo(): string[];
+  /** Set one env variable of the serving pods (an emergency change: the next sync reverts it). */
+  setEnv(name: string, value: string): string[];
+  /** Print one env variable of the pod template. */
+  getEnv(name: string): string;
+  /** Set the replica count (not autoscaled). */
+  scale(replicas: number): string;
+}
+
+/** The engine-dependent commands of one service (see WorkloadCommands). */
+export function workload(ctx: RunbookContext, svc: RunbookService): WorkloadCommands {
+  return svc.rollout ? rolloutCommands(ctx, svc, svc.rollout) : deploymentCommands(ctx, svc);
+}
+
+function deploymentCommands(ctx: RunbookContext, svc: RunbookService): WorkloadCommands {
+  const k = kubectl(ctx);
+  const prefix = deploymentPrefix(svc);
+  const d = `${prefix}$${liveVar(svc)}`;
+  return {
+    list: `${k} get deployments`,
+    // One HPA per colour, named like its Deployment.
+    hpa: d,
+    restart: () => [`${k} rollout restart deployment/${d}`],
+    status: (timeout) => `${k} rollout status deployment/${d} --timeout=${timeout}`,
+    history: () => `${k} rollout history deployment/${d}`,
+    undo: () => [`${k} rollout undo deployment/${d}`],
+    setEnv: (name, value) => [`${k} set env deployment/${d} ${name}=${value}`],
+    getEnv: (name) => `${k} get deployment ${d} -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="${name}")].value}'; echo`,
+    scale: (replicas) => `${k} scale deployment ${d} --replicas=${replicas}`,
+  };
+}
+
+/** Logs of the pods the stable Service selects now, by its live selector label. */
+function servingLogs(ctx: RunbookContext, svc: RunbookService, since: string): string {
+  return `${kubectl(ctx)} logs -l app=${svc.name},${liveLabel(svc)}=$${liveVar(svc)} --prefix --since=${since}`;
+}
+
+/** `<name>-` of the colours' Deployments `<name>-blue` and `<name>-green`. */
+function deploymentPrefix(svc: RunbookService): string {
+  const prefix = svc.deployments.blue.slice(0, -'blue'.length);
+  if (svc.deployments.blue !== `${prefix}blue` || svc.deployments.green !== `${prefix}green`) {
+    throw new Error(
+      `runbook: deployments of '${svc.name}' (${svc.deployments.blue}, ${svc.deployments.green}) must be named <prefix>blue and <prefix>green, so commands can follow the live colour`,
+    );
+  }
+  return prefix;
+}
+
+function rolloutCommands(ctx: RunbookContext, svc: RunbookService, rollout: string): WorkloadCommands {
+  const k = kubectl(ctx);
+  const argo = `kubectl argo rollouts -n ${ctx.namespace}`;
+  // A changed pod template is a new revision: Argo runs it behind the preview Service through the
+  // pre-promotion analysis, then waits for a promotion (autoPromotionEnabled is false by default).
+  const promoteNewRevision = [
+    `# A new revision: Argo brings it up behind ${svc.previewService} and runs the pre-promotion analysis; watch until it pauses (or is promoted), Ctrl-C`,
+    `${argo} get rollout ${rollout} --watch`,
+    '# Switch traffic to it once the analysis passed',
+    `${argo} promote ${rollout}`,
+  ];
+  return {
+    list: `${k} get rollouts`,
+    // The HPA targets the Rollout and carries its name.
+    hpa: rollout,
+    // Sets spec.restartAt: the controller evicts the pods one at a time (PDBs hold), no new revision.
+    restart: () => [`${argo} restart ${rollout}`],
+    status: (timeout) => `${argo} status ${rollout} --timeout ${timeout}`,
+    history: () => `${argo} get rollout ${rollout}`,
+    undo: () => [
+      '# Before the old ReplicaSet is scaled down (scaleDownDelaySeconds after a promotion) traffic switches back at once;',
+      '# later it is a new revision that needs the analysis and a promotion. Then revert the config to match.',
+      `${argo} undo ${rollout}`,
+      `${argo} get rollout ${rollout}`,
+    ],
+    setEnv: (name, value) => [
+      // kubectl set env does not know Rollouts; a JSON patch whose `test` refuses if the variable moved.
+      rolloutEnvPatch(ctx, svc, rollout, name, value),
+      ...promoteNewRevision,
+    ],
+    getEnv: (name) => `${k} get rollout ${rollout} -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="${name}")].value}'; echo`,
+    scale: (replicas) => `${k} scale rollout ${rollout} --replicas=${replicas}`,
+  };
+}
+
+/** `kubectl patch rollout` of one env variable of the first container: replace it in place, or append it. */
+function rolloutEnvPatch(ctx: RunbookContext, svc: RunbookService, rollout: string, name: string, value: string): string {
+  const env = '/spec/template/spec/containers/0/env';
+  const index = svc.containerEnv?.indexOf(name) ?? -1;
+  const ops =
+    index >= 0
+      ? [
+          { op: 'test', path: `${env}/${index}/name`, value: name },
+          { op: 'replace', path: `${env}/${index}/value`, value },
+        ]
+      : [{ op: 'add', path: `${env}/-`, value: { name, value } }];
+  return `${kubectl(ctx)} patch rollout ${rollout} --type=json -p '${JSON.stringify(ops)}'`;
 }
 
 /** A throw-away pod run by `kubectl run`: its image, arguments and labels. */

@@ -1,7 +1,7 @@
 // Group aiaas.tools: failing tool calls and open circuit breakers (TOOL_DOWN).
 import { ALERT_PREFIX, AlertBuildContext, AlertDefinition, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, externalApiChecks, logs, curlVia, kubectl, port, roles, RunbookContext, RunbookService } from './runbook-context';
+import { externalApiChecks, inlineLive, logs, curlVia, port, roles, RunbookContext, RunbookService, workload } from './runbook-context';
 import { AlertScenarios, counter, gauge, ScenarioEnv, singleScenarios } from './scenario';
 
 
@@ -9,7 +9,6 @@ export const TOOLS_GROUP = 'aiaas.tools';
 
 /** The seed's TOOL_DOWN procedure. */
 function toolDownProcedure(ctx: RunbookContext): Procedure {
-  const k = kubectl(ctx);
   const { gateway, orchestrator, tools } = roles(ctx);
   return {
     symptoms: ['Tool calls failing', 'Circuit breakers open for specific tools', 'High error rates in tool metrics'],
@@ -28,11 +27,11 @@ function toolDownProcedure(ctx: RunbookContext): Procedure {
       '',
       `# 5. Enable fallback mode: set toggles.fallbackMode: true in the platform config, synth, commit (GitOps).`,
       '#    Immediate change (reverted by the next sync unless the config is changed too):',
-      `${k} set env deployment/${active(orchestrator)} FALLBACK_MODE=true`,
+      ...workload(ctx, orchestrator).setEnv('FALLBACK_MODE', 'true'),
     ].join('\n'),
     recovery: [
       'If the external API is down: keep fallback mode (cached responses) on until it recovers.',
-      `If ${tools.name} itself is down: \`${k} rollout restart deployment/${active(tools)}\` and check its dependencies (postgres, redis).`,
+      `If ${tools.name} itself is down: \`${inlineLive(ctx, workload(ctx, tools).restart().join('; '))}\` and check its dependencies (postgres, redis).`,
       `Monitor circuit breaker recovery (the alert resolves when the breaker leaves the open state); reset if needed: port-forward svc/${gateway.service} and \`curl -X POST http://localhost:${port(gateway)}/api/v1/circuit-breakers/reset\`.`,
       'Turn fallback mode off again in the config once tools are healthy.',
     ],

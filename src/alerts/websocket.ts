@@ -2,7 +2,7 @@
 import { durationSeconds } from '../config/monitoring-config';
 import { ALERT_PREFIX, AlertRecord, AlertSeverity, IncidentCode, Procedure } from './alert-record';
 import { pct } from './_rules';
-import { active, logs, kubectl, roles, RunbookContext } from './runbook-context';
+import { inlineLive, logs, kubectl, roles, RunbookContext, workload } from './runbook-context';
 import { above, below, counter, gauge, Series, singleScenarios, timing } from './scenario';
 
 export const WEBSOCKET_GROUP = 'aiaas.websocket';
@@ -11,6 +11,7 @@ export const WEBSOCKET_GROUP = 'aiaas.websocket';
 function wsOverloadProcedure(ctx: RunbookContext): Procedure {
   const k = kubectl(ctx);
   const { ws } = roles(ctx);
+  const w = workload(ctx, ws);
   return {
     symptoms: ['WebSocket connection failures', 'High backpressure drops', 'Memory usage spikes'],
     actions: [
@@ -19,7 +20,7 @@ function wsOverloadProcedure(ctx: RunbookContext): Procedure {
       `${k} get hpa`,
       '',
       '# 2. Check the connection limit (WS_MAX_CONNECTIONS)',
-      `${k} get deployment ${active(ws)} -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="WS_MAX_CONNECTIONS")].value}'; echo`,
+      w.getEnv('WS_MAX_CONNECTIONS'),
       '',
       '# 3. Check memory usage',
       `${k} top pods -l app=${ws.name} --containers`,
@@ -29,15 +30,15 @@ function wsOverloadProcedure(ctx: RunbookContext): Procedure {
           // The HPA owns the replica count: scaling the Deployment would be undone within seconds.
           `# 4. Scale out: raise the HorizontalPodAutoscaler's bounds (now ${ws.autoscaling.minReplicas}-${ws.autoscaling.maxReplicas}).`,
           '#    Emergency change: the next sync reverts it unless autoscaling.minReplicas/maxReplicas change in the config too.',
-          `${k} patch hpa ${active(ws)} --type=merge -p '{"spec":{"minReplicas":${ws.autoscaling.maxReplicas},"maxReplicas":${ws.autoscaling.maxReplicas * 2}}}'`,
-          `${k} get hpa ${active(ws)} --watch`,
+          `${k} patch hpa ${w.hpa} --type=merge -p '{"spec":{"minReplicas":${ws.autoscaling.maxReplicas},"maxReplicas":${ws.autoscaling.maxReplicas * 2}}}'`,
+          `${k} get hpa ${w.hpa} --watch`,
         ]
-        : ['# 4. Scale the WebSocket service', `${k} scale deployment ${active(ws)} --replicas=3`]),
+        : ['# 4. Scale the WebSocket service', w.scale(3)]),
     ].join('\n'),
     recovery: [
       'Increase connection limits: `toggles.maxWebSocketConnections` in the platform config, then synth.',
       `Scale horizontally: raise \`autoscaling.minReplicas\`/\`maxReplicas\` of ${ws.name} in the config.`,
-      `Check for connection leaks: connections that grow while traffic does not (\`${logs(ctx, ws, '30m')} | grep -i -E "disconnect|leak|backpressure"\`).`,
+      `Check for connection leaks: connections that grow while traffic does not (\`${inlineLive(ctx, logs(ctx, ws, '30m'))} | grep -i -E "disconnect|leak|backpressure"\`).`,
     ],
   };
 }

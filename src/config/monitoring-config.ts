@@ -116,6 +116,10 @@ export const metricsSchema = z
     kubePodContainerStatusWaitingReason: metricName.default('kube_pod_container_status_waiting_reason'),
     /** kube-state-metrics: unavailable replicas of a Deployment. */
     kubeDeploymentStatusReplicasUnavailable: metricName.default('kube_deployment_status_replicas_unavailable'),
+    /** Argo Rollouts controller (engine argo-rollouts): `spec.replicas` of a Rollout, labels `namespace`, `name`. */
+    rolloutInfoReplicasDesired: metricName.default('rollout_info_replicas_desired'),
+    /** Argo Rollouts controller: available replicas of a blue-green Rollout's active ReplicaSet, labels `namespace`, `name`. */
+    rolloutInfoReplicasAvailable: metricName.default('rollout_info_replicas_available'),
     /** kube-state-metrics: failed Jobs, labels `job_name`, `condition`. */
     kubeJobFailed: metricName.default('kube_job_failed'),
     /** kube-state-metrics: completed (succeeded) Jobs, labels `job_name`, `condition`. */

@@ -1,4 +1,4 @@
-import { Chart, ChartProps, Duration } from 'cdk8s';
+import { ApiObject, Chart, ChartProps, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parsePlatformConfig } from '../config/load-config';
@@ -111,6 +111,7 @@ export class PlatformChart extends Chart {
       backupCronJob: backup,
       offsiteBackupCronJob: config.dbMaintenance.backupBucket ? backup?.name : undefined,
       database: { statefulSet: config.postgres.statefulSet, host: external?.host },
+      argoRollouts: config.blueGreen.engine === 'argo-rollouts',
     });
     new AlertRouting(monitoring, 'Routing', { namespace: config.namespace, monitoring: config.monitoring });
     new ColorSignals(monitoring, 'ColorSignals', {
@@ -154,6 +155,7 @@ export class PlatformChart extends Chart {
     new PlatformRbac(this, 'Rbac', {
       namespace: config.namespace,
       ...config.rbac,
+      argoRollouts: config.blueGreen.engine === 'argo-rollouts',
       postgresPods: Array.from({ length: config.postgres.replicas }, (_, i) => `${config.postgres.statefulSet}-${i}`),
     });
   }
@@ -219,6 +221,7 @@ export class PlatformChart extends Chart {
         smokeTestJob: s.smokeTest?.job.name,
         autoscaling: config.services.find((c) => c.name === s.name)?.autoscaling,
         rollout: s.rollout?.name,
+        containerEnv: s.rollout ? containerEnvNames(s.rollout) : undefined,
         analysisTemplates: s.analysisTemplates.length > 0 ? s.analysisTemplates.map((t) => t.name) : undefined,
         watch: watchThresholds(config, s.name),
       })),
@@ -260,7 +263,7 @@ export class PlatformChart extends Chart {
       if (refs.length === 0) return [];
       const readers = [...new Set(refs.map((r) => r.service))];
       return [{
-        name,
+        secret: name,
         field: `secrets.${logical}`,
         keys: [...new Set(refs.map((r) => r.key))],
         // Both colours read it; a Rollout has no Deployments (its template change is a blue-green release).
@@ -273,7 +276,7 @@ export class PlatformChart extends Chart {
     return [
       ...fromServices,
       {
-        name: db.credentialsSecret.secret,
+        secret: db.credentialsSecret.secret,
         field: 'dbMaintenance.credentialsSecret.secret',
         keys: [db.credentialsSecret.usernameKey, db.credentialsSecret.passwordKey],
         deployments: [],
@@ -281,7 +284,7 @@ export class PlatformChart extends Chart {
         database: { usernameKey: db.credentialsSecret.usernameKey, passwordKey: db.credentialsSecret.passwordKey },
       },
       ...(bucket ? [{
-        name: bucket.credentialsSecret.secret,
+        secret: bucket.credentialsSecret.secret,
         field: 'dbMaintenance.backupBucket.credentialsSecret.secret',
         keys: [bucket.credentialsSecret.accessKeyIdKey, bucket.credentialsSecret.secretAccessKeyKey],
         deployments: [],
@@ -302,6 +305,12 @@ function databaseKeys(refs: { key: string; env: string }[]): { usernameKey: stri
 /** prometheus-operator's governing Service of Prometheus in the monitoring namespace. */
 function defaultPrometheusUrl(config: PlatformConfig): string {
   return `http://prometheus-operated.${config.network.monitoringNamespace}.svc:9090`;
+}
+
+/** Env variable names of a Rollout's first container, in order (the RUNBOOK's JSON patch paths). */
+function containerEnvNames(rollout: ApiObject): string[] {
+  const env: { name: string }[] = rollout.toJson().spec?.template?.spec?.containers?.[0]?.env ?? [];
+  return env.map((e) => e.name);
 }
 
 /** Argo's analysis of one revision of a service: the alerts' metric contract and thresholds (per-service overrides included). */

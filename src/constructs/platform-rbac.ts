@@ -38,20 +38,26 @@ export interface PlatformRbacProps {
    * @default 'aiaas'
    */
   readonly namePrefix?: string;
+  /**
+   * The services run as Argo Rollouts (`blueGreen.engine: argo-rollouts`): the Roles also get
+   * exactly what the runbook's `kubectl argo rollouts ...` and Rollout commands call.
+   * @default false - no rule on `argoproj.io`
+   */
+  readonly argoRollouts?: boolean;
 }
 
 const READ = ['get', 'list', 'watch'];
 
-/** Argo Rollouts' API group (the `bluegreen` engine); rules on it are inert until its CRDs exist. */
+/** Argo Rollouts' API group (engine argo-rollouts). */
 const ARGO = 'argoproj.io';
 
 /**
- * `kubectl argo rollouts status|get`: the plugin's view controller gets and watches the
- * Rollout and lists/watches its ReplicaSets, pods, AnalysisRuns and Experiments.
+ * `kubectl argo rollouts status|get rollout`: the plugin's view controller runs namespace-wide
+ * informers (list and watch) on Rollouts, AnalysisRuns and Experiments (and on ReplicaSets,
+ * pods and Deployments, which every Role below already reads); `get rollouts|analysisruns`, and
+ * the RUNBOOK's configuration snapshot reads the AnalysisTemplates.
  */
-const ROLLOUT_STATUS_RULES: RbacRule[] = [
-  { apiGroups: [ARGO], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: READ },
-];
+const ROLLOUT_STATUS_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts', 'analysisruns', 'experiments', 'analysistemplates'], verbs: READ }];
 
 /**
  * `promote` merge-patches `status.pauseConditions` and `abort` sets `status.abort`, both
@@ -60,13 +66,30 @@ const ROLLOUT_STATUS_RULES: RbacRule[] = [
 const ROLLOUT_PROMOTE_ABORT_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts/status'], verbs: ['patch'] }];
 
 /**
- * `undo` JSON-patches `spec.template` back to an older ReplicaSet's template, and `promote`
- * patches `spec.paused` when a person paused the Rollout: `patch` on `rollouts` itself. This
- * is the one grant that can change a pod template (see README "Security defaults").
+ * `patch` on `rollouts` itself: `undo` JSON-patches `spec.template` back to an older
+ * ReplicaSet's template, `promote` patches `spec.paused` when a person paused the Rollout,
+ * `restart` merge-patches `spec.restartAt`, and the runbook's emergency env change is a JSON
+ * patch of the template. RBAC cannot narrow a patch to a field: this grant can change a pod
+ * template, like `patch` on Deployments (see README "Security defaults").
  */
-const ROLLOUT_UNDO_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts'], verbs: ['patch'] }];
+const ROLLOUT_PATCH_RULES: RbacRule[] = [{ apiGroups: [ARGO], resources: ['rollouts'], verbs: ['patch'] }];
 
-/** What on-call needs for the runbook's read commands, without Secrets, plus `kubectl argo rollouts status|abort`. */
+/** On-call's Rollout rules: `status|get` and `abort`, the emergency brake (traffic back to the stable ReplicaSet; it cannot change what runs). */
+export const ON_CALL_ARGO_RULES: RbacRule[] = [...ROLLOUT_STATUS_RULES, ...ROLLOUT_PROMOTE_ABORT_RULES];
+
+/** The deployer's Rollout rules: `status|get|promote|abort|undo`. */
+export const DEPLOYER_ARGO_RULES: RbacRule[] = [...ROLLOUT_STATUS_RULES, ...ROLLOUT_PROMOTE_ABORT_RULES, ...ROLLOUT_PATCH_RULES];
+
+/**
+ * The responder's Rollout rules: `restart`, the env patch (`kubectl patch rollout`, which reads
+ * the Rollout first) and `kubectl scale rollout` (the `rollouts/scale` subresource).
+ */
+export const RESPONDER_ARGO_RULES: RbacRule[] = [
+  { apiGroups: [ARGO], resources: ['rollouts'], verbs: ['get', 'patch'] },
+  { apiGroups: [ARGO], resources: ['rollouts/scale'], verbs: ['patch'] },
+];
+
+/** What on-call needs for the runbook's read commands, without Secrets (plus ON_CALL_ARGO_RULES under Argo Rollouts). */
 export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: [''], resources: ['pods', 'pods/log', 'events', 'services', 'endpoints', 'persistentvolumeclaims', 'serviceaccounts'], verbs: READ },
   // The runbook's configuration snapshot (`kubectl get ...,configmaps,... -o yaml`): ConfigMaps hold no Secrets here.
@@ -79,9 +102,6 @@ export const ON_CALL_RULES: RbacRule[] = [
   { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
   { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['get', 'list'] },
-  ...ROLLOUT_STATUS_RULES,
-  // Abort is the emergency brake (traffic back to the stable ReplicaSet); it cannot change what runs.
-  ...ROLLOUT_PROMOTE_ABORT_RULES,
 ];
 
 /** Cluster-wide reads for `kubectl describe nodes`, `kubectl top nodes`, `kubectl get pv`. */
@@ -101,9 +121,6 @@ export const DEPLOYER_RULES: RbacRule[] = [
   { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: READ },
   { apiGroups: [''], resources: ['services', 'endpoints', 'pods', 'pods/log', 'events'], verbs: READ },
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
-  ...ROLLOUT_STATUS_RULES,
-  ...ROLLOUT_PROMOTE_ABORT_RULES,
-  ...ROLLOUT_UNDO_RULES,
 ];
 
 /**
@@ -149,11 +166,13 @@ export class PlatformRbac extends Construct {
     this.databaseOperatorRoleName = names.databaseOperator;
     this.responderRoleName = names.responder;
 
-    this.grant('OnCall', 'Role', this.onCallRoleName, ON_CALL_RULES, props.onCallGroups);
+    // Rules on argoproj.io only where the services are Rollouts: nothing broader than the runbook's commands.
+    const argo = (rules: RbacRule[]) => (props.argoRollouts ? rules : []);
+    this.grant('OnCall', 'Role', this.onCallRoleName, [...ON_CALL_RULES, ...argo(ON_CALL_ARGO_RULES)], props.onCallGroups);
     // The cluster-wide part is namespaced by name, so two platforms in one cluster don't collide.
     this.grant('OnCallCluster', 'ClusterRole', `${prefix}-${props.namespace}-oncall-nodes`, ON_CALL_CLUSTER_RULES, props.onCallGroups);
-    this.grant('Deployer', 'Role', this.deployerRoleName, DEPLOYER_RULES, props.deployerGroups);
-    this.grant('Responder', 'Role', this.responderRoleName, RESPONDER_RULES, props.responderGroups ?? []);
+    this.grant('Deployer', 'Role', this.deployerRoleName, [...DEPLOYER_RULES, ...argo(DEPLOYER_ARGO_RULES)], props.deployerGroups);
+    this.grant('Responder', 'Role', this.responderRoleName, [...RESPONDER_RULES, ...argo(RESPONDER_ARGO_RULES)], props.responderGroups ?? []);
     this.grant(
       'DatabaseOperator',
       'Role',

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import { PlatformConfig, PlatformConfigInput } from '../config/platform-config';
 import { PlatformChart } from '../constructs/platform-chart';
+import type { PreviousOutput } from '../constructs/promotion-guard';
 import { REFERENCE_CHART_ID } from '../synth-platform';
 import { manifestResources, resourceNameOf } from './_manifest-resources';
 import { KubernetesObject, ManifestObject } from './kubernetes-object';
@@ -22,6 +23,15 @@ export interface AiaasPlatformArgs {
    * @default - the provider given in `opts`, else Pulumi's default Kubernetes provider (ambient kubeconfig)
    */
   readonly provider?: k8s.Provider;
+  /**
+   * What is applied now, for the promotion guard, as with `PlatformChart`'s `previousOutput`:
+   * `PreviousOutput.fromFile(<manifests of the last applied change>)` or
+   * `PreviousOutput.fromObjects(<objects>)` (e.g. the `manifests` of the last update, kept with
+   * the stack). An unsafe blue-green change throws `PromotionRefusedError` naming every refused
+   * service, before any resource is registered.
+   * @default - no previous output: nothing is guarded
+   */
+  readonly previousOutput?: PreviousOutput;
 }
 
 /**
@@ -49,7 +59,7 @@ export class AiaasPlatform extends pulumi.ComponentResource {
     // Synthesize before registering anything: a bad config fails with nothing registered.
     // The chart id is the one of `npm run synth`, so every generated name matches dist/.
     const app = new App();
-    const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config: args.config });
+    const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config: args.config, previousOutput: args.previousOutput });
     const manifests = app.charts.flatMap((c) => c.toJson() as ManifestObject[]);
 
     super(AIAAS_PLATFORM_TYPE, name, {}, opts);

@@ -98,7 +98,7 @@ export function checklistsSection(ctx: RunbookContext): string[] {
     '- [ ] Documentation updated: the config change is committed with `dist/` re-synthesized (this RUNBOOK included).',
     '',
     '```bash',
-    `${k} get deployments -o wide`,
+    `${k} get ${rollouts.length > 0 ? 'rollouts' : 'deployments'} -o wide`,
     `${k} get jobs --sort-by=.metadata.creationTimestamp`,
     ...(prom ? ['# Over threshold now (service, colour, value); empty output: all normal', monitoringCurl(prom, [...signals, prometheusAlertsRequest(ctx)])] : []),
     ...(ctx.grafanaUrl ? [monitoringCurl(ctx.grafanaUrl, [{ path: '/api/health' }])] : []),

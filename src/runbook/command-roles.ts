@@ -115,8 +115,11 @@ export function roleForCommand(command: string, namespace?: string): RunbookRole
       if (sub === 'restart' || sub === 'undo') return RUNBOOK_ROLES.responder;
       return undefined;
     case 'argo':
+      // `kubectl argo rollouts <action>`: the brake (abort) is on-call's, the restart a responder's,
+      // a promotion or an undo (a pod template change) the deployer's.
       if (sub !== 'rollouts') return undefined;
       if (['status', 'get', 'abort'].includes(target)) return RUNBOOK_ROLES.onCall;
+      if (target === 'restart') return RUNBOOK_ROLES.responder;
       if (['promote', 'undo'].includes(target)) return RUNBOOK_ROLES.deployer;
       return undefined;
     case 'exec': {
@@ -140,7 +143,8 @@ export function roleForCommand(command: string, namespace?: string): RunbookRole
     case 'patch':
       // `patch --local` edits its input and calls no API.
       if (local) return RUNBOOK_ROLES.onCall;
-      if (sub === 'hpa' || sub === 'horizontalpodautoscaler') return RUNBOOK_ROLES.responder;
+      // HPA bounds, and the env change of a Rollout (`kubectl set env` does not know Rollouts).
+      if (sub === 'hpa' || sub === 'horizontalpodautoscaler' || sub === 'rollout') return RUNBOOK_ROLES.responder;
       if (sub === 'service' || sub === 'svc') return RUNBOOK_ROLES.applier;
       return undefined;
     default:

@@ -5,7 +5,7 @@
 import type { AlertDefinition } from '../alerts/alert-record';
 import { headingAnchor } from '../alerts/anchors';
 import { ESCALATION_MANAGER_ALERT, ESCALATION_SENIOR_ALERT } from '../alerts/escalation';
-import { active, curlVia, dnsCheck, externalConninfo, idle, psql, runJob, RunbookContext, RunbookService } from '../alerts/runbook-context';
+import { active, curlVia, dnsCheck, externalConninfo, idle, logs, psql, runJob, RunbookContext, RunbookService, withLiveLookups, workload } from '../alerts/runbook-context';
 import { EXIT_CODE_MEANINGS } from '../jobs/contract';
 import { checklistsSection, monitoringChecks } from './checklists';
 import { annotateRoles } from './command-roles';
@@ -87,8 +87,10 @@ export function renderRunbook(ctx: RunbookContext): string {
   out.push(...backupSection(ctx, k));
   out.push(...secretRotationSection(ctx));
   out.push(...troubleshootingSection(ctx, k));
-  // Each command block names the Roles its commands need (src/runbook/command-roles.ts).
-  return annotateRoles(`${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, ctx.namespace);
+  // Blocks acting on the serving pods first read what each Service selects now; then each
+  // command block names the Roles its commands need (src/runbook/command-roles.ts).
+  const text = `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return annotateRoles(text.replace(/```bash\n([\s\S]*?)```/g, (_whole, body: string) => `\`\`\`bash\n${withLiveLookups(ctx, body)}\`\`\``), ctx.namespace);
 }
 
 function uniqueAlerts(alerts: AlertDefinition[]): AlertDefinition[] {
@@ -202,9 +204,9 @@ function deploymentsProcedure(ctx: RunbookContext, k: string, s: RunbookService)
     selector(s.activeColor),
     `# Roll back after the clean-up: first idleColorPolicy: keep (wait for deployment/${active(s)} and its smoke Job), then activeColor: ${s.activeColor}`,
     '',
-    '# Rolling update inside the active colour',
-    `${k} rollout status deployment/${active(s)}`,
-    `${k} rollout undo deployment/${active(s)}`,
+    '# Rolling update inside the colour the Service selects now',
+    workload(ctx, s).status('10m'),
+    ...workload(ctx, s).undo(),
   ];
 }
 
@@ -218,7 +220,8 @@ function argoProcedure(ctx: RunbookContext, k: string, s: RunbookService, rollou
     '',
     `# 2. Pre-promotion analysis (AnalysisTemplate ${pre ?? `${rollout}-pre-promotion`}): the smoke Job against ${s.previewService}, and the`,
     '#    error ratio and P95 latency of the new revision; the Rollout then pauses for promotion',
-    `${argo} status ${rollout} --timeout 15m`,
+    '#    (`status` without --watch=false waits for Healthy or Degraded only: a paused Rollout is neither)',
+    `${argo} status ${rollout} --watch=false   # "Paused - BlueGreenPause": ready for promotion`,
     `${k} get analysisruns -l rollout-type=PrePromotion --sort-by=.metadata.creationTimestamp`,
     '',
     '# 3. Switch traffic (only after the analysis passed)',
@@ -313,7 +316,9 @@ function backupSection(ctx: RunbookContext, k: string): string[] {
   out.push('');
   out.push('# Configuration snapshot (Secrets are never exported or listed: `get secrets` returns their values)');
   // Named kinds, not `all`: `all` also lists DaemonSets and ReplicationControllers, which on-call may not read (the command would fail).
-  out.push(`${k} get deployments,statefulsets,services,jobs,cronjobs,hpa,pdb,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
+  // Under Argo Rollouts the workloads are Rollouts and their AnalysisTemplates.
+  const argoKinds = ctx.services.some((s) => s.rollout) ? 'rollouts,analysistemplates,' : '';
+  out.push(`${k} get ${argoKinds}deployments,statefulsets,services,jobs,cronjobs,hpa,pdb,configmaps,networkpolicies,roles,rolebindings,serviceaccounts -o yaml > ${ctx.namespace}_backup_$(date +%Y%m%d_%H%M%S).yaml`);
   out.push('```');
   out.push('');
   out.push(...restoreSection(ctx, k));
@@ -407,7 +412,7 @@ function troubleshootingSection(ctx: RunbookContext, k: string): string[] {
     ...(first ? ['# DNS, from a pod that passes the namespace\'s Pod Security "restricted" enforcement', dnsCheck(ctx, `${first.service}.${ctx.namespace}.svc.cluster.local`)] : []),
     '',
     '# Logs',
-    ...ctx.services.map((s) => `${k} logs -l app=${s.name},version=${s.activeColor} --since=15m --prefix | grep -i error`),
+    ...ctx.services.map((s) => `${logs(ctx, s, '15m')} | grep -i error`),
     '',
     '# Resources, network policies, volumes',
     `${k} top pods`,

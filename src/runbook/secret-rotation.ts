@@ -21,11 +21,11 @@ function readers(s: RunbookSecret): string {
 
 function rotation(ctx: RunbookContext, s: RunbookSecret): string[] {
   const k = kubectl(ctx);
-  const next = `${s.name}-v2`;
+  const next = `${s.secret}-v2`;
   const [first] = s.deployments;
   const verifyJob = s.cronJobs.find((c) => !c.includes('restore')) ?? s.cronJobs[0];
   return [
-    `### Rotate ${s.name}`,
+    `### Rotate ${s.secret}`,
     '',
     `Field \`${s.field}\`; keys ${s.keys.map((key) => `\`${key}\``).join(', ')}; read by ${readers(s)}.`,
     '',
@@ -62,7 +62,7 @@ function rotation(ctx: RunbookContext, s: RunbookSecret): string[] {
         ]
       : []),
     `# ${s.database ? 6 : 5}. Retire the old Secret once the new one works (until then it is the rollback), and the files`,
-    `${k} delete secret ${s.name}`,
+    `${k} delete secret ${s.secret}`,
     `rm -f ${s.keys.map((key) => `./${key}`).join(' ')}`,
     '```',
     '',
@@ -82,7 +82,7 @@ export function secretRotationSection(ctx: RunbookContext): string[] {
     '',
     '| Secret | Config field | Keys | Read by |',
     '| --- | --- | --- | --- |',
-    ...secrets.map((s) => `| \`${s.name}\` | \`${s.field}\` | ${s.keys.map((key) => `\`${key}\``).join(', ')} | ${readers(s)} |`),
+    ...secrets.map((s) => `| \`${s.secret}\` | \`${s.field}\` | ${s.keys.map((key) => `\`${key}\``).join(', ')} | ${readers(s)} |`),
     '',
     'A rotation creates a new Secret beside the old one and points the config field at it: the change restarts what reads it, and the old Secret stays as the rollback until the new one is verified. '
       + 'Creating and deleting Secrets is for your secret manager or the applier\'s (break-glass) identity, not a platform Role: RBAC cannot limit `create` to names, and a `patch` or `update` of a Secret answers with its data. '

@@ -32,10 +32,13 @@ function promtool(args: string[], cwd: string): { status: number; output: string
 }
 
 /** Synthesizes the PrometheusRule and returns its rule groups and the definitions. */
-function synthRules(monitoring: MonitoringConfig, source: 'construct' | 'platform' = 'construct'): { groups: any[]; defs: AlertDefinition[]; backup: string } {
-  if (source === 'platform') {
-    // The reference platform exactly as `npm run synth` writes it to dist/.
-    const platform = new PlatformChart(Testing.app(), 'aiaas', { config: { monitoring } });
+type RulesSource = 'construct' | 'platform' | 'platform-argo';
+
+function synthRules(monitoring: MonitoringConfig, source: RulesSource = 'construct'): { groups: any[]; defs: AlertDefinition[]; backup: string } {
+  if (source !== 'construct') {
+    // The reference platform exactly as `npm run synth` writes it to dist/ (or with the Argo Rollouts engine).
+    const blueGreen = source === 'platform-argo' ? { engine: 'argo-rollouts' as const } : {};
+    const platform = new PlatformChart(Testing.app(), 'aiaas', { config: { monitoring, blueGreen } });
     const rule = platform.toJson().find((o: any) => o.kind === 'PrometheusRule');
     return { groups: rule.spec.groups, defs: platform.alerts.definitions, backup: 'db-backup' };
   }
@@ -57,9 +60,11 @@ function writeTestFile(dir: string, file: string, tests: PromtoolTestCase[]): st
   return file;
 }
 
-describe.each<[string, object, 'construct' | 'platform']>([
+describe.each<[string, object, RulesSource]>([
   ['runbook defaults', {}, 'construct'],
   ['the reference platform chart (dist/)', {}, 'platform'],
+  // Rollouts instead of Deployments: the availability alert also reads the Argo Rollouts controller's metrics.
+  ['the platform chart with engine argo-rollouts', {}, 'platform-argo'],
   [
     'per-service overrides',
     {
@@ -95,6 +100,12 @@ describe.each<[string, object, 'construct' | 'platform']>([
     for (const name of new Set(defs.map((d) => d.name))) {
       expect(cases.filter((c) => c.alert === name && c.scenario.startsWith('fires')).length).toBeGreaterThan(0);
       expect(cases.filter((c) => c.alert === name && c.scenario.startsWith('silent')).length).toBeGreaterThan(0);
+    }
+    if (source === 'platform-argo') {
+      // The Rollouts' availability is proven, not only the Deployments'.
+      expect(cases.filter((c) => c.alert === 'AiaasDeploymentReplicasUnavailable').map((c) => c.scenario)).toEqual(
+        expect.arrayContaining(['fires: a Rollout with 1 of 2 replicas available', 'silent: a Rollout with every desired replica available']),
+      );
     }
     const file = writeTestFile(dir, 'alerts.test.yml', cases);
     const { status, output } = promtool(['test', 'rules', file], dir);
