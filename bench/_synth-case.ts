@@ -206,7 +206,9 @@ export function buildPlatform(app: App, n: number): void {
     egressTo: [...(i + 1 < n ? [serviceName(i + 1)] : []), 'postgres', 'redis'],
   }));
   // Only our n services: the runbook's four reference services are left out.
-  new PlatformChart(app, 'platform', { config: { referenceServices: false, services } });
+  new PlatformChart(app, 'platform', {
+    config: { referenceServices: false, services, monitoring: { runbookBaseUrl: 'https://git.example.com/ops/blob/main/dist/RUNBOOK.md' } },
+  });
 }
 
 function residentMb(field: 'VmRSS' | 'VmHWM'): number {

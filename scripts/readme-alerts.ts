@@ -15,7 +15,7 @@ const END = '<!-- alerts-table:end -->';
 
 /** The alerts table of the reference platform, linked to dist/RUNBOOK.md. */
 export function readmeAlertsTable(): string {
-  const chart = new PlatformChart(new App(), 'aiaas', { config: loadPlatformConfig({}) });
+  const chart = new PlatformChart(new App(), 'aiaas', { config: loadPlatformConfig({ file: path.join(__dirname, '..', 'platform.yaml') }) });
   return alertsTableMarkdown(chart.alerts.definitions, (d) => `dist/RUNBOOK.md#${d.anchor}`);
 }
 

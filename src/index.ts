@@ -8,6 +8,7 @@ export * from './constructs/platform-namespace';
 export * from './constructs/platform-network-policies';
 export * from './constructs/platform-rbac';
 export * from './constructs/platform-chart';
+export * from './constructs/platform-app';
 export * from './synth-platform';
 export * from './config/db-maintenance-config';
 export * from './constructs/db-maintenance';

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const program = new Command()
     .name('aiaas-synth')
     .description('Synthesize the AIaaS reference platform into Kubernetes manifests, RUNBOOK.md and alertmanager.yaml')
-    .option('--config <file>', 'YAML file overriding the runbook defaults (env AIAAS_OPS_CONFIG)', process.env.AIAAS_OPS_CONFIG)
+    .option('--config <file>', 'YAML file overriding the runbook defaults (env AIAAS_OPS_CONFIG); the reference platform is platform.yaml', process.env.AIAAS_OPS_CONFIG ?? 'platform.yaml')
     .option('-c, --context <key=value>', 'override one config field by dotted path (repeatable)', collectContext, {})
     .option('-o, --output <dir>', 'output directory (env CDK8S_OUTDIR)', process.env.CDK8S_OUTDIR ?? 'dist')
     .option('--previous <file>', 'manifests the promotion guard compares with (default: <output>/aiaas.k8s.yaml, the applied output)')
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     context: { ...contextFromEnv(), ...options.context },
     outdir: options.output,
     previousOutput: options.previous,
+    log: (line) => console.log(line),
     onOverride: (service, rules) =>
       console.warn(
         rules.length > 0

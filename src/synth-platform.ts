@@ -1,9 +1,8 @@
 // Builds the reference platform and writes it to an output directory atomically.
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Yaml } from 'cdk8s';
 import { LoadPlatformConfigOptions, loadPlatformConfig } from './config/load-config';
-import { isRetained } from './constructs/retained';
+import { PlatformApp } from './constructs/platform-app';
 import { PlatformChart } from './constructs/platform-chart';
 import { PreviousOutput } from './constructs/promotion-guard';
 
@@ -29,6 +28,11 @@ export interface SynthPlatformOptions extends LoadPlatformConfigOptions {
    * @default - no report
    */
   readonly onOverride?: (service: string, rules: string[]) => void;
+  /**
+   * Receives the line saying where the alerts' runbook_url points (see `PlatformApp`).
+   * @default - no report
+   */
+  readonly log?: (line: string) => void;
 }
 
 /**
@@ -41,7 +45,8 @@ export function synthPlatform(options: SynthPlatformOptions): string[] {
   const staging = `${outdir}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
-    const app = new App({ outdir: staging });
+    // The same writer as a consumer's app, into a staging directory swapped in whole.
+    const app = new PlatformApp({ outdir: staging, log: (line) => options.log?.(line.split(staging).join(options.outdir)) });
     const previousOutput = PreviousOutput.fromFile(options.previousOutput ?? path.join(options.outdir, `${REFERENCE_CHART_ID}.k8s.yaml`));
     const chart = new PlatformChart(app, REFERENCE_CHART_ID, { config, previousOutput });
     const overridden = chart.overriddenPromotionRules();
@@ -49,13 +54,6 @@ export function synthPlatform(options: SynthPlatformOptions): string[] {
       options.onOverride?.(service.name, overridden[service.name] ?? []);
     }
     app.synth();
-    // Rewrite the chart's manifest without the retained objects, which get their own file.
-    const objects = chart.toJson() as { metadata?: Record<string, unknown> }[];
-    Yaml.save(path.join(staging, `${REFERENCE_CHART_ID}.k8s.yaml`), objects.filter((o) => !isRetained(o)));
-    Yaml.save(path.join(staging, RETAINED_MANIFEST), objects.filter(isRetained));
-    for (const [name, content] of Object.entries(chart.extraFiles())) {
-      fs.writeFileSync(path.join(staging, name), content);
-    }
     replaceDirectory(staging, outdir);
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { PlatformChart } from '../src/constructs/platform-chart';
 import { find, K8sObject, ofKind, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from './support/expected';
+import { withRunbookUrl } from './support/reference';
 
 const images = { blue: 'registry.example/api:1.0.0', green: 'registry.example/api:1.1.0' };
 const analysis = {
@@ -161,7 +162,7 @@ describe('PlatformChart, blueGreen.engine argo-rollouts', () => {
   });
 
   test('the runbook commands are kubectl argo rollouts with the real names', () => {
-    const chart = new PlatformChart(Testing.app(), 'aiaas', { config: config as never });
+    const chart = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl(config) as never });
     const runbook = chart.extraFiles()['RUNBOOK.md'];
     for (const command of ['status api-gateway --watch=false', 'promote api-gateway', 'abort api-gateway', 'undo api-gateway', 'get rollout api-gateway --watch']) {
       expect(runbook).toContain(`kubectl argo rollouts -n aiaas ${command}`);
@@ -176,6 +177,6 @@ describe('PlatformChart, blueGreen.engine argo-rollouts', () => {
     ['a scale-down delay shorter than the watch', { blueGreen: { argoRollouts: { scaleDownDelaySeconds: 120 } } }, /blueGreen\.argoRollouts\.scaleDownDelaySeconds: expected scaleDownDelaySeconds \(120\) of at least watchMinutes × 60 \(600\)/],
     ['an unknown engine', { blueGreen: { engine: 'flagger' } }, /blueGreen\.engine: expected 'deployments' or 'argo-rollouts'/],
   ])('config fails on %s', (_name, input, message) => {
-    expect(() => parsePlatformConfig(input)).toThrow(message);
+    expect(() => parsePlatformConfig(withRunbookUrl(input))).toThrow(message);
   });
 });

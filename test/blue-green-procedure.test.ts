@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { synthPlatform } from '../src/synth-platform';
+import { REFERENCE_CONFIG_FILE } from './support/reference';
 import { diffObjects, find, K8sObject } from './support/synth';
 
 const repo = path.join(__dirname, '..');
@@ -50,10 +51,15 @@ class Checkout {
     return Object.fromEntries(fs.readdirSync(this.dist).map((f) => [f, fs.readFileSync(path.join(this.dist, f), 'utf8')]));
   }
 
+  /** The step's block beside the rest of the committed platform.yaml (the runbook URL), as the README says. */
+  private write(step: string): void {
+    fs.writeFileSync(this.config, `${fs.readFileSync(REFERENCE_CONFIG_FILE, 'utf8')}${step}`);
+  }
+
   /** Writes the config and synthesizes; returns the manifest diff against the previous output. */
   apply(config: string): string[] {
     const before = this.objects();
-    fs.writeFileSync(this.config, config);
+    this.write(config);
     synthPlatform({ file: this.config, outdir: this.dist });
     return diffObjects(before, this.objects());
   }
@@ -61,7 +67,7 @@ class Checkout {
   /** Expects the guard to refuse the config, leaving every file of dist/ as it was. */
   refuses(config: string, message: RegExp): void {
     const before = this.files();
-    fs.writeFileSync(this.config, config);
+    this.write(config);
     expect(() => synthPlatform({ file: this.config, outdir: this.dist })).toThrow(message);
     expect(this.files()).toEqual(before);
   }

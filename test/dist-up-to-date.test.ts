@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { synthPlatform } from '../src/synth-platform';
+import { REFERENCE_CONFIG_FILE } from './support/reference';
 
 const repo = path.join(__dirname, '..');
 const committed = path.join(repo, 'dist');
@@ -24,7 +25,7 @@ function committedContent(file: string): string {
 
 test(`dist/ ${fromHead ? 'at git HEAD ' : ''}matches a fresh synth of the reference platform (run \`npm run synth\` if this fails)`, () => {
   const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-dist-')), 'dist');
-  synthPlatform({ outdir });
+  synthPlatform({ outdir, file: REFERENCE_CONFIG_FILE });
   const fresh = fs.readdirSync(outdir).sort();
   expect(committedFiles()).toEqual(fresh);
   for (const file of fresh) {

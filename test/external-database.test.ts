@@ -9,6 +9,7 @@ import { Testing } from 'cdk8s';
 import { External, NetworkPolicyModel, Pod } from './support/network-policy-model';
 import { K8sObject, ofKind, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { withRunbookUrl } from './support/reference';
 
 const HOST = 'aiaas.cluster-abc.eu-west-1.rds.amazonaws.com';
 const external: PlatformConfigInput = {
@@ -94,14 +95,14 @@ describe('a database outside the cluster (postgres.external)', () => {
   });
 
   test('the runbook runs psql and pg_isready against the host, never exec into a postgres pod', () => {
-    const runbook = new PlatformChart(Testing.app(), 'aiaas', { config: external }).extraFiles()['RUNBOOK.md'];
+    const runbook = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl(external) }).extraFiles()['RUNBOOK.md'];
     expect(runbook).not.toMatch(/exec[^\n]*postgres-0/);
     expect(runbook).toContain(`pg_isready -h ${HOST} -p 5432 -d aiaas`);
     expect(runbook).toContain(`psql "host=${HOST} port=5432 dbname=aiaas sslmode=require" -c "SELECT count(*) FROM pg_stat_activity;"`);
     expect(runbook).toContain(`pg_dump "host=${HOST} port=5432 dbname=aiaas sslmode=require" > backup_`);
     expect(runbook).toContain('kubectl -n aiaas logs -l app=postgres-exporter --tail=200');
     // In-cluster, the runbook still execs into the StatefulSet's pod.
-    const inCluster = new PlatformChart(Testing.app(), 'aiaas', {}).extraFiles()['RUNBOOK.md'];
+    const inCluster = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl() }).extraFiles()['RUNBOOK.md'];
     expect(inCluster).toContain('exec -it postgres-0 -- pg_isready');
   });
 
@@ -123,7 +124,7 @@ describe('config of the database switch', () => {
   });
 
   test.each(['postgres-primary', 'postgres.aiaas.svc', 'postgres.aiaas.svc.cluster.local'])('an in-cluster host %s passes', (host) => {
-    expect(parsePlatformConfig({ dbMaintenance: { database: { host } } }).dbMaintenance.database.host).toBe(host);
+    expect(parsePlatformConfig(withRunbookUrl({ dbMaintenance: { database: { host } } })).dbMaintenance.database.host).toBe(host);
   });
 
   test('fails on two different hosts, or an outside database without its exporter, all in one run', () => {

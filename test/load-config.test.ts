@@ -5,6 +5,10 @@ import { loadPlatformConfig, parsePlatformConfig } from '../src/config/load-conf
 import { problemsOf } from './support/config-problems';
 import { PlatformConfigInput } from '../src/config/platform-config';
 import { synthPlatform } from '../src/synth-platform';
+import { REFERENCE_CONFIG_FILE, RUNBOOK_URL, withRunbookUrl } from './support/reference';
+
+/** The runbook URL as a context value (files and context of these tests have none of their own). */
+const RUNBOOK_CONTEXT = { 'monitoring.runbookBaseUrl': RUNBOOK_URL };
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-config-'));
@@ -21,7 +25,7 @@ const service = (name: string, extra: Record<string, unknown> = {}) => ({
 
 describe('platform config', () => {
   test('defaults are the runbook reference platform', () => {
-    const config = parsePlatformConfig();
+    const config = parsePlatformConfig(withRunbookUrl());
     expect(config.namespace).toBe('aiaas');
     expect(config.services.map((s) => s.name)).toEqual(['api-gateway', 'orchestrator', 'tool-service', 'realtime-service']);
     expect(config.services.every((s) => s.port === 8000 && s.healthPath === '/health')).toBe(true);
@@ -56,7 +60,7 @@ describe('platform config', () => {
       file,
       ['namespace: aiaas-staging', 'services:', '  - name: orchestrator', '    activeColor: green', '    replicas: 4', '  - name: billing', '    new: true', '    images: { blue: "r.example/billing:2.0.0", green: "r.example/billing:2.0.0" }'].join('\n'),
     );
-    const config = loadPlatformConfig({ file });
+    const config = loadPlatformConfig({ file, context: RUNBOOK_CONTEXT });
     expect(config.namespace).toBe('aiaas-staging');
     const orchestrator = config.services.find((s) => s.name === 'orchestrator')!;
     expect(orchestrator).toMatchObject({ activeColor: 'green', replicas: 4, egressTo: ['tool-service', 'postgres', 'redis'] });
@@ -68,7 +72,7 @@ describe('platform config', () => {
     fs.writeFileSync(file, 'services:\n  - name: api-gateway\n    activeColor: green\n');
     const config = loadPlatformConfig({
       file,
-      context: { 'services.api-gateway.activeColor': 'blue', 'services.orchestrator.replicas': '3', 'toggles.fallbackMode': 'true' },
+      context: { ...RUNBOOK_CONTEXT, 'services.api-gateway.activeColor': 'blue', 'services.orchestrator.replicas': '3', 'toggles.fallbackMode': 'true' },
     });
     expect(config.services.find((s) => s.name === 'api-gateway')!.activeColor).toBe('blue');
     expect(config.services.find((s) => s.name === 'orchestrator')!.replicas).toBe(3);
@@ -92,7 +96,7 @@ describe('platform config', () => {
   test('an invalid config writes no manifests and leaves the previous output intact', () => {
     // GIVEN a previous good synth
     const outdir = path.join(tempDir(), 'dist');
-    synthPlatform({ outdir });
+    synthPlatform({ outdir, file: REFERENCE_CONFIG_FILE });
     const before = fs.readFileSync(path.join(outdir, 'aiaas.k8s.yaml'), 'utf8');
     // WHEN synth runs with a bad config
     const bad: PlatformConfigInput = { services: [service('api', { replicas: -1 })] as never };
@@ -139,9 +143,9 @@ describe('config that catches mistakes', () => {
   });
 
   test('a service declared new is added, from a file entry or from context values', () => {
-    expect(parsePlatformConfig({ services: [{ name: 'billing', new: true, images }] }).services.map((s) => s.name)).toContain('billing');
+    expect(parsePlatformConfig(withRunbookUrl({ services: [{ name: 'billing', new: true, images }] })).services.map((s) => s.name)).toContain('billing');
     const config = loadPlatformConfig({
-      context: { 'services.billing.new': 'true', 'services.billing.images.blue': images.blue, 'services.billing.images.green': images.green },
+      context: { ...RUNBOOK_CONTEXT, 'services.billing.new': 'true', 'services.billing.images.blue': images.blue, 'services.billing.images.green': images.green },
     });
     expect(config.services.map((s) => s.name)).toEqual(['api-gateway', 'orchestrator', 'tool-service', 'realtime-service', 'billing']);
   });
@@ -165,6 +169,38 @@ describe('config that catches mistakes', () => {
     ['a field like no other', { toggles: { colour: 'x' } }, "toggles: unknown field(s) 'colour'"],
   ])('names the closest field for %s', (_, input, problem) => {
     expect(problemsOf(input)).toContain(problem);
+  });
+
+  test('one run names every problem: a type error, an unknown field, an unknown service and a whole-config check', () => {
+    // GIVEN a wrong type and a wrong enum value, which stop zod before the whole-config checks
+    const input = {
+      toggles: { fallbackMode: 'yes-please' },
+      monitoring: { thresholds: { latencyP95: 3 } },
+      services: [
+        { name: 'api-gatway', images },
+        { name: 'orchestrator', activeColor: 'purple', egressTo: ['tool-service', 'billing'] },
+      ],
+    };
+    // WHEN / THEN
+    expect(problemsOf(input)).toEqual([
+      "services[api-gatway]: unknown service 'api-gatway' (did you mean 'api-gateway'?); expected a reference service (api-gateway, orchestrator, tool-service, realtime-service) or, for an added service, 'new: true' on its entry",
+      "services[orchestrator].activeColor: expected 'blue' or 'green'",
+      'toggles.fallbackMode: expected boolean, got string "yes-please"',
+      "monitoring.thresholds: unknown field(s) 'latencyP95' (did you mean 'latencyP95Seconds'?)",
+      "services[orchestrator].egressTo.1: unknown service 'billing'; expected one of api-gateway, orchestrator, tool-service, realtime-service, postgres, redis, schema-registry, feature-flags",
+    ]);
+  });
+
+  test('the whole-config checks run past a bad field inside the service they check, and past a missing runbook URL', () => {
+    // GIVEN a duplicate service, one of whose copies has a wrong type
+    const problems = problemsOf({ referenceServices: false, services: [service('api', { replicas: 'two' }), service('api')] });
+    // THEN the wrong type and the duplicate, in one run
+    expect(problems).toEqual([
+      'services[api].replicas: expected number, got string "two"',
+      "services[api].name: duplicate service 'api' (defined twice); expected unique service names",
+    ]);
+    // AND a config without runbook URL and with a bad field names both
+    expect(() => parsePlatformConfig({ namespace: 7 })).toThrow(/namespace: expected string, got number 7\n\s+- monitoring\.runbookBaseUrl: required/);
   });
 
   test('does not suggest a refused old name (idleColor, one letter away) for a typo', () => {
@@ -197,28 +233,28 @@ describe('config that catches mistakes', () => {
   });
 
   test('0 replicas pass under autoscaling (the HPA owns them) or with a recorded override', () => {
-    const autoscaled = parsePlatformConfig({ services: [{ name: 'realtime-service', replicas: 0 }] });
+    const autoscaled = parsePlatformConfig(withRunbookUrl({ services: [{ name: 'realtime-service', replicas: 0 }] }));
     expect(autoscaled.services.find((s) => s.name === 'realtime-service')!.replicas).toBe(0);
-    const parked = parsePlatformConfig({ services: [{ name: 'orchestrator', replicas: 0, promotionOverride: { reason: 'INC-7: parked during the migration' } }] });
+    const parked = parsePlatformConfig(withRunbookUrl({ services: [{ name: 'orchestrator', replicas: 0, promotionOverride: { reason: 'INC-7: parked during the migration' } }] }));
     expect(parked.services.find((s) => s.name === 'orchestrator')!.replicas).toBe(0);
   });
 });
 
 describe('reference services', () => {
   test('patching by name works the same for an object config as for a file', () => {
-    const config = parsePlatformConfig({ services: [{ name: 'orchestrator', activeColor: 'green' }] });
+    const config = parsePlatformConfig(withRunbookUrl({ services: [{ name: 'orchestrator', activeColor: 'green' }] }));
     expect(config.services).toHaveLength(4);
     expect(config.services.find((s) => s.name === 'orchestrator')!.activeColor).toBe('green');
   });
 
   test('referenceServices: false keeps only the listed services', () => {
-    const config = parsePlatformConfig({ referenceServices: false, services: [service('billing')] });
+    const config = parsePlatformConfig(withRunbookUrl({ referenceServices: false, services: [service('billing')] }));
     expect(config.services.map((s) => s.name)).toEqual(['billing']);
-    expect(parsePlatformConfig({ referenceServices: false }).services).toEqual([]);
+    expect(parsePlatformConfig(withRunbookUrl({ referenceServices: false })).services).toEqual([]);
   });
 
   test('a parsed config parses to itself', () => {
-    const config = parsePlatformConfig({ services: [{ name: 'orchestrator', replicas: 5 }] });
+    const config = parsePlatformConfig(withRunbookUrl({ services: [{ name: 'orchestrator', replicas: 5 }] }));
     expect(parsePlatformConfig(config)).toEqual(config);
   });
 });

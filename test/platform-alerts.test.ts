@@ -4,6 +4,7 @@ import { parseMonitoringConfig } from '../src/config/monitoring-config';
 import { AlertSeverity, IncidentCode } from '../src/alerts/alert-record';
 import { alertDefinitions } from '../src/alerts/definitions';
 import { PlatformAlerts, PlatformAlertsProps } from '../src/constructs/platform-alerts';
+import { RUNBOOK_URL } from './support/reference';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
 
@@ -11,7 +12,7 @@ function props(extra: Partial<PlatformAlertsProps> = {}, monitoring: unknown = {
   return {
     namespace: 'aiaas',
     services: SERVICES,
-    monitoring: parseMonitoringConfig(monitoring),
+    monitoring: parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL, ...(monitoring as object) }),
     cronJobs: [{ name: 'postgres-vacuum-analyze', task: 'vacuum-analyze', maxAgeSeconds: 691200 }],
     backupCronJob: { name: 'postgres-backup', maxAgeSeconds: 93600 },
     database: { statefulSet: 'postgres' },

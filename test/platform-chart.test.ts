@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { BlueGreenService, loadPlatformConfig, PlatformChart, headingAnchor } from '../src';
 import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { REFERENCE_CONFIG_FILE, withRunbookUrl } from './support/reference';
 
 const reference = synthPlatformObjects();
 
@@ -312,7 +313,7 @@ describe('PlatformChart (reference platform)', () => {
 });
 
 describe('monitoring of the reference platform', () => {
-  const chart = new PlatformChart(Testing.app(), 'aiaas');
+  const chart = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl() });
   const objects = chart.toJson() as K8sObject[];
 
   test('one PrometheusRule, one AlertmanagerConfig and a ServiceMonitor per service', () => {
@@ -379,7 +380,7 @@ describe('using the constructs from another stack', () => {
 describe('PlatformChart config', () => {
   test('a config from the loader is used as is, not parsed again; a copy is parsed', () => {
     // GIVEN
-    const config = loadPlatformConfig({});
+    const config = loadPlatformConfig({ file: REFERENCE_CONFIG_FILE });
     // WHEN
     const chart = new PlatformChart(Testing.app(), 'aiaas', { config });
     const copied = new PlatformChart(Testing.app(), 'aiaas', { config: { ...config } });

@@ -12,6 +12,7 @@ import {
   checkPromotion,
 } from '../src/constructs/promotion-guard';
 import { find, K8sObject } from './support/synth';
+import { withRunbookUrl } from './support/reference';
 
 const v1 = 'registry.example/api:1.0.0';
 const v2 = 'registry.example/api:2.0.0';
@@ -158,19 +159,19 @@ describe('PreviousOutput', () => {
 describe('promotion guard (PlatformChart)', () => {
   test('lists the refusals of every service in one error', () => {
     // GIVEN
-    const previous = PreviousOutput.fromObjects(new PlatformChart(Testing.app(), 'aiaas').toJson());
+    const previous = PreviousOutput.fromObjects(new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl() }).toJson());
     const services = ['api-gateway', 'orchestrator'].map((name) => ({ name, activeColor: 'green', idleColorPolicy: 'remove' }));
     // WHEN
-    const build = () => new PlatformChart(Testing.app(), 'aiaas', { config: { services } as never, previousOutput: previous });
+    const build = () => new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl({ services }) as never, previousOutput: previous });
     // THEN
     expect(build).toThrow(PromotionRefusedError);
     expect(build).toThrow(/services\[api-gateway\]: activeColor blue → green refused[\s\S]*services\[orchestrator\]: activeColor blue → green refused/);
   });
 
   test('the config override reaches the chart, which reports what it overrode', () => {
-    const previous = PreviousOutput.fromObjects(new PlatformChart(Testing.app(), 'aiaas').toJson());
+    const previous = PreviousOutput.fromObjects(new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl() }).toJson());
     const chart = new PlatformChart(Testing.app(), 'aiaas', {
-      config: { services: [{ name: 'orchestrator', replicas: 0, promotionOverride: { reason: 'INC-7: parked during the DB migration' } }] } as never,
+      config: withRunbookUrl({ services: [{ name: 'orchestrator', replicas: 0, promotionOverride: { reason: 'INC-7: parked during the DB migration' } }] }) as never,
       previousOutput: previous,
     });
     expect(chart.overriddenPromotionRules()).toEqual({ orchestrator: [PromotionRule.ACTIVE_WITHOUT_REPLICAS] });

@@ -5,10 +5,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 import { RETAINED_MANIFEST, synthPlatform } from '../src/synth-platform';
+import { REFERENCE_CONFIG_FILE } from './support/reference';
 
 function synthTo(context: Record<string, string> = {}): { main: any[]; retained: any[] } {
   const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-prune-')), 'dist');
-  synthPlatform({ outdir, context });
+  synthPlatform({ outdir, context, file: REFERENCE_CONFIG_FILE });
   const read = (file: string) => parseAllDocuments(fs.readFileSync(path.join(outdir, file), 'utf8')).map((d) => d.toJSON());
   return { main: read('aiaas.k8s.yaml'), retained: read(RETAINED_MANIFEST) };
 }

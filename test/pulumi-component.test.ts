@@ -6,10 +6,15 @@ import * as path from 'path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import * as YAML from 'yaml';
+import { loadPlatformConfig } from '../src/config/load-config';
 import { REFERENCE_SERVICES } from '../src/config/platform-config';
 import { AiaasPlatform, KubernetesObject, ManifestObject, PreviousOutput, PromotionRefusedError, isBuiltInApiVersion, kubernetesTypeToken } from '../src/pulumi';
 import { manifestResources, orderTierOf } from '../src/pulumi/_manifest-resources';
 import { synthPlatform } from '../src/synth-platform';
+import { REFERENCE_CONFIG_FILE, withRunbookUrl } from './support/reference';
+
+/** The reference platform, as dist/ is built. */
+const REFERENCE = loadPlatformConfig({ file: REFERENCE_CONFIG_FILE });
 
 interface Registration {
   readonly order: number;
@@ -69,7 +74,7 @@ const keyOf = (o: { kind: string; metadata: { name: string; namespace?: string }
 /** What `npm run synth` writes to disk for the reference platform: every Kubernetes object of every YAML file. */
 function synthesizedObjects(): ManifestObject[] {
   const outdir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-pulumi-')), 'dist');
-  synthPlatform({ outdir });
+  synthPlatform({ outdir, file: REFERENCE_CONFIG_FILE });
   return fs
     .readdirSync(outdir)
     .filter((f) => f.endsWith('.yaml'))
@@ -92,7 +97,7 @@ describe('AiaasPlatform', () => {
     const expected = synthesizedObjects();
 
     // WHEN
-    const platform = new AiaasPlatform('ref', {});
+    const platform = new AiaasPlatform('ref', { config: REFERENCE });
     const { regs } = await settle(platform.objects);
 
     // THEN
@@ -111,7 +116,7 @@ describe('AiaasPlatform', () => {
   });
 
   test('uses the type tokens of @pulumi/kubernetes classes, with core/v1 for the core group', async () => {
-    const platform = new AiaasPlatform('tokens', {});
+    const platform = new AiaasPlatform('tokens', { config: REFERENCE });
     const { regs } = await settle(platform.objects);
     const typeOf = (kind: string) => regs.find((r) => r.inputs.kind === kind)!.type;
 
@@ -129,7 +134,7 @@ describe('AiaasPlatform', () => {
 
   test('engine argo-rollouts: registers the Rollouts and AnalysisTemplates, after the built-in objects', async () => {
     // WHEN
-    const platform = new AiaasPlatform('argo', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+    const platform = new AiaasPlatform('argo', { config: withRunbookUrl({ blueGreen: { engine: 'argo-rollouts' } }) });
     const { regs } = await settle(platform.objects);
 
     // THEN
@@ -150,8 +155,8 @@ describe('AiaasPlatform', () => {
     const provider = new k8s.Provider('test-cluster', { kubeconfig: 'unused' });
 
     // WHEN
-    const platform = new AiaasPlatform('parented', {});
-    const withProvider = new AiaasPlatform('provided', { provider });
+    const platform = new AiaasPlatform('parented', { config: REFERENCE });
+    const withProvider = new AiaasPlatform('provided', { config: REFERENCE, provider });
     const { regs, urns } = await settle(platform.objects);
     const provided = await settle(withProvider.objects);
 
@@ -171,14 +176,14 @@ describe('AiaasPlatform', () => {
   });
 
   test('the Namespace and the PVCs are retained on delete; nothing else is', async () => {
-    const platform = new AiaasPlatform('retained', {});
+    const platform = new AiaasPlatform('retained', { config: REFERENCE });
     const { regs } = await settle(platform.objects);
     const retained = regs.filter((r) => requests.get(r.name)!.retainOnDelete).map((r) => r.name).sort();
     expect(retained).toEqual(['retained-namespace-aiaas', 'retained-persistentvolumeclaim-aiaas-aiaas-db-backups']);
   });
 
   test('outputs: the namespace and the children\'s names', async () => {
-    const platform = new AiaasPlatform('outputs', { config: { namespace: 'aiaas-staging' } });
+    const platform = new AiaasPlatform('outputs', { config: withRunbookUrl({ namespace: 'aiaas-staging' }) });
     const { regs } = await settle(platform.objects);
 
     expect(await promiseOf(platform.namespace)).toBe('aiaas-staging');
@@ -192,7 +197,7 @@ describe('AiaasPlatform', () => {
   });
 
   test('every namespaced object depends on the Namespace, and objects of CRD kinds on the built-in ones', async () => {
-    const platform = new AiaasPlatform('ordered', {});
+    const platform = new AiaasPlatform('ordered', { config: REFERENCE });
     const { regs, urns } = await settle(platform.objects);
 
     const namespaceUrn = urns.find((u) => u.includes('kubernetes:core/v1:Namespace::'))!;
@@ -242,8 +247,8 @@ describe('AiaasPlatform', () => {
     const promoted = REFERENCE_SERVICES.map((s) => (s.name === 'api-gateway' ? { ...s, activeColor: 'green' as const } : s));
 
     // WHEN
-    const before = await settle(new AiaasPlatform('before', {}).objects);
-    const after = await settle(new AiaasPlatform('after', { config: { services: promoted } }).objects);
+    const before = await settle(new AiaasPlatform('before', { config: withRunbookUrl({}) }).objects);
+    const after = await settle(new AiaasPlatform('after', { config: withRunbookUrl({ services: promoted }) }).objects);
 
     // THEN
     const inputsOf = (regs: Registration[]) => new Map(regs.map((r) => [keyOf(r.inputs), r.inputs]));
@@ -266,7 +271,7 @@ describe('AiaasPlatform', () => {
 
   test('previousOutput: the promotion guard refuses an unsafe switch, naming the service, before registering anything', async () => {
     // GIVEN what was applied last: the reference platform (blue active, green kept running), kept in a file
-    const applied = new AiaasPlatform('applied', {}).manifests;
+    const applied = new AiaasPlatform('applied', { config: withRunbookUrl({}) }).manifests;
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-pulumi-prev-')), 'applied.yaml');
     fs.writeFileSync(file, applied.map((m) => YAML.stringify(m)).join('---\n'));
     const before = registrations.length;
@@ -277,7 +282,7 @@ describe('AiaasPlatform', () => {
     );
 
     // THEN it throws, naming the service and the file, and registers nothing
-    const refused = () => new AiaasPlatform('refused', { config: { services: unsafe }, previousOutput: PreviousOutput.fromFile(file) });
+    const refused = () => new AiaasPlatform('refused', { config: withRunbookUrl({ services: unsafe }), previousOutput: PreviousOutput.fromFile(file) });
     expect(refused).toThrow(PromotionRefusedError);
     expect(refused).toThrow(/applied\.yaml[\s\S]*api-gateway/);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -285,16 +290,16 @@ describe('AiaasPlatform', () => {
 
     // A switch to the green that ran unchanged is allowed, and given as objects as well
     const safe = REFERENCE_SERVICES.map((s) => (s.name === 'api-gateway' ? { ...s, activeColor: 'green' as const } : s));
-    const promoted = new AiaasPlatform('promoted', { config: { services: safe }, previousOutput: PreviousOutput.fromObjects(applied) });
+    const promoted = new AiaasPlatform('promoted', { config: withRunbookUrl({ services: safe }), previousOutput: PreviousOutput.fromObjects(applied) });
     expect((promoted.manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'api-gateway') as any).spec.selector).toEqual({ app: 'api-gateway', version: 'green' });
     // Without a previous output nothing is guarded (the first update).
-    expect(() => new AiaasPlatform('unguarded', { config: { services: unsafe } })).not.toThrow();
+    expect(() => new AiaasPlatform('unguarded', { config: withRunbookUrl({ services: unsafe }) })).not.toThrow();
   });
 
   test('fails if the config is invalid, naming the field, before registering anything', async () => {
     const before = registrations.length;
-    expect(() => new AiaasPlatform('bad', { config: { namespace: 'Not_A_Label' } })).toThrow(/namespace/);
-    expect(() => new AiaasPlatform('bad-color', { config: { services: [{ ...REFERENCE_SERVICES[0], activeColor: 'red' as any }] } })).toThrow(
+    expect(() => new AiaasPlatform('bad', { config: withRunbookUrl({ namespace: 'Not_A_Label' }) })).toThrow(/namespace/);
+    expect(() => new AiaasPlatform('bad-color', { config: withRunbookUrl({ services: [{ ...REFERENCE_SERVICES[0], activeColor: 'red' as any }] }) })).toThrow(
       /activeColor: expected 'blue' or 'green'/,
     );
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -3,6 +3,7 @@ import { alertDefinitions } from '../src/alerts/definitions';
 import { headingAnchor } from '../src/alerts/anchors';
 import { inlineLive, withLiveLookups, workload } from '../src/alerts/runbook-context';
 import { alertsTableMarkdown, renderRunbook, RunbookContext } from '../src/runbook/render-runbook';
+import { RUNBOOK_URL } from './support/reference';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
 const CRON_JOBS = [
@@ -11,7 +12,7 @@ const CRON_JOBS = [
 ];
 
 function context(namespace = 'aiaas', monitoringInput: unknown = {}): RunbookContext {
-  const monitoring = parseMonitoringConfig(monitoringInput);
+  const monitoring = parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL, ...(monitoringInput as object) });
   const alerts = alertDefinitions({
     namespace,
     services: SERVICES,

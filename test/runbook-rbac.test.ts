@@ -10,6 +10,7 @@ import { Testing } from 'cdk8s';
 import { PlatformChart } from '../src/constructs/platform-chart';
 import { kubectlArgs, kubectlCommands, namespaceOf, RUNBOOK_ROLES } from '../src/runbook/command-roles';
 import { NetworkPolicyModel, Pod } from './support/network-policy-model';
+import { RUNBOOK_URL, withRunbookUrl } from './support/reference';
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 interface Need { group: string; resource: string; verb: string; name?: string }
@@ -289,6 +290,7 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
   const chart = new PlatformChart(Testing.app(), 'aiaas', {
     config: {
       monitoring: {
+        runbookBaseUrl: RUNBOOK_URL,
         externalApiHealthUrls: ['https://api.search.example.com/health', 'https://api.weather.example.com/v1/status'],
         prometheusUrl: 'http://kube-prometheus-prometheus.observability.svc.cluster.local:9090/prometheus',
         grafanaUrl: 'https://grafana.example.com',
@@ -339,7 +341,7 @@ describe('issue 12.2: a RUNBOOK with every optional procedure runs under its Rol
 /** A RUNBOOK and the objects synthesized with it. */
 interface Deployment { readonly runbook: string; readonly objects: any[] }
 const dist: Deployment = { runbook, objects };
-const argoChart = new PlatformChart(Testing.app(), 'aiaas', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+const argoChart = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl({ blueGreen: { engine: 'argo-rollouts' } }) });
 const argo: Deployment = { runbook: argoChart.extraFiles()['RUNBOOK.md'], objects: argoChart.toJson() };
 const refusedCommands = (d: Deployment) => refused(d.runbook, d.objects, 'aiaas', ['monitoring']);
 

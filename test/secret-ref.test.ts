@@ -2,6 +2,7 @@ import { parsePlatformConfig } from '../src/config/load-config';
 import { MonitoringConfigInput, parseMonitoringConfig } from '../src/config/monitoring-config';
 import { databaseCredentialsSchema, SecretCredentials, SecretEnvVar, SecretKeyRef, secretKeyRefSchema } from '../src/config/secret-ref';
 import { problemsOf } from './support/config-problems';
+import { RUNBOOK_URL } from './support/reference';
 
 const BUCKET = { bucket: 'aiaas-backups', egress: { cidrs: ['10.96.12.0/24'] } };
 
@@ -10,6 +11,7 @@ describe('one shape for a key of a Secret', () => {
     // GIVEN
     const config = parsePlatformConfig({
       monitoring: {
+        runbookBaseUrl: RUNBOOK_URL,
         escalation: {
           manager: {
             notify: {

@@ -9,10 +9,11 @@ import { AiaasPlatform } from 'aiaas-ops/pulumi';
 
 const stack = new pulumi.Config();
 
+// Required: where this platform's RUNBOOK.md is published (every alert's runbook_url links into it).
 // Optional: a YAML file of config fields, and dotted-path overrides (as `cdk8s synth -c`).
 const config = loadPlatformConfig({
   file: stack.get('platformFile'),
-  context: stack.getObject<Record<string, string>>('overrides'),
+  context: { 'monitoring.runbookBaseUrl': stack.require('runbookBaseUrl'), ...stack.getObject<Record<string, string>>('overrides') },
 });
 
 // Optional: an explicit cluster; without it Pulumi uses the ambient kubeconfig.

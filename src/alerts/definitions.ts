@@ -1,6 +1,7 @@
 // The alert records of every group, in rule order, and the rules they make for
 // one deployment.
 import { checkDns1123Label, DNS1123_SUBDOMAIN } from '../config/validators';
+import { RUNBOOK_BASE_URL_REQUIRED } from '../config/monitoring-config';
 import { AlertBuildContext, AlertDefinition, AlertInputs, AlertRecord, AlertRule } from './alert-record';
 import { headingAnchor } from './anchors';
 import { DATABASE_ALERTS } from './database';
@@ -42,6 +43,10 @@ export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRec
     w: m.rateWindow,
     db: inputs.database?.host ?? inputs.database?.statefulSet ? `PostgreSQL (${inputs.database?.host ?? inputs.database?.statefulSet})` : 'PostgreSQL',
   };
+  if (m.runbookBaseUrl === undefined) {
+    throw new Error(`monitoring.runbookBaseUrl: ${RUNBOOK_BASE_URL_REQUIRED}`);
+  }
+  const runbookBaseUrl = m.runbookBaseUrl;
   const defs: AlertDefinition[] = [];
   const add = (record: AlertRecord, c: AlertBuildContext, rule: AlertRule | undefined) => {
     if (!rule) {
@@ -59,7 +64,7 @@ export function alertDefinitions(inputs: AlertInputs, records: readonly AlertRec
       scope: rule.scope ?? { services: [] },
       heading: record.name,
       anchor,
-      runbookUrl: `${m.runbookBaseUrl}#${anchor}`,
+      runbookUrl: `${runbookBaseUrl}#${anchor}`,
       record,
     });
   };

@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as YAML from 'yaml';
 import { z } from 'zod';
-import { PlatformConfig, PlatformConfigInput, REFERENCE_SERVICES, validatedPlatformConfigSchema } from './platform-config';
+import { PlatformConfig, PlatformConfigInput, REFERENCE_SERVICES, platformConfigSchema, validatedPlatformConfigSchema } from './platform-config';
 import { didYouMean, knownFields } from './suggest';
 
 /** An invalid config: every problem, each naming its field. */
@@ -26,6 +26,10 @@ export function formatIssues(issues: z.ZodIssue[], input?: unknown, schema: z.Zo
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       const known = knownFields(schema, issue.path);
       return `${field}: unknown field(s) ${issue.keys.map((key) => `'${key}'${didYouMean(key, known)}`).join(', ')}`;
+    }
+    if (issue.code === z.ZodIssueCode.invalid_type && issue.received !== 'undefined' && issue.message.startsWith('Expected ')) {
+      // zod's own message names the types only: add the value that was given.
+      return `${field}: expected ${issue.expected}, got ${issue.received} ${JSON.stringify(valueAt(input, issue.path))}`;
     }
     return `${field}: ${issue.message}`;
   });
@@ -56,12 +60,59 @@ export function parsePlatformConfig(raw: unknown = {}): PlatformConfig {
   const result = validatedPlatformConfigSchema.safeParse(input);
   if (!result.success) {
     problems.push(...formatIssues(result.error.issues, input));
+    problems.push(...wholeConfigProblems(input));
   }
   if (problems.length > 0) {
     throw new ConfigError([...new Set(problems)]);
   }
   validated.add(result.data!);
   return result.data!;
+}
+
+/**
+ * zod runs the whole-config checks (duplicate services, egress to unknown services, unknown
+ * secrets, ...) only once every field parsed: a single wrong type or enum value would hide
+ * them until it is fixed. So they run again on the input with each bad field left out (its
+ * default then applies), until the fields parse; their problems join the others in one run.
+ */
+function wholeConfigProblems(input: unknown): string[] {
+  let salvaged = input;
+  // Each round removes at least one field or climbs one level: a config's depth bounds the rounds.
+  for (let round = 0; round < 8 && isRecord(salvaged); round++) {
+    const fields = platformConfigSchema.safeParse(salvaged);
+    if (fields.success) {
+      // Every field of the input itself parsed: zod has already run (and reported) the whole-config checks.
+      const whole = salvaged === input ? undefined : validatedPlatformConfigSchema.safeParse(salvaged);
+      return whole?.success === false ? formatIssues(whole.error.issues, salvaged) : [];
+    }
+    salvaged = withoutFields(salvaged, fields.error.issues);
+  }
+  return [];
+}
+
+/** A copy of the input without the fields the issues name: for an array element its whole array, for a missing field its parent. */
+function withoutFields(input: Record<string, unknown>, issues: z.ZodIssue[]): Record<string, unknown> {
+  const copy = structuredClone(input);
+  for (const issue of issues) {
+    if (issue.code === z.ZodIssueCode.unrecognized_keys) {
+      const target = valueAt(copy, issue.path);
+      issue.keys.forEach((key) => isRecord(target) && delete target[key]);
+      continue;
+    }
+    for (let end = issue.path.length; end > 0; end--) {
+      const parent = valueAt(copy, issue.path.slice(0, end - 1));
+      const key = issue.path[end - 1];
+      if (isRecord(parent) && typeof key === 'string' && key in parent) {
+        delete parent[key];
+        break;
+      }
+    }
+  }
+  return copy;
+}
+
+function valueAt(root: unknown, path: (string | number)[]): unknown {
+  return path.reduce<unknown>((value, key) => (isRecord(value) || Array.isArray(value) ? (value as Record<string | number, unknown>)[key] : undefined), root);
 }
 
 /** `monitoring.perService` keys that name no service (the alerts would silently use the defaults). */

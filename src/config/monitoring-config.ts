@@ -466,12 +466,17 @@ const externalHealthUrl = z.string().superRefine((v, ctx) => {
 
 export const monitoringConfigSchema = z
   .object({
-    /** URL of the generated RUNBOOK.md; each alert's runbook_url is this plus '#<anchor>'. */
+    /**
+     * URL where this platform's generated RUNBOOK.md is published (e.g. the file in your GitOps
+     * repository); each alert's runbook_url is this plus '#<anchor>'. Required by `PlatformChart`
+     * (and every alert built): no default could point at your own runbook.
+     * @default - none: required wherever alerts are built
+     */
     runbookBaseUrl: z
       .string()
       .url('expected an absolute URL like https://git.example.com/ops/blob/main/dist/RUNBOOK.md')
       .refine((u) => !u.includes('#'), 'expected a URL without a #fragment (the anchor is appended)')
-      .default('https://github.com/aiaas/aiaas-ops/blob/main/dist/RUNBOOK.md'),
+      .optional(),
     /** Alertmanager URL the runbook's amtool commands use (e.g. through `kubectl port-forward`). */
     alertmanagerUrl: z
       .string()
@@ -509,6 +514,11 @@ export const monitoringConfigSchema = z
     escalation: escalationSchema.default({}),
   })
   .strict();
+
+/** The problem of a missing `monitoring.runbookBaseUrl`, for every place that needs it. */
+export const RUNBOOK_BASE_URL_REQUIRED =
+  "required: the URL where this platform's RUNBOOK.md is published (e.g. https://git.example.com/ops/platform/blob/main/dist/RUNBOOK.md); " +
+  "every alert's runbook_url is this plus '#<alert>', and no default could point at your own runbook";
 
 export type MonitoringConfigInput = z.input<typeof monitoringConfigSchema>;
 export type MonitoringConfig = z.output<typeof monitoringConfigSchema>;

@@ -13,7 +13,7 @@ import {
 } from './validators';
 import { dbMaintenanceConfigSchema } from './db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS, DEFAULT_PROMETHEUS_POD_LABELS, DEFAULT_SERVICE_CPU_REQUEST, DEFAULT_SMOKE_TEST_IMAGE, PRIVATE_RANGES } from './defaults';
-import { monitoringConfigSchema } from './monitoring-config';
+import { monitoringConfigSchema, RUNBOOK_BASE_URL_REQUIRED } from './monitoring-config';
 import { envVarName, secretKey } from './secret-ref';
 import { activeWithoutReplicas, disruptionBudgetProblem } from './workload-rules';
 
@@ -167,7 +167,7 @@ export const serviceConfigSchema = z
     /** HorizontalPodAutoscaler per running colour; omitted for a fixed replica count. */
     autoscaling: autoscalingSchema.optional(),
     /** Plain environment variables (no secrets: use secretEnv). */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    env: z.record(envVarName, z.string()).default({}),
     /** Environment variables read from Secrets by reference. */
     secretEnv: z.array(secretEnvSchema).default([]),
     /** Reachable from the ingress controller. */
@@ -423,7 +423,19 @@ export const platformConfigSchema = z
   })
   .strict();
 
-export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+/** A service as the schema takes it once merged: an added service (`new: true`) needs every required field. */
+export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
+/**
+ * An entry of `services` as written in a config: a reference service is patched by name, so
+ * only `name` is required here (as at run time); an added service (`new: true`) without
+ * `images` is refused by the loader, naming the field.
+ */
+export type ServiceEntryInput = { readonly name: string } & Partial<ServiceConfigInput>;
+/** The platform config as written (YAML file, context, or an object given to `PlatformChart`). */
+export type PlatformConfigInput = Omit<z.input<typeof platformConfigSchema>, 'services'> & {
+  /** Entries patching the reference services by name, or added with `new: true`. */
+  readonly services?: ServiceEntryInput[];
+};
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ColorName = (typeof COLORS)[number];
@@ -438,9 +450,13 @@ export const DEPENDENCY_NAMES = ['postgres', 'redis', 'schema-registry', 'featur
 
 /**
  * Checks that need the whole config: duplicate services, egress to unknown
- * services, secret references to unknown logical secrets.
+ * services, secret references to unknown logical secrets, the runbook URL.
  */
 export const validatedPlatformConfigSchema = platformConfigSchema.superRefine((config, ctx) => {
+  // Optional in the monitoring section alone (routing needs no link); the platform's alerts need it.
+  if (config.monitoring.runbookBaseUrl === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['monitoring', 'runbookBaseUrl'], message: RUNBOOK_BASE_URL_REQUIRED });
+  }
   const seen = new Set<string>();
   config.services.forEach((service, index) => {
     if (seen.has(service.name)) {

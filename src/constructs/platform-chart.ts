@@ -17,12 +17,15 @@ import { DependencyFlows, PlatformNetworkPolicies } from './platform-network-pol
 import { PlatformRbac } from './platform-rbac';
 import { ServiceMonitors } from './service-monitors';
 
+const PLATFORM_CHART = Symbol.for('aiaas-ops.PlatformChart');
+
 export interface PlatformChartProps extends ChartProps {
   /**
    * The platform config; validated (and defaulted) here, so a bad field fails
    * before anything is synthesized. A config returned by `loadPlatformConfig` or
-   * `parsePlatformConfig` is used as is, not parsed again.
-   * @default - the runbook's reference platform
+   * `parsePlatformConfig` is used as is, not parsed again. Everything has the runbook's default
+   * except `monitoring.runbookBaseUrl`, which is required.
+   * @default - the runbook's reference platform, refused for want of `monitoring.runbookBaseUrl`
    */
   readonly config?: PlatformConfigInput | PlatformConfig;
   /**
@@ -39,6 +42,14 @@ export interface PlatformChartProps extends ChartProps {
  * services, network policies and RBAC, all derived from one config.
  */
 export class PlatformChart extends Chart {
+  /**
+   * Whether a construct is a PlatformChart (`instanceof` cannot tell: cdk8s' Chart answers it for
+   * every chart). Works across copies of this package.
+   */
+  public static isPlatformChart(x: unknown): x is PlatformChart {
+    return typeof x === 'object' && x !== null && PLATFORM_CHART in x;
+  }
+
   /** The validated config with defaults applied. */
   public readonly config: PlatformConfig;
   /** Blue-green services by name. */
@@ -53,6 +64,7 @@ export class PlatformChart extends Chart {
   constructor(scope: Construct, id: string, props: PlatformChartProps = {}) {
     const config = parsePlatformConfig(props.config ?? {});
     super(scope, id, { ...props, namespace: config.namespace });
+    Object.defineProperty(this, PLATFORM_CHART, { value: true });
     this.config = config;
 
     new PlatformNamespace(this, 'Namespace', { name: config.namespace });
@@ -96,6 +108,7 @@ export class PlatformChart extends Chart {
         dnsNamespace: config.network.dnsNamespace,
         dnsPodLabels: config.network.dnsPodLabels,
         identity: config.podSecurity,
+        argoRollouts: config.blueGreen.engine === 'argo-rollouts',
       });
       this.scheduledJobs.push(configBackup.cronJob);
     }
@@ -196,7 +209,10 @@ export class PlatformChart extends Chart {
     });
   }
 
-  /** Files written beside the manifests by `npm run synth`, by file name. */
+  /**
+   * The files that belong beside this chart's manifests, by file name: `RUNBOOK.md` and
+   * `alertmanager.yaml`. `PlatformApp.synth()` writes them; with a plain `App`, write them yourself.
+   */
   public extraFiles(): Record<string, string> {
     return {
       'RUNBOOK.md': renderRunbook(this.runbookContext()),

@@ -14,8 +14,9 @@ export const AIAAS_PLATFORM_TYPE = 'aiaas-ops:index:Platform';
 export interface AiaasPlatformArgs {
   /**
    * The platform config: the same typed config as the cdk8s `PlatformChart`.
-   * A plain value, not an `Input`, because it decides which resources exist.
-   * @default - the runbook's reference platform
+   * A plain value, not an `Input`, because it decides which resources exist. Everything has the
+   * runbook's default except `monitoring.runbookBaseUrl`, which is required.
+   * @default - the runbook's reference platform, refused for want of `monitoring.runbookBaseUrl`
    */
   readonly config?: PlatformConfigInput;
   /**

@@ -1,6 +1,7 @@
 import { AlertRecord, AlertSeverity } from '../../src/alerts/alert-record';
 import { ALERT_RECORDS, alertDefinitions } from '../../src/alerts/definitions';
 import { parseMonitoringConfig } from '../../src/config/monitoring-config';
+import { RUNBOOK_URL } from '../support/reference';
 
 const build = () => ({ expr: 'vector(1)', summary: 's', description: 'd {{ $value }}', threshold: 1, thresholdText: 't' });
 const procedure = () => ({ symptoms: [], actions: '', recovery: [] });
@@ -31,7 +32,7 @@ describe('alert records', () => {
 
   test('a record reads its threshold and its for under one key', () => {
     // GIVEN a config changing errorRatio's threshold and for
-    const monitoring = parseMonitoringConfig({ thresholds: { errorRatio: 0.2 }, for: { errorRatio: '7m' } });
+    const monitoring = parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL, thresholds: { errorRatio: 0.2 }, for: { errorRatio: '7m' } });
     // WHEN
     const def = alertDefinitions({ namespace: 'aiaas', services: ['api-gateway'], monitoring }).find((d) => d.name === 'AiaasHighErrorRate')!;
     // THEN
@@ -51,7 +52,7 @@ describe('alert records', () => {
       procedure,
       scenarios: () => ({ firing: [scenario], silent: [scenario] }),
     };
-    const defs = alertDefinitions({ namespace: 'aiaas', services: ['api-gateway'], monitoring: parseMonitoringConfig({}) }, [...ALERT_RECORDS, extra]);
+    const defs = alertDefinitions({ namespace: 'aiaas', services: ['api-gateway'], monitoring: parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL }) }, [...ALERT_RECORDS, extra]);
     // Same group: placed with the other http rules, before the tools group.
     const names = defs.map((d) => d.name);
     expect(names.indexOf('AiaasSomethingNew')).toBeLessThan(names.indexOf('AiaasToolCallErrors'));

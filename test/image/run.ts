@@ -93,7 +93,7 @@ interface CronJobRun {
 /** The reference platform's CronJobs, with `context` overrides as `npm run synth -- -c k=v` takes them. */
 async function cronJobRuns(work: string, context: Record<string, string> = {}): Promise<Map<string, CronJobRun>> {
   const { synthPlatform } = await import('../../src/synth-platform');
-  const files = synthPlatform({ outdir: fs.mkdtempSync(path.join(work, 'dist-')), context });
+  const files = synthPlatform({ outdir: fs.mkdtempSync(path.join(work, 'dist-')), context, file: path.join(__dirname, '..', '..', 'platform.yaml') });
   const runs = new Map<string, CronJobRun>();
   for (const file of files.filter((f) => f.endsWith('.k8s.yaml'))) {
     for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJSON())) {

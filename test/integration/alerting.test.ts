@@ -18,6 +18,7 @@ import * as YAML from 'yaml';
 import { parseMonitoringConfig } from '../../src/config/monitoring-config';
 import { renderAlertmanagerYaml } from '../../src/constructs/alert-routing';
 import { PlatformAlerts } from '../../src/constructs/platform-alerts';
+import { RUNBOOK_URL } from '../support/reference';
 
 const NS = 'aiaas';
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -131,6 +132,7 @@ describe('Prometheus + Alertmanager on loopback: escalation, flapping, separate 
     // GIVEN the platform's rules and routing with timings in seconds and webhook receivers
     const hook = (level: string) => ({ notify: { webhook: { url: `http://127.0.0.1:${webhook.port}/${level}` } }, repeatInterval: '1h' });
     const monitoring = parseMonitoringConfig({
+      runbookBaseUrl: RUNBOOK_URL,
       rateWindow: '10s',
       for: { postgresDown: '2s', toolErrorRatio: '2s', circuitBreakerOpen: '1s', circuitBreakerOpenTooLong: '2s', dbPoolRatio: '2s' },
       escalation: {

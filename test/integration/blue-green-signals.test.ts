@@ -10,6 +10,7 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { PlatformChart } from '../../src/constructs/platform-chart';
+import { withRunbookUrl } from '../support/reference';
 
 function promtool(args: string[], cwd: string): { status: number; output: string } {
   const result = spawnSync('promtool', args, { cwd, encoding: 'utf8' });
@@ -19,7 +20,7 @@ function promtool(args: string[], cwd: string): { status: number; output: string
   return { status: result.status ?? -1, output: `${result.stdout}\n${result.stderr}` };
 }
 
-const chart = new PlatformChart(Testing.app(), 'aiaas', { config: { blueGreen: { engine: 'argo-rollouts' } } });
+const chart = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl({ blueGreen: { engine: 'argo-rollouts' } }) });
 const objects = chart.toJson() as any[];
 const template = (name: string) => objects.find((o) => o.kind === 'AnalysisTemplate' && o.metadata.name === name);
 const NEW = 'f00dcafe12';
@@ -97,7 +98,7 @@ describe.each(['api-gateway-pre-promotion', 'api-gateway-post-promotion'])('Anal
 
 describe('per-colour recording rules of the watch window, proven with promtool', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-colors-'));
-  const reference = new PlatformChart(Testing.app(), 'aiaas').toJson() as any[];
+  const reference = new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl() }).toJson() as any[];
   const rule = reference.find((o) => o.kind === 'PrometheusRule' && o.metadata.name === 'aiaas-color-signals');
   fs.writeFileSync(path.join(dir, 'rules.yml'), YAML.stringify({ groups: rule.spec.groups }));
 

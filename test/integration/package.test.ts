@@ -10,9 +10,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as YAML from 'yaml';
 import { TASKS } from '../../src/jobs/config';
+import { loadPlatformConfig } from '../../src/config/load-config';
 import { synthPlatform } from '../../src/synth-platform';
+import { REFERENCE_CONFIG_FILE } from '../support/reference';
 
 const root = path.join(__dirname, '..', '..');
+/** The reference platform's runbook URL (platform.yaml), which the consumer's app sets explicitly. */
+const REFERENCE_RUNBOOK_URL = loadPlatformConfig({ file: REFERENCE_CONFIG_FILE }).monitoring.runbookBaseUrl!;
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** The repository's installed version of a dependency, so the fresh install is served from the npm cache. */
@@ -110,10 +114,10 @@ test('without Pulumi: a cdk8s stack of the constructs compiles and synthesizes, 
   fs.writeFileSync(
     path.join(project, 'src', 'platform.ts'),
     [
-      "import { App } from 'cdk8s';",
-      "import { PlatformChart, REFERENCE_CHART_ID } from 'aiaas-ops';",
-      "const app = new App({ outdir: 'platform-dist' });",
-      'new PlatformChart(app, REFERENCE_CHART_ID);',
+      // A consumer's own app: PlatformApp writes RUNBOOK.md and alertmanager.yaml beside the manifests.
+      "import { PlatformApp, PlatformChart, REFERENCE_CHART_ID } from 'aiaas-ops';",
+      "const app = new PlatformApp({ outdir: 'platform-dist' });",
+      `new PlatformChart(app, REFERENCE_CHART_ID, { config: { monitoring: { runbookBaseUrl: ${JSON.stringify(REFERENCE_RUNBOOK_URL)} } } });`,
       'app.synth();',
       // Loading the main entry must not load Pulumi.
       "const pulumiModules = Object.keys(require.cache).filter((m) => m.includes('@pulumi'));",
@@ -125,7 +129,7 @@ test('without Pulumi: a cdk8s stack of the constructs compiles and synthesizes, 
   // WHEN
   tsc(project, '-p', 'tsconfig.json');
   run(process.execPath, ['out/main.js'], project);
-  run(process.execPath, ['out/platform.js'], project);
+  const printed = run(process.execPath, ['out/platform.js'], project);
 
   // THEN: the consumer's own chart, in its own namespace, switched to green
   const billing = yamlObjects(path.join(project, 'dist', 'billing.k8s.yaml'));
@@ -144,16 +148,22 @@ test('without Pulumi: a cdk8s stack of the constructs compiles and synthesizes, 
   expect(billing.find((o) => keyOf(o) === 'Service/billing/billing').spec.selector).toEqual({ app: 'billing', version: 'green' });
   expect(billing.filter((o) => o.kind === 'NetworkPolicy').length).toBeGreaterThan(0);
 
-  // THEN: the packaged reference platform is what the sources synthesize
+  // THEN: the consumer's synth wrote the whole platform, file for file what `npm run synth` writes from the sources
   const fromSources = path.join(work, 'source-dist');
-  synthPlatform({ outdir: fromSources });
-  // (npm run synth writes the retained Namespace and PVCs to a file of their own; a consumer's
-  // app.synth() writes one file per chart, so the objects are compared, not the files.)
-  const objectsIn = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith('.k8s.yaml'))
-    .flatMap((f) => yamlObjects(path.join(dir, f)))
-    .map((o) => JSON.stringify(o))
-    .sort();
-  expect(objectsIn(path.join(project, 'platform-dist'))).toEqual(objectsIn(fromSources));
+  synthPlatform({ outdir: fromSources, file: REFERENCE_CONFIG_FILE });
+  const consumerDist = path.join(project, 'platform-dist');
+  expect(fs.readdirSync(consumerDist).sort()).toEqual(['RUNBOOK.md', 'aiaas-retained.k8s.yaml', 'aiaas.k8s.yaml', 'alertmanager.yaml']);
+  for (const file of fs.readdirSync(fromSources)) {
+    expect(fs.readFileSync(path.join(consumerDist, file), 'utf8')).toBe(fs.readFileSync(path.join(fromSources, file), 'utf8'));
+  }
+  expect(printed).toContain(`aiaas: every alert's runbook_url is ${REFERENCE_RUNBOOK_URL}#<alert> (monitoring.runbookBaseUrl); publish platform-dist/RUNBOOK.md there`);
+  // RUNBOOK.md and alertmanager.yaml name the manifests' namespace and alerts
+  const rules = yamlObjects(path.join(consumerDist, 'aiaas.k8s.yaml')).find((o) => o.kind === 'PrometheusRule');
+  const runbook = fs.readFileSync(path.join(consumerDist, 'RUNBOOK.md'), 'utf8');
+  for (const rule of rules.spec.groups.flatMap((g: any) => g.rules).filter((r: any) => r.alert)) {
+    expect(runbook).toContain(`### ${rule.alert}`);
+  }
+  expect(fs.readFileSync(path.join(consumerDist, 'alertmanager.yaml'), 'utf8')).toContain('namespace="aiaas"');
 
   // THEN: the Pulumi entry says what is missing
   const pulumiEntry = spawnSync(process.execPath, ['-e', "require('aiaas-ops/pulumi')"], { cwd: project, encoding: 'utf8' });
@@ -205,7 +215,10 @@ main().catch((e) => {
   tsc(project, '-p', 'tsconfig.json', '--noEmit', '--module', 'node16', '--moduleResolution', 'node16');
 
   // WHEN: the stack config promotes api-gateway, as `pulumi config set --path` would
-  const config = { 'project:overrides': JSON.stringify({ 'services.api-gateway.activeColor': 'green' }) };
+  const config = {
+    'project:runbookBaseUrl': 'https://git.example.com/ops/platform/blob/main/dist/RUNBOOK.md',
+    'project:overrides': JSON.stringify({ 'services.api-gateway.activeColor': 'green' }),
+  };
   const out = JSON.parse(run(process.execPath, ['out/run-mocks.js'], project, { PULUMI_CONFIG: JSON.stringify(config) }));
 
   // THEN

@@ -12,6 +12,7 @@ import { AlertDefinition } from '../../src/alerts/alert-record';
 import { PlatformAlerts, PlatformAlertsProps } from '../../src/constructs/platform-alerts';
 import { PlatformChart } from '../../src/constructs/platform-chart';
 import { promtoolTests, PromtoolTestCase } from './_alert-fixtures';
+import { RUNBOOK_URL } from '../support/reference';
 
 const SERVICES = ['api-gateway', 'orchestrator', 'tool-service', 'realtime-service'];
 const NAMESPACE = 'aiaas';
@@ -75,7 +76,7 @@ describe.each<[string, object, RulesSource]>([
     'construct',
   ],
 ])('promtool with %s', (_label, input, source) => {
-  const monitoring = parseMonitoringConfig(input);
+  const monitoring = parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL, ...(input as object) });
   const { groups, defs, backup } = synthRules(monitoring, source);
   let dir: string;
 
@@ -136,7 +137,7 @@ describe.each<[string, object, RulesSource]>([
 
 describe('promtool renders the annotations', () => {
   test('summary, description with the value, and runbook_url of a firing alert', () => {
-    const monitoring = parseMonitoringConfig({});
+    const monitoring = parseMonitoringConfig({ runbookBaseUrl: RUNBOOK_URL });
     const { groups } = synthRules(monitoring);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-promtool-'));
     try {
@@ -164,7 +165,7 @@ describe('promtool renders the annotations', () => {
                     exp_annotations: {
                       summary: 'PostgreSQL standby lags behind the primary.',
                       description: 'Standby postgres-0:9187 in aiaas is 45s behind; threshold 30s for 5m.',
-                      runbook_url: 'https://github.com/aiaas/aiaas-ops/blob/main/dist/RUNBOOK.md#aiaaspostgresreplicationlag',
+                      runbook_url: `${RUNBOOK_URL}#aiaaspostgresreplicationlag`,
                     },
                   },
                 ],

@@ -2,6 +2,7 @@
 import { Testing } from 'cdk8s';
 import { PlatformConfigInput } from '../../src/config/platform-config';
 import { PlatformChart } from '../../src/constructs/platform-chart';
+import { withRunbookUrl } from './reference';
 
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
 
@@ -12,7 +13,7 @@ export function servicePatch(patch: { name: string; [field: string]: unknown }):
 
 /** Synthesizes the platform chart for a config. */
 export function synthPlatformObjects(config: PlatformConfigInput = {}): K8sObject[] {
-  return new PlatformChart(Testing.app(), 'aiaas', { config }).toJson() as K8sObject[];
+  return new PlatformChart(Testing.app(), 'aiaas', { config: withRunbookUrl(config) }).toJson() as K8sObject[];
 }
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
