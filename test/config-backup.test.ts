@@ -71,6 +71,17 @@ describe('ConfigBackup', () => {
     expect(Object.keys(CONFIG_BACKUP_RESOURCE_GROUPS)).not.toContain('secrets');
   });
 
+  test('under Argo Rollouts it backs up the Rollouts and AnalysisTemplates too (the workloads are Rollouts there)', () => {
+    const argo = synth({}, { argoRollouts: true }).objects;
+    expect(find(argo, 'Role', 'config-backup').rules).toContainEqual(
+      { apiGroups: ['argoproj.io'], resources: ['analysistemplates', 'rollouts'], verbs: ['get', 'list'] });
+    const env = find(argo, 'CronJob', 'config-backup').spec.jobTemplate.spec.template.spec.containers[0].env;
+    const types: string = env.find((e: any) => e.name === 'RESOURCE_TYPES').value;
+    expect(types.split(',')).toEqual(expect.arrayContaining(['deployments.apps', 'rollouts.argoproj.io', 'analysistemplates.argoproj.io']));
+    // without the engine, no Argo kinds: kubectl get fails on a resource type the cluster does not know
+    expect(JSON.stringify(objects)).not.toMatch(/rollouts|analysistemplates/);
+  });
+
   test('the RoleBinding gives the Role to the ServiceAccount only', () => {
     const binding = find(objects, 'RoleBinding', 'config-backup');
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'config-backup' });

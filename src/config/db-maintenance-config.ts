@@ -327,7 +327,13 @@ export const CONFIG_BACKUP_RESOURCE_GROUPS: Readonly<Record<string, string>> = {
   horizontalpodautoscalers: 'autoscaling',
   roles: 'rbac.authorization.k8s.io',
   rolebindings: 'rbac.authorization.k8s.io',
+  // Argo Rollouts' CRDs (engine argo-rollouts): only where they are installed, or kubectl get fails.
+  rollouts: 'argoproj.io',
+  analysistemplates: 'argoproj.io',
 };
+
+/** What the config backup adds under the Argo Rollouts engine: the workloads are Rollouts there. */
+export const ARGO_ROLLOUTS_BACKUP_RESOURCE_TYPES: readonly string[] = ['rollouts', 'analysistemplates'];
 
 const backupResourceType = z.string().superRefine((resource, ctx) => {
   if (resource === 'secrets') {

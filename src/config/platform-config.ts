@@ -167,7 +167,7 @@ export const serviceConfigSchema = z
     /** HorizontalPodAutoscaler per running colour; omitted for a fixed replica count. */
     autoscaling: autoscalingSchema.optional(),
     /** Plain environment variables (no secrets: use secretEnv). */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string()).default({}),
+    env: z.record(envVarName, z.string()).default({}),
     /** Environment variables read from Secrets by reference. */
     secretEnv: z.array(secretEnvSchema).default([]),
     /** Reachable from the ingress controller. */

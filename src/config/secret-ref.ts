@@ -29,10 +29,12 @@ export interface SecretCredentials {
 }
 
 /** A key inside a Secret: letters, digits, '-', '_' or '.'. */
-export const secretKey = matching(/^[-._a-zA-Z0-9]+$/, "expected a Secret key of letters, digits, '-', '_' or '.'");
+export const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+export const secretKey = matching(SECRET_KEY, "expected a Secret key of letters, digits, '-', '_' or '.'");
 
 /** An environment variable name. */
-export const envVarName = matching(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+export const ENV_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const envVarName = matching(ENV_VAR_NAME, 'expected an environment variable name');
 
 /** The old names of `secret`: `name` (the jobs' Secrets) and `secretName` (monitoring, construct props). */
 const OLD_SECRET_FIELDS = ['name', 'secretName'] as const;

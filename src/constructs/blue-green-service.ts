@@ -2,8 +2,8 @@ import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DEFAULT_SERVICE_CPU_REQUEST } from '../config/defaults';
-import { SecretEnvVar } from '../config/secret-ref';
-import { DNS1123_LABEL, imageProblem } from '../config/validators';
+import { ENV_VAR_NAME, SECRET_KEY, SecretEnvVar } from '../config/secret-ref';
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN, imageProblem } from '../config/validators';
 import { disruptionBudgetProblem } from '../config/workload-rules';
 import { wholeMinutes, wholeSeconds } from './_duration';
 import { cpu, memory } from './_quantity';
@@ -693,6 +693,17 @@ function validateProps(props: BlueGreenServiceProps): void {
   if (budget) {
     throw new Error(`'minAvailable' (${props.minAvailable ?? 1}) ${budget}`);
   }
+  (props.secretEnv ?? []).forEach((ref, i) => {
+    if (!ENV_VAR_NAME.test(ref.env)) {
+      throw new Error(`'secretEnv[${i}].env' (${ref.env}) must be an environment variable name (letters, digits, '_', not starting with a digit)`);
+    }
+    if (!DNS1123_SUBDOMAIN.test(ref.secret)) {
+      throw new Error(`'secretEnv[${i}].secret' (${ref.secret}) must be the name of a Secret (a DNS-1123 subdomain)`);
+    }
+    if (!SECRET_KEY.test(ref.key)) {
+      throw new Error(`'secretEnv[${i}].key' (${ref.key}) must be a Secret key of letters, digits, '-', '_' or '.'`);
+    }
+  });
   for (const color of [Color.BLUE, Color.GREEN]) {
     const problem = imageProblem(props.images[color]);
     if (problem) {

@@ -2,7 +2,7 @@ import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { maxIntervalSeconds } from '../config/cron';
-import { CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db-maintenance-config';
+import { ARGO_ROLLOUTS_BACKUP_RESOURCE_TYPES, CONFIG_BACKUP_RESOURCE_GROUPS, DbMaintenanceConfig } from '../config/db-maintenance-config';
 import { DEFAULT_DNS_NAMESPACE, DEFAULT_DNS_POD_LABELS } from '../config/defaults';
 import { toCdk8sCron } from './_cron';
 import { dnsEgressRule } from './_network-rules';
@@ -45,6 +45,12 @@ export interface ConfigBackupProps {
    * @default - uid and gid 10001
    */
   readonly identity?: RestrictedIdentity;
+  /**
+   * The services run as Argo Rollouts (`blueGreen.engine: argo-rollouts`): their Rollouts and
+   * AnalysisTemplates are backed up too (and the Role may read them). Their CRDs must be installed.
+   * @default false
+   */
+  readonly argoRollouts?: boolean;
 }
 
 /**
@@ -93,7 +99,9 @@ export class ConfigBackup extends Construct {
     this.dnsNamespace = props.dnsNamespace ?? DEFAULT_DNS_NAMESPACE;
     this.dnsPodLabels = props.dnsPodLabels ?? { ...DEFAULT_DNS_POD_LABELS };
     this.identity = props.identity ?? DEFAULT_IDENTITY;
-    for (const resource of backup.resourceTypes) {
+    // Under Argo Rollouts the workloads are Rollouts: a backup without them would restore no service.
+    const resourceTypes = [...new Set([...backup.resourceTypes, ...(props.argoRollouts ? ARGO_ROLLOUTS_BACKUP_RESOURCE_TYPES : [])])];
+    for (const resource of resourceTypes) {
       // The schema refuses these; the check stays here for configs built without it.
       if (!Object.prototype.hasOwnProperty.call(CONFIG_BACKUP_RESOURCE_GROUPS, resource)) {
         throw new Error(
@@ -122,7 +130,7 @@ export class ConfigBackup extends Construct {
 
     const role = new kplus.k8s.KubeRole(this, 'Role', {
       metadata: { name: 'config-backup', ...metadata },
-      rules: roleRules(backup.resourceTypes),
+      rules: roleRules(resourceTypes),
     });
     new kplus.k8s.KubeRoleBinding(this, 'RoleBinding', {
       metadata: { name: 'config-backup', ...metadata },
@@ -163,7 +171,7 @@ export class ConfigBackup extends Construct {
           command: ['/bin/bash', '-c', BACKUP_SCRIPT],
           envVariables: {
             NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-            RESOURCE_TYPES: kplus.EnvValue.fromValue(qualifiedResourceTypes(backup.resourceTypes)),
+            RESOURCE_TYPES: kplus.EnvValue.fromValue(qualifiedResourceTypes(resourceTypes)),
             KEEP: kplus.EnvValue.fromValue(String(backup.keep)),
             // kubectl's discovery cache must go to a writable place.
             HOME: kplus.EnvValue.fromValue('/tmp'),

@@ -108,6 +108,7 @@ export class PlatformChart extends Chart {
         dnsNamespace: config.network.dnsNamespace,
         dnsPodLabels: config.network.dnsPodLabels,
         identity: config.podSecurity,
+        argoRollouts: config.blueGreen.engine === 'argo-rollouts',
       });
       this.scheduledJobs.push(configBackup.cronJob);
     }
