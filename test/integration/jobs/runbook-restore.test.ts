@@ -11,6 +11,7 @@ import { Testing } from 'cdk8s';
 import { PlatformChart } from '../../../src/constructs/platform-chart';
 import { ensureBundle, expectContract, PgCluster, runCli } from './pg-harness';
 import { S3Server } from './s3-harness';
+import { RUNBOOK_URL } from '../../support/reference';
 
 jest.setTimeout(180000);
 
@@ -66,6 +67,7 @@ beforeAll(async () => {
 
   const chart = new PlatformChart(Testing.app(), 'aiaas', {
     config: {
+      monitoring: { runbookBaseUrl: RUNBOOK_URL },
       dbMaintenance: {
         database: { database: DB },
         backupBucket: {
