@@ -117,7 +117,8 @@ test('without Pulumi: a cdk8s stack of the constructs compiles and synthesizes, 
       // A consumer's own app: PlatformApp writes RUNBOOK.md and alertmanager.yaml beside the manifests.
       "import { PlatformApp, PlatformChart, REFERENCE_CHART_ID } from 'aiaas-ops';",
       "const app = new PlatformApp({ outdir: 'platform-dist' });",
-      `new PlatformChart(app, REFERENCE_CHART_ID, { config: { monitoring: { runbookBaseUrl: ${JSON.stringify(REFERENCE_RUNBOOK_URL)} } } });`,
+      // the reference platform's own config (platform.yaml), given as an object as a consumer would
+      `new PlatformChart(app, REFERENCE_CHART_ID, { config: ${JSON.stringify(YAML.parse(fs.readFileSync(REFERENCE_CONFIG_FILE, 'utf8')))} });`,
       'app.synth();',
       // Loading the main entry must not load Pulumi.
       "const pulumiModules = Object.keys(require.cache).filter((m) => m.includes('@pulumi'));",
