@@ -4,6 +4,7 @@ import { BlueGreenService, loadPlatformConfig, PlatformChart, headingAnchor } fr
 import { diffObjects, find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
 import { REFERENCE_CONFIG_FILE, withRunbookUrl } from './support/reference';
+import { grants } from './support/rbac';
 
 const reference = synthPlatformObjects();
 
@@ -258,9 +259,8 @@ describe('PlatformChart (reference platform)', () => {
     });
 
     test('the responder restarts, scales, sets HPA bounds, deletes and execs into pods, port-forwards and runs jobs, never reads Secrets', () => {
-      const responder: { apiGroups: string[]; resources: string[]; verbs: string[] }[] = find(reference, 'Role', 'aiaas-responder').rules;
-      const can = (group: string, resource: string, verb: string) =>
-        responder.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      const responder = find(reference, 'Role', 'aiaas-responder').rules;
+      const can = (group: string, resource: string, verb: string) => grants(responder, group, resource, verb);
       for (const [group, resource, verb] of [
         ['apps', 'deployments', 'patch'],
         ['apps', 'deployments/scale', 'patch'],

@@ -1,7 +1,8 @@
 // PlatformRbac on its own: which Roles and bindings it writes for given groups, and what no
 // Role may ever grant. What each RUNBOOK command needs is checked in runbook-rbac.test.ts.
 import { Testing } from 'cdk8s';
-import { PlatformRbac, PlatformRbacProps, platformRoleNames } from '../src/constructs/platform-rbac';
+import { PlatformRbac, PlatformRbacProps, platformRoleNames, RbacRule } from '../src/constructs/platform-rbac';
+import { grants } from './support/rbac';
 import { validateAll } from './support/validate-schema';
 
 const PROPS: PlatformRbacProps = {
@@ -20,9 +21,7 @@ function synth(props: Partial<PlatformRbacProps> = {}) {
   return { rbac, objects, named };
 }
 
-type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
-const grants = (rules: Rule[], group: string, resource: string, verb: string) =>
-  rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+type Rule = RbacRule;
 
 describe('PlatformRbac', () => {
   const { rbac, objects, named } = synth();

@@ -1,6 +1,7 @@
 // Issue 10: one test (or a few) per numbered item, each failing on the output before the fix.
 import { find, K8sObject, ofKind, servicePatch, synthPlatformObjects } from './support/synth';
 import { validateAll } from './support/validate-schema';
+import { grants } from './support/rbac';
 
 const reference = synthPlatformObjects();
 const jobContainers = (objects: K8sObject[]) =>
@@ -189,8 +190,6 @@ describe('issue 10.14: ephemeral storage and the default ServiceAccount', () => 
 describe('issue 10.1: the deployer watches a GitOps promotion, it cannot run workloads', () => {
   const deployer = find(reference, 'Role', 'aiaas-deployer').rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   const oncall = find(reference, 'Role', 'aiaas-oncall').rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  const can = (rules: typeof deployer, group: string, resource: string, verb: string) =>
-    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
 
   test.each([
     ['batch', 'jobs', 'create'],
@@ -202,14 +201,14 @@ describe('issue 10.1: the deployer watches a GitOps promotion, it cannot run wor
     ['', 'services', 'update'],
     ['', 'secrets', 'get'],
   ])('no %s/%s %s', (group, resource, verb) => {
-    expect(can(deployer, group, resource, verb)).toBe(false);
-    expect(can(oncall, group, resource, verb)).toBe(false);
+    expect(grants(deployer, group, resource, verb)).toBe(false);
+    expect(grants(oncall, group, resource, verb)).toBe(false);
   });
 
   test('reads what `kubectl rollout status`, `kubectl wait job` and logs need', () => {
     for (const [group, resource] of [['apps', 'deployments'], ['apps', 'replicasets'], ['', 'pods'], ['', 'pods/log'], ['batch', 'jobs'], ['', 'events']]) {
-      expect(can(deployer, group, resource, 'watch') || resource === 'pods/log').toBe(true);
-      expect(can(deployer, group, resource, 'get')).toBe(true);
+      expect(grants(deployer, group, resource, 'watch') || resource === 'pods/log').toBe(true);
+      expect(grants(deployer, group, resource, 'get')).toBe(true);
     }
   });
 

@@ -3,21 +3,14 @@
 // with `pg_ctl stop -m immediate`), a table held in ACCESS EXCLUSIVE, and two
 // servers backing up into one shared directory.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { CliResult, ensureBundle, expectContract, PgCluster, runCli, RunningCli, startCli } from './pg-harness';
+import { CliResult, ensureBundle, expectContract, PgCluster, runCli, RunningCli, sleep, startCli, TempDirs } from './pg-harness';
 
 jest.setTimeout(180000);
 
 let pg: PgCluster;
-const tmpDirs: string[] = [];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-faults-'));
-  tmpDirs.push(d);
-  return d;
-}
+const tmp = new TempDirs('aiaas-faults-');
+const tmpDir = tmp.make;
 const listing = (d: string): string[] => fs.readdirSync(d).sort();
 const hidden = (d: string): string[] => listing(d).filter((n) => n.startsWith('.'));
 
@@ -41,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pg?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  tmp.removeAll();
 });
 
 /** A session holding ACCESS EXCLUSIVE on a table until `release()`. */

@@ -4,22 +4,16 @@
 // restore-verify, a corrupted file caught, and the off-cluster copy of a directory.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
+import { ensureBundle, expectContract, PgCluster, runCli, sleep, startCli, TempDirs } from './pg-harness';
 import { S3Server } from './s3-harness';
 
 jest.setTimeout(180000);
 
 let pg: PgCluster;
-const tmpDirs: string[] = [];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-formats-'));
-  tmpDirs.push(d);
-  return d;
-}
+const tmp = new TempDirs('aiaas-formats-');
+const tmpDir = tmp.make;
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const visible = (d: string): string[] => fs.readdirSync(d).filter((n) => !n.startsWith('.')).sort();
 const DIRECTORY = ['--format', 'directory', '--jobs', '2', '--compress', '1'];
@@ -39,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pg?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  tmp.removeAll();
 });
 
 test('directory format: a sha256 per file in the manifest, and restore-verify restores it with --jobs', async () => {

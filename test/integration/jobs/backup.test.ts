@@ -6,27 +6,21 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
+import { ensureBundle, expectContract, PgCluster, runCli, sleep, startCli, TempDirs } from './pg-harness';
 
 jest.setTimeout(120000);
 
 let pg: PgCluster;
 let dir: string;
-const tmpDirs: string[] = [];
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-backups-'));
-  tmpDirs.push(d);
-  return d;
-}
+const tmp = new TempDirs('aiaas-backups-');
+const tmpDir = tmp.make;
 
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const listing = (d: string): string[] => fs.readdirSync(d).sort();
 const dumps = (d: string): string[] => listing(d).filter((n) => n.endsWith('.dump'));
 const manifests = (d: string): string[] => listing(d).filter((n) => n.endsWith('.dump.manifest.json'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What an earlier good state looked like: every non-hidden file with its checksum. */
 function snapshot(d: string): Record<string, string> {
@@ -72,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pg?.stop();
-  for (const d of tmpDirs) {
+  for (const d of tmp.all) {
     try {
       execFileSync('umount', [d], { stdio: 'ignore' });
     } catch {

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { CLI, ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
+import { CLI, ensureBundle, expectContract, PgCluster, runCli, sleep, startCli } from './pg-harness';
 
 jest.setTimeout(120000);
 
@@ -24,7 +24,6 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

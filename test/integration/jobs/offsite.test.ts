@@ -5,23 +5,18 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundle, expectContract, PgCluster, runCli, startCli } from './pg-harness';
+import { ensureBundle, expectContract, PgCluster, runCli, startCli, TempDirs } from './pg-harness';
 import { S3Server } from './s3-harness';
 
 jest.setTimeout(180000);
 
 let pg: PgCluster;
 let s3: S3Server;
-const tmpDirs: string[] = [];
 const PREFIX = 'aiaas/';
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-offsite-'));
-  tmpDirs.push(d);
-  return d;
-}
+const tmp = new TempDirs('aiaas-offsite-');
+const tmpDir = tmp.make;
 
 /** Keys in the bucket under the prefix (what a listing shows), from s3rver's store. */
 function bucketKeys(bucket = 'backups'): string[] {
@@ -94,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([pg?.stop(), s3?.stop()]);
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  tmp.removeAll();
 });
 
 afterEach(() => {

@@ -268,6 +268,32 @@ export class PgCluster {
   }
 }
 
+// ---- small helpers of the test files ----------------------------------------
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The temp directories one test file makes (`make`), removed together in its afterAll (`removeAll`). */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  constructor(private readonly prefix: string) {}
+
+  /** Every directory made so far. */
+  public get all(): readonly string[] {
+    return this.dirs;
+  }
+
+  public readonly make = (): string => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), this.prefix));
+    this.dirs.push(d);
+    return d;
+  };
+
+  public removeAll(): void {
+    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
 // ---- running the built CLI -----------------------------------------------
 
 let bundled = false;

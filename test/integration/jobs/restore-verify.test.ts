@@ -3,23 +3,17 @@
 // it), tells a table missing from the backup from a table that never existed,
 // refuses a missing directory, and restores what a non-superuser can.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundle, expectContract, PgCluster, runCli } from './pg-harness';
+import { ensureBundle, expectContract, PgCluster, runCli, sleep, TempDirs } from './pg-harness';
 
 jest.setTimeout(120000);
 
 let pg: PgCluster;
-const tmpDirs: string[] = [];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const VERIFIER = 'verifier';
 const VERIFIER_PASSWORD = 'Verifier-Pw-8812';
 
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'aiaas-verify-'));
-  tmpDirs.push(d);
-  return d;
-}
+const tmp = new TempDirs('aiaas-verify-');
+const tmpDir = tmp.make;
 
 async function backupInto(d: string, extra: string[] = []): Promise<any> {
   const res = await runCli(['backup', '--dir', d, ...extra], pg.env());
@@ -40,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pg?.stop();
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+  tmp.removeAll();
 });
 
 describe('the scratch database', () => {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ensureBundle, expectContract, PgCluster, runCli } from './pg-harness';
+import { ensureBundle, expectContract, PgCluster, runCli, sleep } from './pg-harness';
 
 jest.setTimeout(120000);
 
@@ -13,7 +13,6 @@ let pg: PgCluster;
 let dir: string;
 let older: string;
 let newest: string;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const databases = async (): Promise<string[]> =>
   (await pg.primary.query(`SELECT datname FROM pg_database WHERE datname LIKE 'restored%' ORDER BY 1`)).map((r) => r.datname);
